@@ -1,0 +1,59 @@
+"""Plans: where and when a workload runs, and why.
+
+Every plan names its ``lever`` so that reported savings can be attributed (time, region,
+hardware) and never claimed without a cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from carbon_kube.domain.zones import Zone
+
+
+class Lever(StrEnum):
+    """What a plan changed relative to the carbon-agnostic baseline."""
+
+    NONE = "none"
+    TIME = "time"
+    REGION = "region"
+    TIME_AND_REGION = "time+region"
+    HARDWARE = "hardware"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSegment:
+    """One contiguous stretch of running; interruptible work may have several."""
+
+    start_at: datetime
+    end_at: datetime
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end_at - self.start_at
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The decision for one workload."""
+
+    workload_id: str
+    zone: Zone
+    segments: tuple[RunSegment, ...]
+    reason: str
+    lever: Lever = Lever.NONE
+    forecast_g_per_kwh: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.segments:
+            raise ValueError(f"plan for {self.workload_id}: at least one run segment is required")
+
+    @property
+    def start_at(self) -> datetime:
+        return self.segments[0].start_at
+
+    @property
+    def end_at(self) -> datetime:
+        return self.segments[-1].end_at
