@@ -26,7 +26,12 @@ from carbon_kube.kube.client import NAMESPACES, PODS, SERVICE_ACCOUNTS, KubeClie
 from carbon_kube.lab.control_plane import LabState, run_down, run_up, wait_for
 from carbon_kube.lab.settings import LabSettings, NodePool, default_bin_dir
 
-ZONES = (("eu-west-1a", "eu-west-1"), ("eu-central-1a", "eu-central-1"), ("us-east-1a", "us-east-1"), ("us-west-2a", "us-west-2"))
+ZONES = (
+    ("eu-west-1a", "eu-west-1"),
+    ("eu-central-1a", "eu-central-1"),
+    ("us-east-1a", "us-east-1"),
+    ("us-west-2a", "us-west-2"),
+)
 
 
 def _proc_memory_kb(pid: int) -> dict[str, int]:
@@ -46,7 +51,11 @@ def _pod(index: int) -> dict[str, Any]:
         "spec": {
             "restartPolicy": "Never",
             "containers": [
-                {"name": "work", "image": "registry.k8s.io/pause:3.10", "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}
+                {
+                    "name": "work",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+                }
             ],
         },
     }
@@ -58,7 +67,10 @@ def _count(kube: KubeClient, namespace: str, field_selector: str) -> int:
 
 def run(nodes: int, pods: int, threads: int) -> dict[str, Any]:
     per_zone = max(1, nodes // len(ZONES))
-    pools = tuple(NodePool(zone=z, region=r, count=per_zone, cpu="16", memory="64Gi", max_pods=250) for z, r in ZONES)
+    pools = tuple(
+        NodePool(zone=z, region=r, count=per_zone, cpu="16", memory="64Gi", max_pods=250)
+        for z, r in ZONES
+    )
     settings = LabSettings(
         bin_dir=default_bin_dir(),
         state_dir=Path("/dev/shm/carbon-kube-lab-bench"),  # noqa: S108 - tmpfs for etcd
@@ -69,10 +81,16 @@ def run(nodes: int, pods: int, threads: int) -> dict[str, Any]:
     )
     t0 = time.monotonic()
     state: LabState = run_up(settings)
-    result: dict[str, Any] = {"nodes": per_zone * len(ZONES), "pods": pods, "lab_up_s": round(time.monotonic() - t0, 1)}
+    result: dict[str, Any] = {
+        "nodes": per_zone * len(ZONES),
+        "pods": pods,
+        "lab_up_s": round(time.monotonic() - t0, 1),
+    }
     try:
         with KubeClient.from_kubeconfig(state.kubeconfig, pool_maxsize=threads) as kube:
-            kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+            kube.create(
+                NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}}
+            )
             wait_for(
                 lambda: bool(kube.list(SERVICE_ACCOUNTS, "bench")),
                 timedelta(minutes=2),
@@ -120,7 +138,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    print(json.dumps(run(args.nodes, args.pods, args.threads), indent=2))  # noqa: T201 - the report
+    print(json.dumps(run(args.nodes, args.pods, args.threads), indent=2))
 
 
 if __name__ == "__main__":

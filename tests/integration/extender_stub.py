@@ -55,7 +55,7 @@ class RecordingExtender:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 return  # keep pytest output clean
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -85,7 +85,12 @@ class RecordingExtender:
         names = _node_names(args)
         call = ExtenderCall(verb=verb, pod=pod_key, node_names=names)
         if verb == "filter":
-            result: Any = {"NodeNames": names, "FailedNodes": {}, "FailedAndUnresolvableNodes": {}, "Error": ""}
+            result: Any = {
+                "NodeNames": names,
+                "FailedNodes": {},
+                "FailedAndUnresolvableNodes": {},
+                "Error": "",
+            }
         elif verb == "prioritize":
             preferred = (metadata.get("annotations") or {}).get(PREFER_NODE_ANNOTATION)
             call.scores = {n: (MAX_EXTENDER_SCORE if n == preferred else 0) for n in names}

@@ -55,7 +55,9 @@ def test_fifty_jobs_run_their_declared_duration_and_complete(
     clock = lab.clock()  # speed-up 60: one virtual minute is one real second
     names = [f"job-{i:02d}" for i in range(50)]
     for name in names:
-        kube.create(JOBS, make_job(name).running_for(timedelta(minutes=2), clock).build(), namespace)
+        kube.create(
+            JOBS, make_job(name).running_for(timedelta(minutes=2), clock).build(), namespace
+        )
 
     def all_complete() -> bool:
         jobs = kube.list(JOBS, namespace)
@@ -71,7 +73,9 @@ def test_fifty_jobs_run_their_declared_duration_and_complete(
 def test_gated_pod_stays_scheduling_gated_until_the_gate_is_removed(
     kube: KubeClient, namespace: str
 ) -> None:
-    kube.create(PODS, make_pod("gated").gated("carbon-kube.dev/wait-for-clean-power").build(), namespace)
+    kube.create(
+        PODS, make_pod("gated").gated("carbon-kube.dev/wait-for-clean-power").build(), namespace
+    )
 
     time.sleep(QUIET_PERIOD.total_seconds())
     pod = kube.get(PODS, "gated", namespace)
@@ -80,7 +84,13 @@ def test_gated_pod_stays_scheduling_gated_until_the_gate_is_removed(
     assert (scheduled["status"], scheduled["reason"]) == ("False", "SchedulingGated")
     assert not pod["spec"].get("nodeName")
 
-    kube.patch(PODS, "gated", [{"op": "remove", "path": "/spec/schedulingGates"}], namespace, patch_type="json")
+    kube.patch(
+        PODS,
+        "gated",
+        [{"op": "remove", "path": "/spec/schedulingGates"}],
+        namespace,
+        patch_type="json",
+    )
 
     def is_running() -> bool:
         current = kube.get(PODS, "gated", namespace)
@@ -89,8 +99,15 @@ def test_gated_pod_stays_scheduling_gated_until_the_gate_is_removed(
     wait_for(is_running, LAB_TIMEOUT, "the released pod to be bound and Running")
 
 
-def test_suspended_job_creates_no_pods_until_resumed(lab: LabState, kube: KubeClient, namespace: str) -> None:
-    job = make_job("held").suspended().with_parallelism(3).running_for(timedelta(minutes=1), lab.clock())
+def test_suspended_job_creates_no_pods_until_resumed(
+    lab: LabState, kube: KubeClient, namespace: str
+) -> None:
+    job = (
+        make_job("held")
+        .suspended()
+        .with_parallelism(3)
+        .running_for(timedelta(minutes=1), lab.clock())
+    )
     kube.create(JOBS, job.build(), namespace)
 
     time.sleep(QUIET_PERIOD.total_seconds())
@@ -99,28 +116,47 @@ def test_suspended_job_creates_no_pods_until_resumed(lab: LabState, kube: KubeCl
 
     kube.patch(JOBS, "held", {"spec": {"suspend": False}}, namespace)
 
-    wait_for(lambda: len(_pods_of_job(kube, namespace, "held")) == 3, LAB_TIMEOUT, "3 pods after resume")
-    wait_for(lambda: job_is_complete(kube.get(JOBS, "held", namespace)), LAB_TIMEOUT, "the resumed Job to complete")
+    wait_for(
+        lambda: len(_pods_of_job(kube, namespace, "held")) == 3, LAB_TIMEOUT, "3 pods after resume"
+    )
+    wait_for(
+        lambda: job_is_complete(kube.get(JOBS, "held", namespace)),
+        LAB_TIMEOUT,
+        "the resumed Job to complete",
+    )
 
 
 def test_real_scheduler_calls_the_extender_and_its_scores_decide_placement(
     kube: KubeClient, namespace: str, recording_extender: RecordingExtender
 ) -> None:
-    nodes = sorted(n["metadata"]["name"] for n in kube.list(NODES, label_selector=f"{LAB_NODE_LABEL[0]}=true"))
+    nodes = sorted(
+        n["metadata"]["name"] for n in kube.list(NODES, label_selector=f"{LAB_NODE_LABEL[0]}=true")
+    )
     # Five different target nodes: by chance the default scorers would pick each with ~1/30.
     want_nodes = random.Random(20260527).sample(nodes, 5)
     for index, target in enumerate(want_nodes):
-        kube.create(PODS, make_pod(f"placed-{index}").annotated(PREFER_NODE_ANNOTATION, target).build(), namespace)
+        kube.create(
+            PODS,
+            make_pod(f"placed-{index}").annotated(PREFER_NODE_ANNOTATION, target).build(),
+            namespace,
+        )
 
     def all_bound() -> bool:
-        return all(kube.get(PODS, f"placed-{i}", namespace)["spec"].get("nodeName") for i in range(5))
+        return all(
+            kube.get(PODS, f"placed-{i}", namespace)["spec"].get("nodeName") for i in range(5)
+        )
 
     wait_for(all_bound, LAB_TIMEOUT, "5 pods to be bound")
 
     for index, want_node in enumerate(want_nodes):
         pod_key = f"{namespace}/placed-{index}"
-        assert recording_extender.calls_for(pod_key, "filter"), f"extender filter not called for {pod_key}"
+        assert recording_extender.calls_for(pod_key, "filter"), (
+            f"extender filter not called for {pod_key}"
+        )
         prioritize_calls = recording_extender.calls_for(pod_key, "prioritize")
         assert prioritize_calls, f"extender prioritize not called for {pod_key}"
-        assert max(prioritize_calls[-1].scores, key=prioritize_calls[-1].scores.__getitem__) == want_node
+        assert (
+            max(prioritize_calls[-1].scores, key=prioritize_calls[-1].scores.__getitem__)
+            == want_node
+        )
         assert kube.get(PODS, f"placed-{index}", namespace)["spec"]["nodeName"] == want_node

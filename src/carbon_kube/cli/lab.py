@@ -36,8 +36,7 @@ app = typer.Typer(
 _STATE_DIR_HELP = "Where PKI, etcd data, logs and PIDs live; `down` deletes it."
 
 
-def _state_dir_option() -> Any:
-    return typer.Option(None, "--state-dir", help=_STATE_DIR_HELP)
+_STATE_DIR_OPTION: Any = typer.Option(None, "--state-dir", help=_STATE_DIR_HELP)
 
 
 def _read_overrides(path: Path | None) -> dict[str, object]:
@@ -57,9 +56,11 @@ def _read_overrides(path: Path | None) -> dict[str, object]:
 
 @app.command("up")
 def up(
-    state_dir: Path | None = _state_dir_option(),
+    state_dir: Path | None = _STATE_DIR_OPTION,
     bin_dir: Path | None = typer.Option(
-        None, "--bin-dir", help="Directory with etcd, kube-*, kwok (default: hack/lab/build.sh's cache)."
+        None,
+        "--bin-dir",
+        help="Directory with etcd, kube-*, kwok (default: hack/lab/build.sh's cache).",
     ),
     zones: int = typer.Option(3, min=1, help="Number of zones with fake nodes."),
     nodes_per_zone: int = typer.Option(10, min=1, help="Fake nodes in each zone."),
@@ -67,7 +68,9 @@ def up(
         1.0, min=0.001, help="Virtual clock speed-up: 60 plays an hour of carbon data per minute."
     ),
     extender: list[str] = typer.Option(
-        [], "--extender", help="Scheduler extender URL prefix (repeatable), e.g. http://127.0.0.1:8888."
+        [],
+        "--extender",
+        help="Scheduler extender URL prefix (repeatable), e.g. http://127.0.0.1:8888.",
     ),
     extender_weight: int = typer.Option(1, min=1, help="Weight of every --extender."),
     scheduler_config: Path | None = typer.Option(
@@ -89,22 +92,28 @@ def up(
         ready_timeout=timedelta(seconds=ready_timeout_s),
     )
     state = run_up(settings)
-    typer.echo(f"lab is up: {state.server_url}, {len(state.nodes)} fake nodes, state in {state.state_dir}")
+    typer.echo(
+        f"lab is up: {state.server_url}, {len(state.nodes)} fake nodes, state in {state.state_dir}"
+    )
     typer.echo(f"export KUBECONFIG={state.kubeconfig}")
 
 
 @app.command("down")
-def down(state_dir: Path | None = _state_dir_option()) -> None:
+def down(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
     """Stop exactly the processes `up` started and delete the state directory."""
     directory = state_dir or default_state_dir()
     stopped = run_down(directory)
     if stopped:
         typer.echo("stopped " + ", ".join(stopped))
-    typer.echo(f"removed {directory}" if stopped or not directory.exists() else f"nothing to do in {directory}")
+    typer.echo(
+        f"removed {directory}"
+        if stopped or not directory.exists()
+        else f"nothing to do in {directory}"
+    )
 
 
 @app.command("status")
-def status(state_dir: Path | None = _state_dir_option()) -> None:
+def status(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
     """Show each component's PID and liveness, apiserver readiness and node readiness."""
     directory = state_dir or default_state_dir()
     state = read_state(directory)
@@ -112,15 +121,23 @@ def status(state_dir: Path | None = _state_dir_option()) -> None:
         typer.echo(f"no lab in {directory} (start one with `carbon-kube lab up`)")
         raise typer.Exit(code=1)
     report = read_status(state)
-    table = Table(title=f"lab {report.server_url} ({report.server_version or 'apiserver unreachable'})")
+    table = Table(
+        title=f"lab {report.server_url} ({report.server_version or 'apiserver unreachable'})"
+    )
     for column in ("component", "pid", "alive", "log"):
         table.add_column(column)
     for component in report.components:
-        table.add_row(component.name, str(component.pid), "yes" if component.alive else "NO", str(component.log_path))
+        table.add_row(
+            component.name,
+            str(component.pid),
+            "yes" if component.alive else "NO",
+            str(component.log_path),
+        )
     console = Console()
     console.print(table)
     console.print(
-        f"apiserver ready: {report.apiserver_ready}; nodes Ready: {report.nodes_ready}/{report.nodes_total}; "
+        f"apiserver ready: {report.apiserver_ready}; "
+        f"nodes Ready: {report.nodes_ready}/{report.nodes_total}; "
         f"virtual now: {report.virtual_now.isoformat()} (speed-up x{state.speedup:g})"
     )
     if not report.healthy:
@@ -128,7 +145,7 @@ def status(state_dir: Path | None = _state_dir_option()) -> None:
 
 
 @app.command("env")
-def env(state_dir: Path | None = _state_dir_option()) -> None:
+def env(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
     """Print shell exports for kubectl and Carbon-Kube: eval "$(carbon-kube lab env)"."""
     directory = state_dir or default_state_dir()
     state = read_state(directory)

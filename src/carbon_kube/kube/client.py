@@ -107,7 +107,7 @@ class KubeClient:
     def from_kubeconfig(cls, kubeconfig: Path, *, pool_maxsize: int = 16) -> KubeClient:
         """Build a client from a kubeconfig file (its current context)."""
         configuration = kubernetes.client.Configuration()
-        kubernetes.config.load_kube_config(
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]  # untyped upstream
             config_file=str(kubeconfig), client_configuration=configuration
         )
         # A larger pool lets benchmark threads create objects concurrently.
@@ -116,7 +116,7 @@ class KubeClient:
 
     def close(self) -> None:
         """Release the connection pool."""
-        self._api.close()
+        self._api.close()  # type: ignore[no-untyped-call]  # untyped upstream
 
     def __enter__(self) -> KubeClient:
         return self
@@ -139,7 +139,9 @@ class KubeClient:
         """Send one request and return the decoded JSON answer; raise on any non-2xx status."""
         url_path = path
         if query:
-            encoded = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items()}
+            encoded = {
+                k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items()
+            }
             url_path = f"{path}?{urlencode(encoded)}"
         headers = {"Accept": "application/json", "Content-Type": content_type}
         method_, url, header_params, body_, post_params = self._api.param_serialize(
@@ -153,7 +155,7 @@ class KubeClient:
             response = self._api.call_api(
                 method_, url, header_params, body_, post_params, _request_timeout=timeout_s
             )
-            raw = response.read()
+            raw = response.read()  # type: ignore[no-untyped-call]  # untyped upstream
         except kubernetes.client.ApiException as exc:
             raise KubeApiError(int(exc.status or 0), method, path, str(exc.reason)) from exc
         except OSError as exc:  # urllib3 raises subclasses of OSError for refused connections
@@ -165,7 +167,9 @@ class KubeClient:
             return {}
         decoded = json.loads(text)
         if not isinstance(decoded, dict):
-            raise KubeApiError(response.status, method, path, f"expected a JSON object, got {text[:200]}")
+            raise KubeApiError(
+                response.status, method, path, f"expected a JSON object, got {text[:200]}"
+            )
         return decoded
 
     def get_raw(self, path: str, *, timeout_s: float = 10.0) -> str:
@@ -177,7 +181,7 @@ class KubeClient:
             response = self._api.call_api(
                 method_, url, header_params, body_, post_params, _request_timeout=timeout_s
             )
-            raw = response.read()
+            raw = response.read()  # type: ignore[no-untyped-call]  # untyped upstream
         except kubernetes.client.ApiException as exc:
             raise KubeApiError(int(exc.status or 0), "GET", path, str(exc.reason)) from exc
         except OSError as exc:
@@ -189,7 +193,9 @@ class KubeClient:
 
     # -- typed conveniences ----------------------------------------------------------------
 
-    def create(self, resource: ResourcePath, obj: JsonObject, namespace: str | None = None) -> JsonObject:
+    def create(
+        self, resource: ResourcePath, obj: JsonObject, namespace: str | None = None
+    ) -> JsonObject:
         """POST ``obj`` to its collection."""
         return self.request("POST", resource.collection(namespace), body=obj)
 
@@ -234,7 +240,9 @@ class KubeClient:
         path = resource.item(name, namespace)
         if subresource:
             path = f"{path}/{subresource}"
-        return self.request("PATCH", path, body=patch, content_type=_PATCH_CONTENT_TYPES[patch_type])
+        return self.request(
+            "PATCH", path, body=patch, content_type=_PATCH_CONTENT_TYPES[patch_type]
+        )
 
     def delete(
         self,
@@ -246,7 +254,11 @@ class KubeClient:
         missing_ok: bool = True,
     ) -> None:
         """DELETE one object; a missing object is fine unless ``missing_ok`` is False."""
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation_policy}
+        body = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "propagationPolicy": propagation_policy,
+        }
         try:
             self.request("DELETE", resource.item(name, namespace), body=body)
         except KubeApiError as exc:

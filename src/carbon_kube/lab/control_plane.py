@@ -1,5 +1,7 @@
-"""Bring a lab control plane up and down: etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler and kwok as local processes on loopback, plus fake nodes.
+"""Bring a lab control plane up and down, and report its health.
+
+The components are etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok,
+run as local processes on loopback, plus fake nodes.
 
 Flow that makes Jobs run without a kubelet: Job -> job-controller creates pods ->
 kube-scheduler (with any configured extenders) binds them -> kwok plays the pod stages
@@ -97,7 +99,9 @@ class LabState:
 
     def clock(self) -> VirtualClock:
         """The lab-wide virtual clock all Carbon-Kube components in this lab should use."""
-        return VirtualClock(self.speedup, virtual_epoch=self.virtual_epoch, real_epoch=self.real_epoch)
+        return VirtualClock(
+            self.speedup, virtual_epoch=self.virtual_epoch, real_epoch=self.real_epoch
+        )
 
     def client(self) -> KubeClient:
         """A client for this lab's apiserver (admin token)."""
@@ -129,7 +133,10 @@ def read_state(state_dir: Path) -> LabState | None:
         real_epoch=datetime.fromisoformat(data["real_epoch"]),
         processes=[
             RunningProcess(
-                name=p["name"], pid=int(p["pid"]), binary=Path(p["binary"]), log_path=Path(p["log_path"])
+                name=p["name"],
+                pid=int(p["pid"]),
+                binary=Path(p["binary"]),
+                log_path=Path(p["log_path"]),
             )
             for p in data["processes"]
         ],
@@ -167,7 +174,9 @@ def _kwok_stages_yaml() -> str:
     """All Stage objects shipped in carbon_kube/lab/stages, as one multi-document YAML."""
     stage_dir = resources.files("carbon_kube.lab").joinpath("stages")
     documents = [
-        entry.read_text() for entry in sorted(stage_dir.iterdir(), key=lambda e: e.name) if entry.name.endswith(".yaml")
+        entry.read_text()
+        for entry in sorted(stage_dir.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
     ]
     if not documents:
         raise CarbonKubeError(
@@ -289,7 +298,8 @@ def _prepare_state_dir(state_dir: Path) -> None:
             names = ", ".join(f"{p.name} (pid {p.pid})" for p in alive)
             raise LabAlreadyRunningError(
                 f"a lab is already running from {state_dir}: {names}. "
-                f"Run `carbon-kube lab down --state-dir {state_dir}` first, or pick another --state-dir."
+                f"Run `carbon-kube lab down --state-dir {state_dir}` first, "
+                "or pick another --state-dir."
             )
     if state_dir.exists():
         shutil.rmtree(state_dir)
@@ -307,7 +317,14 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
     state_dir = settings.state_dir.resolve()
     _prepare_state_dir(state_dir)
     pki = write_pki(state_dir / "pki", started_at)
-    names = ["etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+    names = [
+        "etcd",
+        "etcd-peer",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+    ]
     ports = dict(zip(names, free_loopback_ports(len(names)), strict=True))
     server_url = f"https://127.0.0.1:{ports['kube-apiserver']}"
     paths = {
@@ -342,7 +359,9 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
 
     try:
         etcd = start("etcd")
-        wait_until_ready(etcd, lambda: _http_ok(f"http://127.0.0.1:{ports['etcd']}/health"), timeout)
+        wait_until_ready(
+            etcd, lambda: _http_ok(f"http://127.0.0.1:{ports['etcd']}/health"), timeout
+        )
 
         apiserver = start("kube-apiserver")
         ca_context = ssl.create_default_context(cafile=str(pki.ca_cert))
@@ -371,11 +390,16 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
         _stop_all(state)
         state.save()
         raise
-    _log.info("lab is up", extra={"server": server_url, "nodes": len(state.nodes), "state_dir": str(state_dir)})
+    _log.info(
+        "lab is up",
+        extra={"server": server_url, "nodes": len(state.nodes), "state_dir": str(state_dir)},
+    )
     return state
 
 
-def _wait_for_default_service_account(client: KubeClient, kcm: RunningProcess, timeout: timedelta) -> None:
+def _wait_for_default_service_account(
+    client: KubeClient, kcm: RunningProcess, timeout: timedelta
+) -> None:
     """Pods are rejected until the serviceaccount controller has made `default/default`."""
 
     def probe() -> bool:
@@ -446,7 +470,8 @@ def run_down(state_dir: Path) -> list[str]:
     if still_alive:
         state.save()
         raise CarbonKubeError(
-            "could not stop " + ", ".join(f"{p.name} (pid {p.pid})" for p in still_alive)
+            "could not stop "
+            + ", ".join(f"{p.name} (pid {p.pid})" for p in still_alive)
             + f"; state kept in {state_dir}."
         )
     shutil.rmtree(state_dir)
@@ -501,7 +526,9 @@ def read_status(state: LabState) -> LabStatus:
             apiserver_ready = client.get_raw("/readyz") == "ok"
             version = str(client.server_version().get("gitVersion"))
             nodes = {n["metadata"]["name"]: n for n in client.list(NODES)}
-            nodes_ready = sum(1 for name in state.nodes if name in nodes and _node_is_ready(nodes[name]))
+            nodes_ready = sum(
+                1 for name in state.nodes if name in nodes and _node_is_ready(nodes[name])
+            )
     except (KubeApiError, OSError):
         pass  # reported as not ready; `lab status` shows the log paths to look at
     return LabStatus(
@@ -517,12 +544,19 @@ def read_status(state: LabState) -> LabStatus:
     )
 
 
-def wait_for(predicate: Callable[[], bool], timeout: timedelta, what: str, poll: timedelta = timedelta(seconds=0.5)) -> None:
+def wait_for(
+    predicate: Callable[[], bool],
+    timeout: timedelta,
+    what: str,
+    poll: timedelta = timedelta(seconds=0.5),
+) -> None:
     """Poll ``predicate()`` until true or raise TimeoutError naming ``what`` and the timeout."""
     deadline = time.monotonic() + timeout.total_seconds()
     while not predicate():
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout.total_seconds():.0f} s waiting for {what}")
+            raise TimeoutError(
+                f"timed out after {timeout.total_seconds():.0f} s waiting for {what}"
+            )
         time.sleep(poll.total_seconds())
 
 

@@ -6,7 +6,7 @@ Each node carries the labels Carbon-Kube's policies and Karpenter-style requirem
 kube-scheduler fits pods against. kwok only manages nodes with :data:`KWOK_NODE_ANNOTATION`,
 so a lab can hold real-looking nodes that nobody fakes (for tests of unready nodes).
 
-Pure object construction; creating them in the apiserver is :mod:`carbon_kube.lab.control_plane`'s job.
+Pure object construction; :mod:`carbon_kube.lab.control_plane` creates them in the apiserver.
 """
 
 from __future__ import annotations

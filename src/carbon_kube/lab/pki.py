@@ -109,7 +109,9 @@ def write_pki(directory: Path, now: datetime) -> LabPki:
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
 
@@ -155,11 +157,15 @@ def write_pki(directory: Path, now: datetime) -> LabPki:
         )
     )
     # Format: token,user,uid,"group1,group2" (kube-apiserver --token-auth-file).
-    _write_private(pki.token_file, f'{pki.admin_token},lab-admin,lab-admin-uid,"system:masters"\n'.encode())
+    _write_private(
+        pki.token_file, f'{pki.admin_token},lab-admin,lab-admin-uid,"system:masters"\n'.encode()
+    )
     return pki
 
 
-def write_kubeconfig(path: Path, *, server_url: str, pki: LabPki, context: str = "carbon-kube-lab") -> Path:
+def write_kubeconfig(
+    path: Path, *, server_url: str, pki: LabPki, context: str = "carbon-kube-lab"
+) -> Path:
     """Write a kubeconfig for the admin token; file paths in it are absolute."""
     config = {
         "apiVersion": "v1",
@@ -167,7 +173,10 @@ def write_kubeconfig(path: Path, *, server_url: str, pki: LabPki, context: str =
         "clusters": [
             {
                 "name": context,
-                "cluster": {"server": server_url, "certificate-authority": str(pki.ca_cert.resolve())},
+                "cluster": {
+                    "server": server_url,
+                    "certificate-authority": str(pki.ca_cert.resolve()),
+                },
             }
         ],
         "users": [{"name": "lab-admin", "user": {"token": pki.admin_token}}],

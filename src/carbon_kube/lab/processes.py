@@ -10,6 +10,7 @@ the binary we started (PIDs get reused), and it never kills by process name.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -97,7 +98,9 @@ def start_process(name: str, binary: Path, args: Sequence[str], log_dir: Path) -
             start_new_session=True,  # survive the CLI's exit and its Ctrl-C
             close_fds=True,
         )
-    _log.info("started %s", name, extra={"component": name, "pid": process.pid, "log": str(log_path)})
+    _log.info(
+        "started %s", name, extra={"component": name, "pid": process.pid, "log": str(log_path)}
+    )
     return RunningProcess(name=name, pid=process.pid, binary=binary, log_path=log_path)
 
 
@@ -119,10 +122,9 @@ def is_our_process(process: RunningProcess) -> bool:
 
 def _reap(pid: int) -> None:
     """Collect the exit status if ``pid`` is our child, so it does not linger as a zombie."""
-    try:
+    # Started by another ``lab up`` process: its parent (init) reaps it, not us.
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass  # started by another ``lab up`` process: its parent (init) reaps it
 
 
 def stop_process(process: RunningProcess, grace: timedelta = timedelta(seconds=15)) -> bool:

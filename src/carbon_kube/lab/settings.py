@@ -109,7 +109,15 @@ def default_node_pools(zones: int = 3, nodes_per_zone: int = 10) -> tuple[NodePo
         zone, region, instance_type, arch = layout[index % len(layout)]
         if index >= len(layout):
             zone = f"{zone}-{index // len(layout)}"
-        pools.append(NodePool(zone=zone, region=region, count=nodes_per_zone, instance_type=instance_type, arch=arch))
+        pools.append(
+            NodePool(
+                zone=zone,
+                region=region,
+                count=nodes_per_zone,
+                instance_type=instance_type,
+                arch=arch,
+            )
+        )
     return tuple(pools)
 
 
