@@ -102,14 +102,12 @@ def up(
 def down(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
     """Stop exactly the processes `up` started and delete the state directory."""
     directory = state_dir or default_state_dir()
+    if not directory.exists():
+        typer.echo(f"no lab in {directory}: nothing to do")
+        return
     stopped = run_down(directory)
-    if stopped:
-        typer.echo("stopped " + ", ".join(stopped))
-    typer.echo(
-        f"removed {directory}"
-        if stopped or not directory.exists()
-        else f"nothing to do in {directory}"
-    )
+    typer.echo(("stopped " + ", ".join(stopped)) if stopped else "no lab process was running")
+    typer.echo(f"removed {directory}")
 
 
 @app.command("status")

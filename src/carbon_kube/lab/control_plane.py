@@ -259,6 +259,11 @@ def _component_args(
             "--max-requests-inflight=1000",
             "--max-mutating-requests-inflight=500",
             "--allow-privileged=true",
+            # This plugin taints every new Node `not-ready:NoSchedule` and relies on the
+            # node-lifecycle controller to lift it. We run no node-lifecycle controller
+            # (kwok keeps nodes Ready; lease-lag evictions would only add noise under load),
+            # so the taint would block all scheduling forever.
+            "--disable-admission-plugins=TaintNodesByCondition",
         ],
         "kube-controller-manager": [
             f"--kubeconfig={paths['kubeconfig']}",

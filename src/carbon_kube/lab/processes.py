@@ -37,6 +37,10 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+# Popen handles of the children this Python process started. Kept so they are not garbage
+# collected while the child runs (Popen warns then) and so stop_process can reap them.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
 
 class ComponentFailedError(CarbonKubeError):
     """A lab component exited or missed its readiness deadline; the message has its log tail."""
@@ -98,6 +102,7 @@ def start_process(name: str, binary: Path, args: Sequence[str], log_dir: Path) -
             start_new_session=True,  # survive the CLI's exit and its Ctrl-C
             close_fds=True,
         )
+    _CHILDREN[process.pid] = process
     _log.info(
         "started %s", name, extra={"component": name, "pid": process.pid, "log": str(log_path)}
     )
@@ -122,6 +127,11 @@ def is_our_process(process: RunningProcess) -> bool:
 
 def _reap(pid: int) -> None:
     """Collect the exit status if ``pid`` is our child, so it does not linger as a zombie."""
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+        return
     # Started by another ``lab up`` process: its parent (init) reaps it, not us.
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
