@@ -110,13 +110,22 @@ def start_process(name: str, binary: Path, args: Sequence[str], log_dir: Path) -
 
 
 def is_our_process(process: RunningProcess) -> bool:
-    """True while ``process.pid`` is alive and still runs ``process.binary``."""
+    """True while ``process.pid`` is alive and still runs ``process.binary``.
+
+    For children of this Python process the Popen handle is the truth (no PID reuse is
+    possible before we reap). Otherwise ``/proc/<pid>/exe`` must point at the binary:
+    unlike ``cmdline``, which reads empty for a moment during exec, the exe link is set
+    atomically by exec. A rebuilt binary shows as "<path> (deleted)" and still counts.
+    """
+    child = _CHILDREN.get(process.pid)
+    if child is not None:
+        return child.poll() is None
     try:
-        cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        exe = os.readlink(f"/proc/{process.pid}/exe")
     except OSError:
         return False
-    argv0 = cmdline.split(b"\0", 1)[0].decode(errors="replace")
-    if argv0 != str(process.binary):
+    exe = exe.removesuffix(" (deleted)")
+    if Path(exe) != process.binary.resolve():
         return False
     try:
         state = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
