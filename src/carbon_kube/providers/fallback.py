@@ -159,7 +159,11 @@ class FallbackProvider:
             except ProviderError as error:
                 failures.append(error)
                 log.warning(
-                    "provider failed",
+                    "%s failed for %s of %s: %s",
+                    provider.name,
+                    operation,
+                    zone,
+                    error.message,
                     extra={
                         "provider": provider.name,
                         "operation": operation,
@@ -174,7 +178,9 @@ class FallbackProvider:
         fallback = stale()
         if fallback is not None:
             log.warning(
-                "all providers failed; serving stale cached data",
+                "every provider failed for %s of %s; serving stale cached data",
+                operation,
+                zone,
                 extra={"operation": operation, "zone": zone, "failures": len(failures)},
             )
             return fallback

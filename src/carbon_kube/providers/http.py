@@ -171,7 +171,13 @@ class JsonHttp:
             if retry_after is not None:
                 delay = min(retry_after, self._policy.max_delay)
             log.warning(
-                "provider request failed, retrying",
+                "%s: %s: %s; retry %d of %d in %.1f s",
+                self._provider,
+                what,
+                last_problem,
+                attempt,
+                self._policy.attempts - 1,
+                delay.total_seconds(),
                 extra={
                     "provider": self._provider,
                     "request": what,
