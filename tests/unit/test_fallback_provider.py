@@ -193,3 +193,9 @@ def test_a_source_without_forecasts_is_skipped_without_counting_a_failure(
     )
     assert len(chain.forecast(DE, HOUR)) == 1
     assert counted == []
+
+
+def test_a_chain_of_sources_without_forecasts_says_so(clock: FixedClock) -> None:
+    no_forecast = ScriptedProvider("files", error=ForecastUnsupportedError("files", "no forecast"))
+    with pytest.raises(ForecastUnsupportedError):
+        FallbackProvider([no_forecast], clock=clock).forecast(DE, HOUR)

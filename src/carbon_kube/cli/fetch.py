@@ -92,7 +92,7 @@ def make_fetch_command(
         cache_path = cache or default_cache_path(os.environ.get("XDG_CACHE_HOME"), Path.home())
         with client_factory() as client:
             provider, signal = _build_provider(source, wanted, client, the_clock, watttime_region)
-            chain = FallbackProvider(
+            chain: IntensityProvider = FallbackProvider(
                 [provider],
                 clock=the_clock,
                 cache=IntensityCache(cache_path, clock=the_clock),

@@ -190,4 +190,6 @@ class FallbackProvider:
         )
         if any(isinstance(error, ProviderTemporaryError) for error in failures):
             raise ProviderTemporaryError(NAME, message)
+        if all(isinstance(error, ForecastUnsupportedError) for error in failures):
+            raise ForecastUnsupportedError(NAME, message)
         raise ProviderPermanentError(NAME, message)
