@@ -6,12 +6,14 @@ Sub-command groups live in sibling modules and are registered here with one line
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 
 from carbon_kube import __version__
 from carbon_kube.cli import fetch, intensity, zones
@@ -52,6 +54,13 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point with the error boundary around every command."""
+    # Library code logs; only the CLI decides how logs look. Warnings (retries, fallbacks to
+    # stale data) are worth a user's attention, so they go to stderr, tersely.
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
+    )
     run_guarded(lambda: app(args=argv, standalone_mode=True))
 
 
