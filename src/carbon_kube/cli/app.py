@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from carbon_kube import __version__
-from carbon_kube.cli import fetch, intensity, zones
+from carbon_kube.cli import fetch, intensity, simulate, zones
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
 EXIT_INPUT_ERROR = 2
@@ -35,6 +35,7 @@ app = typer.Typer(
 app.add_typer(intensity.app, name="intensity")
 intensity.app.command("fetch")(fetch.fetch_command)
 app.command("zones")(zones.zones_command)
+app.command("simulate")(simulate.simulate_command)
 
 
 def _version(show: bool) -> None:
