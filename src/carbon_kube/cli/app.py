@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from carbon_kube import __version__
-from carbon_kube.cli import intensity, zones
+from carbon_kube.cli import intensity, traces, zones
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
 EXIT_INPUT_ERROR = 2
@@ -31,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(intensity.app, name="intensity")
+app.add_typer(traces.app, name="traces")
 app.command("zones")(zones.zones_command)
 
 
