@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from carbon_kube import __version__
-from carbon_kube.cli import intensity, traces, zones
+from carbon_kube.cli import intensity, simulate, traces, zones
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
 EXIT_INPUT_ERROR = 2
@@ -33,6 +33,7 @@ app = typer.Typer(
 app.add_typer(intensity.app, name="intensity")
 app.add_typer(traces.app, name="traces")
 app.command("zones")(zones.zones_command)
+app.command("simulate")(simulate.simulate_command)
 
 
 def _version(show: bool) -> None:
