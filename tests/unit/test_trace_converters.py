@@ -12,7 +12,7 @@ from carbon_kube.cli.app import main
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.zones import Zone
-from carbon_kube.sim.job_table import to_workloads, write_jobs_csv
+from carbon_kube.sim.job_table import to_policy_jobs, to_workloads, write_jobs_csv
 from carbon_kube.sim.traces import (
     AlibabaUnit,
     ConvertOptions,
@@ -347,3 +347,19 @@ def test_real_alibaba_sample_skips_only_documented_gaps(shared_data: Path) -> No
     # Per-job aggregation keeps the requested core-seconds of the tasks.
     assert by_job.table.cpu_hours() == pytest.approx(by_task.table.cpu_hours(), rel=1e-9)
     assert len(by_job.table) <= 6_420
+
+
+def test_converted_jobs_become_the_policies_columnar_table(tmp_path: Path) -> None:
+    path = write(tmp_path, "arrival_time,length,cpus\n0,1,2\n0.5,3,1\n")
+    options = ConvertOptions(start=START, zone=Zone("FR"), allowed_zones=(Zone("DE"),))
+    jobs = to_policy_jobs(convert_gaia(path, options).table, [Zone("DE"), Zone("FR")])
+    assert list(jobs.home_zone) == [1, 1]
+    assert jobs.allowed.tolist() == [[True, True], [True, True]]
+    assert list(jobs.deadline_s - jobs.submit_s) == [7 * 3600, 27 * 3600]
+
+
+def test_policy_table_refuses_a_zone_without_intensity_data(tmp_path: Path) -> None:
+    path = write(tmp_path, "arrival_time,length,cpus\n0,1,2\n")
+    table = convert_gaia(path, ConvertOptions(zone=Zone("GB"))).table
+    with pytest.raises(KeyError, match="trace-0: zone GB"):
+        to_policy_jobs(table, [Zone("DE")])

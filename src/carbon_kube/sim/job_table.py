@@ -24,6 +24,7 @@ import pandas as pd
 from carbon_kube.domain.intensity import from_epoch_s
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
+from carbon_kube.policy.jobs import JobTable as PolicyJobTable
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -170,6 +171,62 @@ def to_workloads(table: JobTable, *, default_zone: Zone) -> list[Workload]:
             )
         )
     return workloads
+
+
+def to_policy_jobs(
+    table: JobTable, zones: Sequence[Zone], *, default_zone: Zone | None = None
+) -> PolicyJobTable:
+    """The policies' columnar table, without building a ``Workload`` per job (fast at 1M jobs).
+
+    ``zones`` are the intensity grid's zones, in its order. A job's home zone comes from the
+    ``zone`` column, else ``default_zone``; its allowed zones from ``allowed_zones`` (the home
+    zone is always allowed). A zone not in ``zones`` is a ``KeyError`` naming the job. Without a
+    deadline column a job has no slack (deadline = submit + duration).
+    """
+    index = {str(zone): i for i, zone in enumerate(zones)}
+    n = len(table)
+
+    def zone_at(name: str, row: int) -> int:
+        if name not in index:
+            raise KeyError(f"job {table.job_id[row]}: zone {name} has no intensity data")
+        return index[name]
+
+    if table.zone is None:
+        if default_zone is None:
+            raise KeyError("the jobs have no zone column; pass default_zone")
+        home = np.full(n, zone_at(default_zone, 0) if n else 0, dtype=np.int64)
+    else:
+        codes = {name: zone_at(name, table.zone.index(name)) for name in set(table.zone)}
+        home = np.array([codes[name] for name in table.zone], dtype=np.int64)
+    allowed = np.zeros((n, len(zones)), dtype=np.bool_)
+    allowed[np.arange(n), home] = True
+    if table.allowed_zones is not None:
+        for text in set(table.allowed_zones):
+            rows = np.array([t == text for t in table.allowed_zones], dtype=np.bool_)
+            first = int(np.flatnonzero(rows)[0])
+            for name in filter(None, text.split(";")):
+                allowed[rows, zone_at(name, first)] = True
+    submit_s = table.submit_s.astype(np.float64)
+    duration_s = table.duration_s.astype(np.float64)
+    deadline_s = (
+        submit_s + duration_s if table.deadline_s is None else table.deadline_s.astype(np.float64)
+    )
+    return PolicyJobTable(
+        job_ids=list(table.job_id),
+        zones=tuple(zones),
+        submit_s=submit_s,
+        duration_s=duration_s,
+        deadline_s=deadline_s,
+        cpus=table.cpus.astype(np.float64),
+        memory_gib=(
+            np.zeros(n) if table.memory_gib is None else table.memory_gib.astype(np.float64)
+        ),
+        home_zone=home,
+        allowed=allowed,
+        interruptible=(
+            np.zeros(n, dtype=np.bool_) if table.interruptible is None else table.interruptible
+        ),
+    )
 
 
 def _format_instants(epoch_s: IntArray) -> list[str]:
