@@ -23,10 +23,17 @@ from carbon_kube.energy.coefficients import (
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy.capacity import CapacityLimits
 from carbon_kube.policy.registry import POLICIES, parse_policy_names
+from carbon_kube.providers.embedded import load_embedded_series
+from carbon_kube.sim.defaults import (
+    DEFAULT_JOB_COUNT,
+    DEFAULT_SEED,
+    DEFAULT_ZONES,
+    default_workloads,
+)
 from carbon_kube.sim.engine import SimulationSettings
 from carbon_kube.sim.jobfile import OnMissing
 from carbon_kube.sim.report import summary_table
-from carbon_kube.sim.runs import RunOutput, run_simulation
+from carbon_kube.sim.runs import RunOutput, run_default, run_simulation
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -70,6 +77,10 @@ def simulate_command(
     home_zone: str | None = typer.Option(
         None, help="Zone for jobs without one (default: the only zone of the intensity file)."
     ),
+    default_jobs: int = typer.Option(
+        DEFAULT_JOB_COUNT, min=1, help="Embedded default only: how many jobs to generate."
+    ),
+    seed: int = typer.Option(DEFAULT_SEED, help="Embedded default only: generator seed."),
     default_max_delay: str = typer.Option(
         "0h", help="Delay allowed to jobs without deadline or max_delay_s (e.g. 6h)."
     ),
@@ -106,7 +117,7 @@ def simulate_command(
             progress.update(task, advance=1, description=f"simulated {name}")
 
         if jobs is None and intensity is None:
-            output = _run_embedded_default(out, settings, done)
+            output = _run_embedded_default(out, settings, done, default_jobs, seed)
         elif jobs is None or intensity is None:
             raise InputError(
                 "give both --jobs and --intensity, or neither for the embedded default",
@@ -127,22 +138,23 @@ def simulate_command(
 
 
 def _run_embedded_default(
-    out: Path, settings: SimulationSettings, done: Callable[[str], None]
+    out: Path, settings: SimulationSettings, done: Callable[[str], None], n_jobs: int, seed: int
 ) -> RunOutput:
-    """The no-argument run: embedded carbon data and the GAIA-fitted workload generator.
-
-    Both inputs come from other work in progress (``providers.embedded.load_embedded_series``
-    and ``sim.generator.generate_workloads``); until they are merged this says so instead of
-    inventing data.
-    """
-    # Plug-in point once branches `data` and `traces` are merged (two lines):
-    #   series = load_embedded_series()
-    #   return run_default(series, generate_workloads(...), out, settings, on_policy_done=done)
-    del out, settings, done
-    raise InputError(
-        "the embedded default needs the embedded dataset and the workload generator, which are "
-        "not in this build yet; pass --jobs FILE --intensity FILE",
-        field="simulate",
+    """The no-argument run: embedded carbon data and the GAIA-fitted workload generator."""
+    series = load_embedded_series()
+    generated = default_workloads(series, n_jobs=n_jobs, seed=seed)
+    default_series = {zone: series[zone] for zone in DEFAULT_ZONES}
+    description = (
+        f"embedded default: {len(generated.workloads)} PAI-fitted jobs (seed {seed}) on "
+        f"ENTSO-E 2020 intensity for {', '.join(DEFAULT_ZONES)}"
+    )
+    return run_default(
+        default_series,
+        generated.workloads,
+        out,
+        settings,
+        on_policy_done=done,
+        description=description,
     )
 
 
