@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.energy.coefficients import (
@@ -35,8 +34,6 @@ from carbon_kube.sim.jobfile import OnMissing
 from carbon_kube.sim.report import summary_table
 from carbon_kube.sim.runs import RunOutput, run_default, run_simulation
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DEFAULT_WATTS_PER_VCPU = CLOUD_CPU_WATTS[Cloud.AWS].at_utilisation(DEFAULT_UTILISATION)
 
 
@@ -156,14 +153,6 @@ def _run_embedded_default(
         on_policy_done=done,
         description=description,
     )
-
-
-def parse_duration(text: str, option: str) -> timedelta:
-    """``90s``, ``5m``, ``6h`` or ``2d``; a bare number is refused (units are never implied)."""
-    match = _DURATION.match(text)
-    if not match:
-        raise InputError(f"expected a duration such as 30m or 6h, got {text!r}", field=option)
-    return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
 
 
 def parse_capacity(items: list[str]) -> CapacityLimits:
