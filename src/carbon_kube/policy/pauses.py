@@ -26,6 +26,7 @@ from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.schedules import Reason, Schedule
 
 _TOLERANCE_S = 1e-6
+_SCREEN_CHUNK = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,54 @@ def plan_split(
     return SplitPlan(segments, run_s, total)
 
 
+def split_lower_bounds(
+    forecast: Forecast,
+    zone_index: int,
+    decided_s: FloatArray,
+    earliest_s: FloatArray,
+    deadline_s: FloatArray,
+    duration_s: FloatArray,
+    resume_overhead_s: float,
+) -> FloatArray:
+    """A lower bound on ``plan_split``'s believed integral for many jobs at once.
+
+    The fractional knapsack over the window's slots (no overheads), plus one restart at the
+    window's lowest intensity: any split plan with two or more segments costs at least that.
+    Jobs are padded to the longest window in the batch (callers chunk the batch).
+    """
+    grid = forecast.grid
+    step_s = float(grid.step_s)
+    first = grid.step_of(earliest_s) + 1
+    # Boundaries strictly inside (earliest, deadline): the window has that many + 1 slots.
+    after_last = -np.floor_divide(-(deadline_s - grid.origin_s), step_s).astype(np.int64)
+    n_slots = np.maximum(after_last - first, 0) + 1
+    width = int(n_slots.max())
+    k = np.arange(width, dtype=np.int64)[None, :]
+    boundary = grid.origin_s + (first[:, None] + k - 1) * step_s
+    starts = np.where(k == 0, earliest_s[:, None], boundary)
+    ends = np.minimum(boundary + step_s, deadline_s[:, None])
+    valid = k < n_slots[:, None]
+    starts = np.where(valid, starts, earliest_s[:, None])
+    ends = np.where(valid, np.maximum(ends, starts), earliest_s[:, None])
+    decided = np.repeat(decided_s, width)
+    integral = forecast.integral(zone_index, decided, starts.ravel(), ends.ravel())
+    lengths_s = (ends - starts).reshape(-1, width)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        intensity = np.where(
+            lengths_s > 0, integral.reshape(-1, width) / (lengths_s / SECONDS_PER_HOUR), np.inf
+        )
+    order = np.argsort(intensity, axis=1, kind="stable")
+    sorted_intensity = np.take_along_axis(intensity, order, axis=1)
+    sorted_lengths = np.take_along_axis(lengths_s, order, axis=1)
+    filled_before = np.cumsum(sorted_lengths, axis=1) - sorted_lengths
+    used_s = np.clip(duration_s[:, None] - filled_before, 0.0, sorted_lengths)
+    finite = np.where(np.isfinite(sorted_intensity), sorted_intensity, 0.0)
+    knapsack_gh = (finite * used_s).sum(axis=1) / SECONDS_PER_HOUR
+    restart_gh = resume_overhead_s / SECONDS_PER_HOUR * finite[:, 0]
+    result: FloatArray = knapsack_gh + restart_gh
+    return result
+
+
 def apply_splits(
     schedule: Schedule,
     jobs: JobTable,
@@ -113,12 +162,30 @@ def apply_splits(
         return schedule
     decided = np.broadcast_to(decided_s, (len(jobs),))
     earliest = np.maximum(jobs.submit_s, decided)
+    # Screen (row, zone) pairs with a vectorised lower bound; plan exactly only the survivors.
+    promising: dict[int, list[int]] = {}
+    for zone in range(zones_for_row.shape[1]):
+        rows_z = candidates[zones_for_row[candidates, zone]]
+        for chunk in np.array_split(rows_z, max(1, rows_z.size // _SCREEN_CHUNK)):
+            if chunk.size == 0:
+                continue
+            bound = split_lower_bounds(
+                forecast,
+                zone,
+                decided[chunk],
+                earliest[chunk],
+                jobs.deadline_s[chunk],
+                jobs.duration_s[chunk],
+                resume_overhead_s,
+            )
+            for row in chunk[bound < schedule.believed_gh_per_kwh[chunk] * (1 - 1e-9)].tolist():
+                promising.setdefault(row, []).append(zone)
     rows: list[int] = []
     plans: list[tuple[int, SplitPlan]] = []
-    for row in candidates.tolist():
+    for row, zones in sorted(promising.items()):
         best: tuple[int, SplitPlan] | None = None
         best_gh = float(schedule.believed_gh_per_kwh[row]) * (1 - 1e-9)
-        for zone in np.flatnonzero(zones_for_row[row]).tolist():
+        for zone in zones:
             split = plan_split(
                 forecast,
                 zone,
