@@ -16,7 +16,7 @@ setup: $(STAMP)
 
 ## The main job on the embedded default data.
 demo: $(STAMP)
-	$(BIN)/carbon-kube intensity show --zone DE
+	$(BIN)/carbon-kube simulate --out out/simulation
 
 ## Lint, types, layer contracts, then every test (the lab's control plane is built if missing).
 test: $(STAMP) lab-binaries
