@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _Model = TypeVar("_Model", bound=BaseModel)
+MAX_BODY_BYTES_KEY: web.AppKey[int] = web.AppKey("max_body_bytes", int)
 _MAX_ERRORS_SHOWN = 5
 
 
@@ -79,7 +80,7 @@ async def read_json(request: web.Request) -> Any:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as too_large:
         raise BadRequestError(
-            413, f"body larger than the limit of {request.app['max_body_bytes']} bytes"
+            413, f"body larger than the limit of {request.app[MAX_BODY_BYTES_KEY]} bytes"
         ) from too_large
     if not raw:
         raise BadRequestError(400, "empty body: expected a JSON object")
@@ -129,7 +130,7 @@ def _json_type(value: Any) -> str:
 def new_application(max_body_bytes: int) -> web.Application:
     """An application whose bodies are capped at ``max_body_bytes`` (413 beyond)."""
     app = web.Application(client_max_size=max_body_bytes)
-    app["max_body_bytes"] = max_body_bytes
+    app[MAX_BODY_BYTES_KEY] = max_body_bytes
     return app
 
 
