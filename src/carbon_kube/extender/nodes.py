@@ -36,12 +36,34 @@ class NodeInfo:
     instance_type: str | None
 
 
+GroupKey = tuple[Zone | None, str | None]
+UNKNOWN_GROUP = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeGroups:
+    """A consistent view for scoring: node name -> group id, group id -> (zone, type).
+
+    Nodes with the same grid zone and instance type score the same for a given pod, so the
+    extender scores groups, not nodes; group ``UNKNOWN_GROUP`` is (no zone, no type), the
+    group of every node the cache has not seen.
+    """
+
+    group_of: Mapping[str, int]
+    keys: tuple[GroupKey, ...]
+
+
 class NodeCache:
-    """Node name -> ``NodeInfo``; safe to read and update from several threads."""
+    """Node name -> ``NodeInfo``; safe to read and update from several threads.
+
+    Writers build new dictionaries and swap them in under a lock; readers take no lock and
+    see either the old or the new view, never a half-updated one.
+    """
 
     def __init__(self, regions: RegionZoneMap) -> None:
         self._regions = regions
         self._nodes: dict[str, NodeInfo] = {}
+        self._groups = NodeGroups({}, ((None, None),))
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -49,6 +71,10 @@ class NodeCache:
 
     def get(self, name: str) -> NodeInfo | None:
         return self._nodes.get(name)
+
+    def groups(self) -> NodeGroups:
+        """The current name -> (zone, instance type) group view (see ``NodeGroups``)."""
+        return self._groups
 
     def info_from_object(self, node: Mapping[str, Any]) -> NodeInfo | None:
         """The cache entry a Node object gives (None when it has no name)."""
@@ -71,13 +97,22 @@ class NodeCache:
         with self._lock:
             fresh = dict(self._nodes)
             fresh.update((info.name, info) for info in infos)
-            self._nodes = fresh
+            self._swap(fresh)
 
     def replace(self, nodes: Iterable[Mapping[str, Any]]) -> None:
         """Replace the whole cache with a full list (deleted nodes disappear)."""
         infos = [info for info in map(self.info_from_object, nodes) if info is not None]
         with self._lock:
-            self._nodes = {info.name: info for info in infos}
+            self._swap({info.name: info for info in infos})
+
+    def _swap(self, nodes: dict[str, NodeInfo]) -> None:
+        keys: dict[GroupKey, int] = {(None, None): UNKNOWN_GROUP}
+        group_of = {}
+        for name, info in nodes.items():
+            key = (info.zone, info.instance_type)
+            group_of[name] = keys.setdefault(key, len(keys))
+        self._nodes = nodes
+        self._groups = NodeGroups(group_of, tuple(keys))
 
     def _zone_of(self, region: str) -> Zone | None:
         try:

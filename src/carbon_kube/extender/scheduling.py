@@ -4,7 +4,8 @@
 type, pod request)`` through ``policy.scoring.score_nodes`` (0..10; the lowest-emission node
 10). Nodes whose zone has no data score neutral (5): carbon never blocks or decides scheduling
 without data. Scores depend only on (grid zone, instance type), so nodes are grouped by that
-pair and scored once per group: thousands of nodes cost a dictionary lookup each.
+pair (``NodeCache.groups``) and scored once per group: thousands of nodes cost a dictionary
+lookup each, and the answer stays columnar (``Priorities``) until it is encoded.
 
 ``serve_filter`` removes only nodes a workload's policy forbids: a pod annotated
 ``carbon-kube.io/allowed-zones`` may run in those grid zones and the cluster's home zone;
@@ -31,14 +32,8 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel, default_power_model
-from carbon_kube.extender.nodes import NodeCache
-from carbon_kube.extender.wire import (
-    ExtenderArgs,
-    ExtenderFilterResult,
-    HostPriority,
-    HostPriorityList,
-    NodeList,
-)
+from carbon_kube.extender.nodes import UNKNOWN_GROUP, NodeCache
+from carbon_kube.extender.wire import ExtenderArgs, ExtenderFilterResult, NodeList, Priorities
 from carbon_kube.observability.metrics import EXTENDER_FILTERED_NODES
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.workloads import object_size
@@ -119,35 +114,30 @@ def serve_filter(args: ExtenderArgs, context: ExtenderContext) -> ExtenderFilter
     return ExtenderFilterResult(nodes=NodeList(items=kept), failed_nodes=failed)
 
 
-def serve_prioritize(args: ExtenderArgs, context: ExtenderContext) -> HostPriorityList:
+def serve_prioritize(args: ExtenderArgs, context: ExtenderContext) -> Priorities:
     """0..10 per node, lower expected emissions scoring higher (see module docstring)."""
     _learn_nodes(args, context)
     names = args.candidate_names()
     cpus, memory_gib = object_size(WorkloadKind.POD, args.pod)
     hours = _scored_duration(args.pod) / timedelta(hours=1)
-    groups: dict[tuple[Zone | None, str | None], int] = {}
-    node_group: list[int] = []
-    for name in names:
-        info = context.nodes.get(name)
-        key = (info.zone, info.instance_type) if info is not None else (None, None)
-        index = groups.get(key)
-        if index is None:
-            index = groups[key] = len(groups)
-        node_group.append(index)
+    view = context.nodes.groups()
+    group_of = view.group_of
+    node_groups = [group_of.get(name, UNKNOWN_GROUP) for name in names]
+    used = sorted(set(node_groups))
     candidates = [
         NodeEnergy(
-            node=f"{zone}/{instance_type}",
-            zone=zone,
-            energy_kwh=_power_model(instance_type).energy_kwh(cpus, memory_gib, hours),
+            node=str(group),
+            zone=view.keys[group][0],
+            energy_kwh=_power_model(view.keys[group][1]).energy_kwh(cpus, memory_gib, hours),
         )
-        for zone, instance_type in groups
+        for group in used
     ]
-    zones = [zone for zone, _ in groups if zone is not None]
-    group_scores = score_nodes(candidates, context.intensities.current(zones))
-    return [
-        HostPriority(host=name, score=group_scores[group])
-        for name, group in zip(names, node_group, strict=True)
-    ]
+    zones = [view.keys[group][0] for group in used]
+    intensities = context.intensities.current(zone for zone in zones if zone is not None)
+    score_of_group = [0] * len(view.keys)
+    for group, score in zip(used, score_nodes(candidates, intensities), strict=True):
+        score_of_group[group] = score
+    return Priorities(hosts=names, scores=[score_of_group[group] for group in node_groups])
 
 
 def _learn_nodes(args: ExtenderArgs, context: ExtenderContext) -> None:
