@@ -1,0 +1,61 @@
+"""Install the lab's minimal Spark and Flink CRDs (hack/lab/crds) and wait until they serve.
+
+Several test modules install the same CRDs and delete them when they finish; a CRD being deleted
+still answers 409 on create, so a module that starts right after another waits for the old one
+to be gone before creating its own.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import yaml
+
+from carbon_kube.kube.client import KubeApiError, KubeClient, ResourcePath
+from carbon_kube.lab.control_plane import wait_for
+from tests.integration.kube_objects import condition
+
+CRDS = ResourcePath("apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False)
+CRD_DIR = Path(__file__).parents[2] / "hack" / "lab" / "crds"
+
+
+def install_crds(kube: KubeClient, timeout: timedelta) -> list[str]:
+    """Create every CRD of ``CRD_DIR`` (an existing live one is reused); their names."""
+    names = []
+    for path in sorted(CRD_DIR.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        name = crd["metadata"]["name"]
+        names.append(name)
+
+        def created(crd: dict[str, object] = crd, name: str = name) -> bool:
+            try:
+                kube.create(CRDS, crd)
+            except KubeApiError as error:
+                if not error.is_conflict:
+                    raise
+                # Exists: usable unless it is on its way out (or gone since the 409).
+                try:
+                    existing = kube.get(CRDS, name)
+                except KubeApiError as missing:
+                    if missing.is_not_found:
+                        return False
+                    raise
+                return "deletionTimestamp" not in existing["metadata"]
+            return True
+
+        wait_for(created, timeout, f"CRD {name} created")
+
+    def established() -> bool:
+        return all(
+            (condition(kube.get(CRDS, name), "Established") or {}).get("status") == "True"
+            for name in names
+        )
+
+    wait_for(established, timeout, f"CRDs {names} established")
+    return names
+
+
+def remove_crds(kube: KubeClient, names: list[str]) -> None:
+    for name in names:
+        kube.delete(CRDS, name)
