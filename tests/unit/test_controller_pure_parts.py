@@ -208,3 +208,30 @@ def test_replan_is_written_only_when_the_release_moves_by_the_tolerance_or_the_z
     assert not plan_moved_materially(old, {**old, RELEASE_AT: "2022-01-01T04:10:00Z"}, tolerance)
     assert plan_moved_materially(old, {**old, RELEASE_AT: "2022-01-01T04:15:00Z"}, tolerance)
     assert plan_moved_materially(old, {**old, PLAN_ZONE: "FR"}, tolerance)
+
+
+def test_planning_replanner_plans_a_held_pod_with_the_same_policy_code() -> None:
+    from datetime import UTC, datetime
+
+    from carbon_kube.domain.clock import FixedClock
+    from carbon_kube.operator.replanning import PlanningReplanner
+    from carbon_kube.planning.service import PlanningService
+    from carbon_kube.planning.settings import PlanningSettings, SourceSettings
+    from carbon_kube.planning.sources import build_intensity_source
+    from tests.held_workloads import held_pod
+
+    now = datetime(2020, 3, 2, 6, tzinfo=UTC)
+    clock = FixedClock(now)
+    service = PlanningService(
+        build_intensity_source(SourceSettings(), clock),
+        clock,
+        PlanningSettings(home_zone="DE", policy="temporal", forecast="oracle"),
+    )
+    pod = held_pod("p").deadline(now + 12 * HOUR, expected=HOUR).build()
+
+    fresh = PlanningReplanner(service).replan(pod, now, now)
+
+    assert fresh is not None
+    assert fresh[PLAN_ZONE] == "DE"
+    release_at = datetime.fromisoformat(fresh[RELEASE_AT].replace("Z", "+00:00"))
+    assert now <= release_at <= now + 11 * HOUR

@@ -27,9 +27,13 @@ from carbon_kube.kube.connection import client_for, read_connection
 from carbon_kube.lab.clock import VirtualClock, real_utc_now
 from carbon_kube.lab.control_plane import read_state
 from carbon_kube.operator.leadership import LeaseSettings
+from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.operator.running import run_controller
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
 from carbon_kube.operator.workloads import HeldKind
+from carbon_kube.planning.service import PlanningService
+from carbon_kube.planning.settings import PlanningSettings, SourceSettings
+from carbon_kube.planning.sources import build_intensity_source
 from carbon_kube.providers import electricitymaps
 from carbon_kube.providers.base import IntensityProvider
 from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
@@ -135,6 +139,15 @@ def run(
     lease_name: str = typer.Option("carbon-kube-controller", "--lease-name"),
     lease_duration: str = typer.Option("15s", "--lease-duration", help="Real time."),
     renew_period: str = typer.Option("5s", "--renew-period", help="Real time."),
+    replan_home_zone: str | None = typer.Option(
+        None,
+        "--replan-home-zone",
+        help="Re-plan held work as the forecast moves, planning with this home grid zone "
+        "(off when not given).",
+    ),
+    replan_policy: str = typer.Option(
+        "temporal", "--replan-policy", help="Policy to re-plan with."
+    ),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """Run the controller until SIGTERM; only the replica holding the Lease acts."""
@@ -177,6 +190,11 @@ def run(
         identity=identity or f"{socket.gethostname()}-{os.getpid()}",
     )
     carbon = _provider(provider, electricitymaps_url, clock)
+    replanner = None
+    if replan_home_zone is not None:
+        planning = PlanningSettings(home_zone=replan_home_zone, policy=replan_policy)
+        source = build_intensity_source(SourceSettings(), clock)
+        replanner = PlanningReplanner(PlanningService(source, clock, planning))
     with client_for(kubeconfig) as client:
         run_controller(
             settings,
@@ -185,6 +203,7 @@ def run(
             clock=clock,
             real_now=real_utc_now,
             provider=carbon,
+            replanner=replanner,
         )
 
 

@@ -281,7 +281,8 @@ class Controller:
                 continue  # soon due anyway, or bound by the deadline guard
             now = self._clock.now()
             obj = held.obj
-            fresh = await self._call(partial(replanner.replan, obj, now))
+            created = self._created_at(obj.get("metadata") or {})
+            fresh = await self._call(partial(replanner.replan, obj, now, created))
             old = dict((obj.get("metadata") or {}).get("annotations") or {})
             if fresh is None or not plan_moved_materially(
                 old, fresh, self._settings.replan_tolerance

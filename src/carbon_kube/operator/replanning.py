@@ -13,16 +13,67 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from carbon_kube.domain.annotations import LATEST_START, PLAN_ZONE, RELEASE_AT, parse_rfc3339
+from carbon_kube.domain.annotations import (
+    LATEST_START,
+    PLAN_ZONE,
+    RELEASE_AT,
+    parse_rfc3339,
+    plan_annotations,
+)
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.domain.zones import Zone
+from carbon_kube.planning.service import NO_SIGNAL, PlanningService
+from carbon_kube.planning.workloads import workload_from_object
 
-__all__ = ["Replanner", "plan_moved_materially", "replan_patch"]
+__all__ = ["PlanningReplanner", "Replanner", "plan_moved_materially", "replan_patch"]
 
 
 class Replanner(Protocol):
-    """Fresh plan annotations for a held workload at ``now``, or None when none can be made."""
+    """Fresh plan annotations for a held workload at ``now``, or None when none can be made.
 
-    def replan(self, obj: Mapping[str, Any], now: datetime) -> Mapping[str, str] | None: ...
+    ``created_at`` is the object's creation on the controller's clock (``max-delay`` counts
+    from it).
+    """
+
+    def replan(
+        self, obj: Mapping[str, Any], now: datetime, created_at: datetime
+    ) -> Mapping[str, str] | None: ...
+
+
+_KINDS = {
+    "Pod": WorkloadKind.POD,
+    "Job": WorkloadKind.JOB,
+    "SparkApplication": WorkloadKind.SPARK,
+    "FlinkDeployment": WorkloadKind.FLINK,
+}
+
+
+class PlanningReplanner:
+    """:class:`Replanner` over ``carbon_kube.planning``: the webhook's policy, asked again.
+
+    A plan made without a signal is never written over an existing plan: it would only move
+    the release to the latest safe start, which the controller enforces anyway.
+    """
+
+    def __init__(self, service: PlanningService) -> None:
+        self._service = service
+
+    def replan(
+        self, obj: Mapping[str, Any], now: datetime, created_at: datetime
+    ) -> Mapping[str, str] | None:
+        kind = _KINDS.get(str(obj.get("kind", "")))
+        if kind is None:
+            return None
+        home = Zone(self._service.settings.home_zone)
+        try:
+            workload, _ = workload_from_object(kind, obj, home_zone=home, submitted_at=created_at)
+        except InputError:
+            return None  # unreadable annotations: the release falls back to what is there
+        plan = self._service.plan(workload)
+        if plan.reason == NO_SIGNAL:
+            return None
+        return plan_annotations(plan, decided_at=now, latest_start=workload.latest_start)
 
 
 def plan_moved_materially(
