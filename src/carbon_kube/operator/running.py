@@ -122,5 +122,9 @@ async def _lead(
         finally:
             stop.set()
 
-    await asyncio.gather(operator(), controller.run_loops(stop), renew())
+    try:
+        await asyncio.gather(operator(), controller.run_loops(stop), renew())
+    except asyncio.CancelledError:
+        # kopf cancels the tasks around it when it handles SIGTERM itself: a normal stop.
+        _log.info("%s: stopped", settings.identity)
     return lost
