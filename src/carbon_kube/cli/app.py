@@ -17,6 +17,7 @@ from rich.logging import RichHandler
 
 from carbon_kube import __version__
 from carbon_kube.cli import (
+    controller,
     extender,
     fetch,
     intensity,
@@ -50,6 +51,7 @@ app.command("zones")(zones.zones_command)
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(webhook.app, name="webhook")
 app.add_typer(extender.app, name="extender")
+app.add_typer(controller.app, name="controller")
 app.command("report")(report.report_command)
 
 

@@ -37,6 +37,12 @@ FORECAST_G_PER_KWH = PREFIX + "forecast-g-per-kwh"
 REASON = PREFIX + "reason"
 LATEST_START = PREFIX + "latest-start"
 RELEASED_AT = PREFIX + "released-at"
+RELEASED_REASON = PREFIX + "released-reason"
+
+# What the controller writes on nodes: the grid zone a node draws power from (a node selector
+# for a plan's zone) and the zone's current intensity, whole g/kWh.
+GRID_ZONE_LABEL = PREFIX + "grid-zone"
+INTENSITY_LABEL = PREFIX + "intensity-g-per-kwh"
 
 # Without an expected duration, a job is assumed to take this long when computing its latest
 # safe start. Erring long releases earlier, which protects the deadline.

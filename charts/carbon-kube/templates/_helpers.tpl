@@ -1,0 +1,126 @@
+{{- define "carbon-kube.name" -}}carbon-kube{{- end -}}
+
+{{- define "carbon-kube.fullname" -}}
+{{- if contains "carbon-kube" .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-carbon-kube" .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "carbon-kube.labels" -}}
+app.kubernetes.io/name: carbon-kube
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "carbon-kube.selector" -}}
+app.kubernetes.io/name: carbon-kube
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "carbon-kube.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{/* Planning options shared by the webhook (plans at admission). */}}
+{{- define "carbon-kube.planningArgs" -}}
+- --home-zone={{ .Values.zones.home }}
+- --policy={{ .Values.policy }}
+- --forecast={{ .Values.forecast }}
+{{- end -}}
+
+{{/* API keys from the user's Secret; every key optional so one provider suffices. */}}
+{{- define "carbon-kube.apiEnv" -}}
+{{- if .Values.api.existingSecret }}
+{{- range $env, $key := dict "ELECTRICITYMAPS_TOKEN" .Values.api.keys.electricityMapsToken "WATTTIME_USERNAME" .Values.api.keys.wattTimeUsername "WATTTIME_PASSWORD" .Values.api.keys.wattTimePassword }}
+- name: {{ $env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.api.existingSecret }}
+      key: {{ $key }}
+      optional: true
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "carbon-kube.podCommon" -}}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+automountServiceAccountToken: true
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotations; pass (dict "root" $ "port" N "scheme" "https") to be scraped. */}}
+{{- define "carbon-kube.podAnnotations" -}}
+{{- $root := .root -}}
+checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+{{- if and .port $root.Values.prometheus.podAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/scheme: {{ .scheme | default "http" }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end -}}
+
+{{/*
+Webhook entries for Pods, Jobs, SparkApplications and FlinkDeployments on CREATE: one for
+objects that opt in with their own label (``<path>``) and one for objects in opted-in
+namespaces (``<path>/namespace``), as the webhook server routes them.
+*/}}
+{{- define "carbon-kube.webhookEntries" -}}
+{{- $root := .root -}}
+{{- $excluded := append $root.Values.webhook.excludedNamespaces $root.Release.Namespace -}}
+{{- range $scope := list "object" "namespace" }}
+- name: {{ $scope }}.{{ $.kind }}.carbon-kube.io
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  failurePolicy: {{ $root.Values.webhook.failurePolicy }}
+  timeoutSeconds: {{ $root.Values.webhook.timeoutSeconds }}
+  {{- if eq $.kind "mutate" }}
+  reinvocationPolicy: Never
+  {{- end }}
+  clientConfig:
+    service:
+      name: {{ $.service }}
+      namespace: {{ $root.Release.Namespace }}
+      path: /{{ $.kind }}{{ if eq $scope "namespace" }}/namespace{{ end }}
+      port: 443
+    {{- if $.caBundle }}
+    caBundle: {{ $.caBundle }}
+    {{- end }}
+  {{- if eq $scope "object" }}
+  namespaceSelector:
+    matchExpressions:
+      - {key: kubernetes.io/metadata.name, operator: NotIn, values: {{ toJson $excluded }}}
+  objectSelector:
+    matchLabels: {carbon-kube.io/flexible: "true"}
+  {{- else }}
+  namespaceSelector:
+    matchExpressions:
+      - {key: kubernetes.io/metadata.name, operator: NotIn, values: {{ toJson $excluded }}}
+      - {key: carbon-kube.io/flexible, operator: In, values: ["true"]}
+  objectSelector:
+    matchExpressions:
+      - {key: carbon-kube.io/flexible, operator: NotIn, values: ["true"]}
+  {{- end }}
+  rules:
+    - {apiGroups: [""], apiVersions: [v1], resources: [pods], operations: [CREATE]}
+    - {apiGroups: [batch], apiVersions: [v1], resources: [jobs], operations: [CREATE]}
+    - {apiGroups: [sparkoperator.k8s.io], apiVersions: [v1beta2], resources: [sparkapplications], operations: [CREATE]}
+    - {apiGroups: [flink.apache.org], apiVersions: [v1beta1], resources: [flinkdeployments], operations: [CREATE]}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,217 @@
+"""``carbon-kube controller run``: the controller process (leader-elected kopf operator).
+
+Parses options into :class:`~carbon_kube.operator.settings.ControllerSettings`, builds the
+clock (real, or the lab's virtual clock), the carbon provider and the API client, and calls
+:func:`carbon_kube.operator.running.run_controller`. No logic of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from carbon_kube.cli.fetch import default_client
+from carbon_kube.cli.options import parse_instant
+from carbon_kube.domain.clock import SystemClock
+from carbon_kube.domain.durations import parse_duration
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.zones import parse_zone
+from carbon_kube.kube.connection import client_for, read_connection
+from carbon_kube.lab.clock import VirtualClock, real_utc_now
+from carbon_kube.lab.control_plane import read_state
+from carbon_kube.operator.leadership import LeaseSettings
+from carbon_kube.operator.replanning import PlanningReplanner
+from carbon_kube.operator.running import run_controller
+from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
+from carbon_kube.operator.workloads import HeldKind
+from carbon_kube.planning.service import PlanningService
+from carbon_kube.planning.settings import PlanningSettings, SourceSettings
+from carbon_kube.planning.sources import build_intensity_source
+from carbon_kube.providers import electricitymaps
+from carbon_kube.providers.base import IntensityProvider
+from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
+from carbon_kube.providers.embedded import EmbeddedProvider
+from carbon_kube.providers.regions import load_region_zone_map
+
+app = typer.Typer(
+    help="The Carbon-Kube controller: releases held workloads at their planned time (and always "
+    "by their latest safe start), labels nodes with grid zone and intensity, weighs Karpenter "
+    "NodePools.",
+    no_args_is_help=True,
+)
+
+
+class ProviderChoice(StrEnum):
+    EMBEDDED = "embedded"
+    ELECTRICITYMAPS = "electricitymaps"
+    NONE = "none"
+
+
+_KINDS = {
+    "pod": HeldKind.POD,
+    "job": HeldKind.JOB,
+    "spark": HeldKind.SPARK,
+    "flink": HeldKind.FLINK,
+}
+
+
+def _duration(text: str, option: str) -> timedelta:
+    return parse_duration(text, option)
+
+
+def _kinds(text: str) -> tuple[HeldKind, ...]:
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in _KINDS]
+    if unknown or not names:
+        raise InputError(f"expected some of {','.join(_KINDS)}, got {text!r}", field="--kinds")
+    return tuple(_KINDS[name] for name in dict.fromkeys(names))
+
+
+def _region_overrides(pairs: list[str]) -> dict[str, Any]:
+    overrides = {}
+    for pair in pairs:
+        region, sep, zone = pair.partition("=")
+        if not sep or not region.strip():
+            raise InputError(
+                f"expected REGION=ZONE such as eu-west-1=IE, got {pair!r}", field="--region-zone"
+            )
+        overrides[region.strip()] = parse_zone(zone)
+    return overrides
+
+
+@app.command("run")
+def run(
+    kubeconfig: Path | None = typer.Option(
+        None, "--kubeconfig", envvar="KUBECONFIG", help="Kubeconfig; in-cluster when not given."
+    ),
+    lab_state: Path | None = typer.Option(
+        None,
+        "--lab-state",
+        help="A `carbon-kube lab` state directory: use its kubeconfig and its virtual clock.",
+    ),
+    speedup: float | None = typer.Option(
+        None, "--speedup", min=0.001, help="Virtual clock speed-up (overrides the lab's)."
+    ),
+    virtual_epoch: str | None = typer.Option(
+        None, "--virtual-epoch", help="Virtual instant shown at --real-epoch (RFC 3339)."
+    ),
+    real_epoch: str | None = typer.Option(
+        None, "--real-epoch", help="Real instant at which the virtual clock shows --virtual-epoch."
+    ),
+    provider: ProviderChoice = typer.Option(
+        ProviderChoice.EMBEDDED,
+        "--provider",
+        help="Carbon signal for node labels and NodePool weights: embedded (2020 data replayed "
+        "on the clock), electricitymaps (token in $ELECTRICITYMAPS_TOKEN) or none.",
+    ),
+    electricitymaps_url: str = typer.Option(
+        "https://api.electricitymap.org/v3", "--electricitymaps-url", help="API base URL."
+    ),
+    region_zone: list[str] = typer.Option(
+        [], "--region-zone", help="Override REGION=ZONE in the region -> grid-zone table."
+    ),
+    kinds: str = typer.Option(
+        "pod,job,spark,flink", "--kinds", help="Kinds to release: pod,job,spark,flink."
+    ),
+    release_lead: str = typer.Option(
+        "0s", "--release-lead", help="Release this long (virtual) before the due time."
+    ),
+    label_nodes: bool = typer.Option(
+        True, "--label-nodes/--no-label-nodes", help="Write grid-zone and intensity node labels."
+    ),
+    nodepool_weights: bool = typer.Option(
+        False, "--nodepool-weights/--no-nodepool-weights", help="Adjust Karpenter NodePool weights."
+    ),
+    node_label_interval: str = typer.Option(
+        "15m", "--node-label-interval", help="How often (virtual) labels and weights refresh."
+    ),
+    identity: str | None = typer.Option(
+        None, "--identity", help="Leader-election identity (default: hostname-pid)."
+    ),
+    lease_namespace: str = typer.Option("carbon-kube", "--lease-namespace"),
+    lease_name: str = typer.Option("carbon-kube-controller", "--lease-name"),
+    lease_duration: str = typer.Option("15s", "--lease-duration", help="Real time."),
+    renew_period: str = typer.Option("5s", "--renew-period", help="Real time."),
+    replan_home_zone: str | None = typer.Option(
+        None,
+        "--replan-home-zone",
+        help="Re-plan held work as the forecast moves, planning with this home grid zone "
+        "(off when not given).",
+    ),
+    replan_policy: str = typer.Option(
+        "temporal", "--replan-policy", help="Policy to re-plan with."
+    ),
+    log_level: str = typer.Option("INFO", "--log-level"),
+) -> None:
+    """Run the controller until SIGTERM; only the replica holding the Lease acts."""
+    logging.getLogger("carbon_kube").setLevel(log_level.upper())
+    logging.getLogger().setLevel(log_level.upper())
+    # kopf logs every handler run at INFO; only its warnings matter to an operator.
+    logging.getLogger("kopf").setLevel(max(logging.WARNING, logging.getLogger().level))
+    clock: ControllerClock = WallClock(real_utc_now)
+    if lab_state is not None:
+        state = read_state(lab_state)
+        if state is None:
+            raise InputError(
+                "no lab is running there; start one with `carbon-kube lab up`", source=lab_state
+            )
+        kubeconfig = state.kubeconfig
+        clock = state.clock()
+    if speedup is not None or virtual_epoch is not None:
+        real = parse_instant(real_epoch, "--real-epoch") if real_epoch else real_utc_now()
+        clock = VirtualClock(
+            speedup=speedup or 1.0,
+            virtual_epoch=parse_instant(virtual_epoch, "--virtual-epoch")
+            if virtual_epoch
+            else real,
+            real_epoch=real,
+        )
+    lease = LeaseSettings(
+        namespace=lease_namespace,
+        name=lease_name,
+        lease_duration=_duration(lease_duration, "--lease-duration"),
+        renew_period=_duration(renew_period, "--renew-period"),
+    )
+    settings = ControllerSettings(
+        regions=load_region_zone_map().with_overrides(_region_overrides(region_zone)),
+        kinds=_kinds(kinds),
+        release_lead=_duration(release_lead, "--release-lead"),
+        label_nodes=label_nodes,
+        nodepool_weights=nodepool_weights,
+        node_label_interval=_duration(node_label_interval, "--node-label-interval"),
+        lease=lease,
+        identity=identity or f"{socket.gethostname()}-{os.getpid()}",
+    )
+    carbon = _provider(provider, electricitymaps_url, clock)
+    replanner = None
+    if replan_home_zone is not None:
+        planning = PlanningSettings(home_zone=replan_home_zone, policy=replan_policy)
+        source = build_intensity_source(SourceSettings(), clock)
+        replanner = PlanningReplanner(PlanningService(source, clock, planning))
+    with client_for(kubeconfig) as client:
+        run_controller(
+            settings,
+            connection=read_connection(kubeconfig),
+            client=client,
+            clock=clock,
+            real_now=real_utc_now,
+            provider=carbon,
+            replanner=replanner,
+        )
+
+
+def _provider(choice: ProviderChoice, url: str, clock: ControllerClock) -> IntensityProvider | None:
+    if choice is ProviderChoice.NONE:
+        return None
+    if choice is ProviderChoice.EMBEDDED:
+        return EmbeddedProvider(clock)
+    token = os.environ.get(electricitymaps.TOKEN_ENV_VAR, "")
+    settings = ElectricityMapsSettings(api_token=token, base_url=url)
+    return ElectricityMapsProvider(settings, http=default_client(), clock=clock or SystemClock())

@@ -1,0 +1,79 @@
+"""kopf wiring: which objects are watched and which :class:`Controller` method sees them.
+
+Only watch-event handlers are registered (``@kopf.on.event``): they keep no state of their
+own, write no kopf annotations, and add no finalizers, so the controller can watch 10,000
+pods cheaply and a pod never waits for the controller to be deleted. Authentication comes from
+the same kubeconfig (or in-cluster ServiceAccount) the :class:`KubeClient` uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from carbon_kube.kube.connection import ApiConnection
+from carbon_kube.operator.controller import Controller
+from carbon_kube.operator.workloads import HeldKind
+
+__all__ = ["build_registry", "kopf_settings"]
+
+# kopf resource selectors per kind: (group, version, plural).
+_SELECTORS: dict[HeldKind, tuple[str, str, str]] = {
+    HeldKind.POD: ("", "v1", "pods"),
+    HeldKind.JOB: ("batch", "v1", "jobs"),
+    HeldKind.SPARK: ("sparkoperator.k8s.io", "v1beta2", "sparkapplications"),
+    HeldKind.FLINK: ("flink.apache.org", "v1beta1", "flinkdeployments"),
+}
+
+
+def _raw(event: Any) -> dict[str, Any]:
+    obj = event.get("object") if isinstance(event, dict) else None
+    return obj if isinstance(obj, dict) else {}
+
+
+def build_registry(
+    controller: Controller, connection: ApiConnection, kinds: tuple[HeldKind, ...]
+) -> kopf.OperatorRegistry:
+    """A registry with a login handler, one event handler per held kind, and one for nodes."""
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return kopf.ConnectionInfo(
+            server=connection.server,
+            token=connection.token,
+            scheme="Bearer" if connection.token else None,
+            ca_path=connection.ca_path,
+            certificate_path=connection.certificate_path,
+            private_key_path=connection.private_key_path,
+            insecure=connection.insecure,
+        )
+
+    for kind in kinds:
+        group, version, plural = _SELECTORS[kind]
+
+        async def on_workload(
+            event: Any, type: str | None, _kind: HeldKind = kind, **_: Any
+        ) -> None:
+            controller.observe_workload(_kind, _raw(event), deleted=type == "DELETED")
+
+        kopf.on.event(group, version, plural, id=f"observe-{plural}", registry=registry)(
+            on_workload
+        )
+
+    @kopf.on.event("", "v1", "nodes", id="observe-nodes", registry=registry)
+    async def on_node(event: Any, type: str | None, **_: Any) -> None:
+        controller.observe_node(_raw(event), deleted=type == "DELETED")
+
+    return registry
+
+
+def kopf_settings() -> kopf.OperatorSettings:
+    """Quiet, state-free kopf: no Kubernetes Events posted for our logs."""
+    settings = kopf.OperatorSettings()
+    settings.posting.enabled = False
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 60
+    return settings

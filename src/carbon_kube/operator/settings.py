@@ -1,0 +1,80 @@
+"""The controller's typed settings and the clock it runs on, built once by the CLI.
+
+Durations marked *virtual* are measured on the controller's clock (sped up in the lab); real
+ones (API timeouts, lease timing, the longest sleep) are wall-clock seconds, because the
+Kubernetes side keeps real time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from carbon_kube.domain.zones import RegionZoneMap
+from carbon_kube.operator.leadership import LeaseSettings
+from carbon_kube.operator.workloads import HeldKind
+
+__all__ = ["ControllerClock", "ControllerSettings", "WallClock"]
+
+
+class ControllerClock(Protocol):
+    """The controller's notion of now, and how fast it runs against the wall clock.
+
+    ``to_virtual`` maps a real instant written by the apiserver (``creationTimestamp``) onto
+    this clock. The lab's ``VirtualClock`` satisfies this protocol; so does :class:`WallClock`.
+    """
+
+    @property
+    def speedup(self) -> float: ...
+
+    def now(self) -> datetime: ...
+
+    def to_virtual(self, real_instant: datetime) -> datetime: ...
+
+
+class WallClock:
+    """Real time, unchanged: what the controller uses in a real cluster."""
+
+    speedup = 1.0
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now()
+
+    def to_virtual(self, real_instant: datetime) -> datetime:
+        return real_instant
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """What the controller does and how often (see the field comments for units)."""
+
+    regions: RegionZoneMap
+    kinds: tuple[HeldKind, ...] = tuple(HeldKind)
+    # Virtual: release this long before the due instant, to absorb release and scheduling
+    # latency (at speed-up 600 one real second is ten virtual minutes).
+    release_lead: timedelta = timedelta(0)
+    # Virtual: how often node intensity labels and NodePool weights are refreshed.
+    node_label_interval: timedelta = timedelta(minutes=15)
+    label_nodes: bool = True
+    nodepool_weights: bool = False
+    # Virtual: how often held workloads are re-planned (when a re-planner is configured), and
+    # how far a new plan must move the release to be written.
+    replan_interval: timedelta = timedelta(minutes=30)
+    replan_tolerance: timedelta = timedelta(minutes=15)
+    # Real: concurrent release PATCHes, and the longest the release loop sleeps unwoken.
+    release_concurrency: int = 16
+    max_sleep: timedelta = timedelta(seconds=1)
+    retry_after: timedelta = timedelta(seconds=2)
+    lease: LeaseSettings = field(default_factory=LeaseSettings)
+    identity: str = "carbon-kube-controller"
+
+    def __post_init__(self) -> None:
+        if self.release_concurrency < 1:
+            raise ValueError("release_concurrency must be >= 1")
+        if self.release_lead < timedelta(0):
+            raise ValueError("release_lead must not be negative")

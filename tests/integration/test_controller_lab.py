@@ -1,0 +1,567 @@
+"""The controller against the lab's real control plane: release, pin, restart, leader election.
+
+Every test runs real ``carbon-kube controller run`` processes with their own virtual clock
+(speed-up 60: one virtual minute per real second) and their own Lease. Timing assertions allow
+a few virtual minutes of lag: the release travels through the apiserver, kopf's watch and the
+scheduler in real seconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from carbon_kube.domain.annotations import (
+    DEADLINE,
+    EXPECTED_DURATION,
+    FLEXIBLE_LABEL,
+    GRID_ZONE_LABEL,
+    LATEST_START,
+    PLAN_ZONE,
+    RELEASE_AT,
+    RELEASED_AT,
+    RELEASED_REASON,
+    SCHEDULING_GATE,
+    format_rfc3339,
+    parse_rfc3339,
+)
+from carbon_kube.kube.client import JOBS, NAMESPACES, NODES, PODS, KubeApiError, KubeClient
+from carbon_kube.kube.resources import (
+    CRDS,
+    FLINK_DEPLOYMENTS,
+    LEASES,
+    NODEPOOLS,
+    SPARK_APPLICATIONS,
+)
+from carbon_kube.lab.clock import VirtualClock
+from carbon_kube.lab.control_plane import LabState, wait_for
+from tests.integration.controller_process import ControllerProcess
+from tests.integration.kube_objects import job_is_complete, make_job, make_pod
+
+pytestmark = pytest.mark.lab
+
+MINUTE = timedelta(minutes=1)
+SPEEDUP = 60.0
+LEASE_NAMESPACE = "carbon-kube"
+SETTLE = timedelta(seconds=90)
+
+
+@pytest.fixture(scope="module")
+def lease_namespace(kube: KubeClient) -> str:
+    try:
+        kube.create(
+            NAMESPACES,
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LEASE_NAMESPACE}},
+        )
+    except KubeApiError as error:
+        if not error.is_conflict:
+            raise
+    return LEASE_NAMESPACE
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock.starting_now(SPEEDUP, virtual_epoch=datetime(2020, 3, 2, 6, tzinfo=UTC))
+
+
+@pytest.fixture
+def replicas(
+    lab: LabState, clock: VirtualClock, lease_namespace: str, tmp_path: Path
+) -> Iterator[list[ControllerProcess]]:
+    """A factory list: append ``make(...)`` results; all are stopped at the end."""
+    started: list[ControllerProcess] = []
+    yield started
+    for replica in started:
+        replica.stop()
+
+
+def _replica(
+    lab: LabState,
+    clock: VirtualClock,
+    tmp_path: Path,
+    lease: str,
+    identity: str,
+    *extra: str,
+) -> ControllerProcess:
+    return ControllerProcess(
+        lab.state_dir,
+        clock,
+        lease,
+        tmp_path / f"{identity}.log",
+        extra_args=extra,
+        identity=identity,
+    )
+
+
+def _install_crd(kube: KubeClient, crd: dict[str, Any]) -> None:
+    try:
+        kube.create(CRDS, crd)
+    except KubeApiError as error:
+        if not error.is_conflict:
+            raise
+
+    def established() -> bool:
+        current = kube.get(CRDS, crd["metadata"]["name"])
+        conditions = (current.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+    wait_for(established, timedelta(seconds=60), f"CRD {crd['metadata']['name']}")
+
+
+def _schemaless_crd(group: str, version: str, kind: str, plural: str) -> dict[str, Any]:
+    """A stand-in for the Spark/Flink operators' CRDs: same group/version/kind, open schema."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{plural}.{group}",
+            # *.k8s.io groups are protected; the real Spark operator CRD carries this too.
+            "annotations": {
+                "api-approved.kubernetes.io": "https://github.com/kubeflow/spark-operator/pull/1298"
+            },
+        },
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": version,
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def workload_crds(kube: KubeClient) -> None:
+    _install_crd(
+        kube,
+        _schemaless_crd("sparkoperator.k8s.io", "v1beta2", "SparkApplication", "sparkapplications"),
+    )
+    _install_crd(
+        kube, _schemaless_crd("flink.apache.org", "v1beta1", "FlinkDeployment", "flinkdeployments")
+    )
+
+
+def _annotations(obj: dict[str, Any]) -> dict[str, str]:
+    return dict(obj["metadata"].get("annotations") or {})
+
+
+def _released_at(obj: dict[str, Any]) -> datetime:
+    return parse_rfc3339(_annotations(obj)[RELEASED_AT], RELEASED_AT)
+
+
+def _gated_pod(name: str, **annotations: str) -> dict[str, Any]:
+    builder = make_pod(name).gated(SCHEDULING_GATE)
+    for key, value in annotations.items():
+        builder.annotated(key, value)
+    return builder.build()
+
+
+def _is_released_pod(kube: KubeClient, namespace: str, name: str) -> bool:
+    pod = kube.get(PODS, name, namespace)
+    return not any(g["name"] == SCHEDULING_GATE for g in pod["spec"].get("schedulingGates") or [])
+
+
+def test_controller_releases_every_kind_at_its_plan_and_pins_pods_to_the_plan_zone(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+    workload_crds: None,
+) -> None:
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    replica = _replica(lab, clock, tmp_path, lease, "solo")
+    replicas.append(replica.start())
+    replica.wait_leading()
+    t = clock.now().replace(microsecond=0)
+    plan = {
+        RELEASE_AT: format_rfc3339(t + 3 * MINUTE),
+        LATEST_START: format_rfc3339(t + 60 * MINUTE),
+        PLAN_ZONE: "DE",
+    }
+    kube.create(PODS, _gated_pod("planned", **plan), namespace)
+    guard = {**plan, RELEASE_AT: format_rfc3339(t + 90 * MINUTE)}
+    guard[LATEST_START] = format_rfc3339(t + 5 * MINUTE)
+    kube.create(PODS, _gated_pod("guarded", **guard), namespace)
+    kube.create(
+        PODS,
+        make_pod("foreign")
+        .gated("example.com/other")
+        .annotated(RELEASE_AT, plan[RELEASE_AT])
+        .build(),
+        namespace,
+    )
+    job = make_job("job").suspended().running_for(2 * MINUTE, clock).build()
+    job["metadata"].update(labels={FLEXIBLE_LABEL: "true"}, annotations=dict(plan))
+    kube.create(JOBS, job, namespace)
+    meta = {"labels": {FLEXIBLE_LABEL: "true"}, "annotations": dict(plan)}
+    kube.create(
+        SPARK_APPLICATIONS,
+        {
+            "apiVersion": "sparkoperator.k8s.io/v1beta2",
+            "kind": "SparkApplication",
+            "metadata": {"name": "spark", **meta},
+            "spec": {"suspend": True, "type": "Scala"},
+        },
+        namespace,
+    )
+    kube.create(
+        FLINK_DEPLOYMENTS,
+        {
+            "apiVersion": "flink.apache.org/v1beta1",
+            "kind": "FlinkDeployment",
+            "metadata": {"name": "flink", **meta},
+            "spec": {"job": {"state": "suspended", "upgradeMode": "savepoint"}},
+        },
+        namespace,
+    )
+
+    wait_for(
+        lambda: (
+            _is_released_pod(kube, namespace, "planned")
+            and _is_released_pod(kube, namespace, "guarded")
+            and not kube.get(JOBS, "job", namespace)["spec"]["suspend"]
+            and not kube.get(SPARK_APPLICATIONS, "spark", namespace)["spec"]["suspend"]
+            and kube.get(FLINK_DEPLOYMENTS, "flink", namespace)["spec"]["job"]["state"] == "running"
+        ),
+        SETTLE,
+        "every held workload to be released",
+        poll=timedelta(seconds=0.5),
+    )
+
+    planned = kube.get(PODS, "planned", namespace)
+    assert _annotations(planned)[RELEASED_REASON] == "planned"
+    assert t + 3 * MINUTE <= _released_at(planned) <= t + 8 * MINUTE
+    assert planned["spec"]["nodeSelector"] == {GRID_ZONE_LABEL: "DE"}
+    guarded = kube.get(PODS, "guarded", namespace)
+    assert _annotations(guarded)[RELEASED_REASON] == "latest-safe-start"
+    assert t + 5 * MINUTE <= _released_at(guarded) <= t + 10 * MINUTE
+    # The foreign gate is not ours: it stays, whatever its annotations say.
+    assert kube.get(PODS, "foreign", namespace)["spec"]["schedulingGates"] == [
+        {"name": "example.com/other"}
+    ]
+
+    def bound_in_de() -> bool:
+        node = kube.get(PODS, "planned", namespace)["spec"].get("nodeName")
+        return bool(node) and kube.get(NODES, node)["metadata"]["labels"][GRID_ZONE_LABEL] == "DE"
+
+    wait_for(bound_in_de, SETTLE, "the released pod to be bound to a DE node")
+    job_now = kube.get(JOBS, "job", namespace)
+    assert job_now["spec"]["template"]["spec"]["nodeSelector"] == {GRID_ZONE_LABEL: "DE"}
+    wait_for(lambda: job_is_complete(kube.get(JOBS, "job", namespace)), SETTLE, "the Job to run")
+
+
+def test_nodes_are_labelled_with_grid_zone_and_current_intensity(
+    lab: LabState,
+    kube: KubeClient,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    replica = _replica(lab, clock, tmp_path, f"lease-{uuid.uuid4().hex[:8]}", "labeller")
+    replicas.append(replica.start())
+    replica.wait_leading()
+
+    def de_nodes_labelled() -> bool:
+        nodes = kube.list(NODES, label_selector="topology.kubernetes.io/region=eu-central-1")
+        return bool(nodes) and all(
+            n["metadata"]["labels"].get(GRID_ZONE_LABEL) == "DE"
+            and n["metadata"]["labels"].get("carbon-kube.io/intensity-g-per-kwh", "").isdigit()
+            for n in nodes
+        )
+
+    wait_for(de_nodes_labelled, SETTLE, "DE nodes labelled with zone and intensity")
+    ie = kube.list(NODES, label_selector="topology.kubernetes.io/region=eu-west-1")
+    # Ireland is not in the embedded data: zone known, intensity unknown, so no intensity label.
+    assert all(n["metadata"]["labels"][GRID_ZONE_LABEL] == "IE" for n in ie)
+    assert all("carbon-kube.io/intensity-g-per-kwh" not in n["metadata"]["labels"] for n in ie)
+
+
+def test_without_any_carbon_signal_everything_is_released_by_its_latest_safe_start(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    lead = 5 * MINUTE
+    replica = _replica(
+        lab,
+        clock,
+        tmp_path,
+        f"lease-{uuid.uuid4().hex[:8]}",
+        "no-signal",
+        "--provider",
+        "electricitymaps",
+        "--electricitymaps-url",
+        "http://127.0.0.1:9/v3",  # discard port: connection refused for the whole run
+        "--release-lead",
+        "5m",
+    )
+    replicas.append(replica.start())
+    replica.wait_leading()
+    t = clock.now().replace(microsecond=0)
+    deadlines = {}
+    for index in range(6):
+        name = f"job-{index}"
+        deadline = t + (12 + 3 * index) * MINUTE
+        deadlines[name] = deadline
+        job = make_job(name).suspended().running_for(4 * MINUTE, clock).build()
+        job["metadata"]["labels"] = {FLEXIBLE_LABEL: "true"}
+        job["metadata"]["annotations"] = {
+            DEADLINE: format_rfc3339(deadline),
+            EXPECTED_DURATION: "4m",
+        }
+        kube.create(JOBS, job, namespace)
+
+    wait_for(
+        lambda: (
+            all(job_is_complete(j) for j in kube.list(JOBS, namespace))
+            and len(kube.list(JOBS, namespace)) == 6
+        ),
+        SETTLE,
+        "every job to complete",
+        poll=timedelta(seconds=1),
+    )
+    for job in kube.list(JOBS, namespace):
+        name = job["metadata"]["name"]
+        latest_start = deadlines[name] - 4 * MINUTE
+        released = _released_at(job)
+        assert latest_start - lead - 2 * MINUTE <= released <= latest_start, name
+        assert _annotations(job)[RELEASED_REASON] == "latest-safe-start"
+        completed = clock.to_virtual(
+            datetime.fromisoformat(job["status"]["completionTime"].replace("Z", "+00:00"))
+        )
+        assert completed <= deadlines[name], f"{name} finished {completed - deadlines[name]} late"
+    assert "no intensity for" in replica.output()
+
+
+def test_killing_the_controller_repeatedly_misses_no_deadline_and_leaves_nothing_held(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    # Ten virtual minutes of lead cover one restart (4 s Lease expiry + kopf start-up, real).
+    extra = ("--release-lead", "10m")
+    t = clock.now().replace(microsecond=0)
+    deadlines = {}
+    for index in range(24):
+        name = f"job-{index:02d}"
+        deadline = t + (14 + 2 * index) * MINUTE
+        deadlines[name] = deadline
+        job = make_job(name).suspended().running_for(3 * MINUTE, clock).build()
+        job["metadata"]["labels"] = {FLEXIBLE_LABEL: "true"}
+        job["metadata"]["annotations"] = {
+            DEADLINE: format_rfc3339(deadline),
+            EXPECTED_DURATION: "3m",
+            # A plan half-way to the latest safe start, as the webhook would write.
+            RELEASE_AT: format_rfc3339(t + (5 + index) * MINUTE),
+        }
+        kube.create(JOBS, job, namespace)
+    kills = 0
+    for round_ in range(5):
+        replica = _replica(lab, clock, tmp_path, lease, f"round-{round_}", *extra)
+        replicas.append(replica.start())
+        replica.wait_leading()
+        time.sleep(6)
+        replica.kill()
+        kills += 1
+    final = _replica(lab, clock, tmp_path, lease, "final", *extra)
+    replicas.append(final.start())
+
+    wait_for(
+        lambda: all(job_is_complete(j) for j in kube.list(JOBS, namespace)),
+        SETTLE,
+        "every job to complete",
+        poll=timedelta(seconds=1),
+    )
+    jobs = kube.list(JOBS, namespace)
+    assert len(jobs) == 24
+    assert kills == 5
+    for job in jobs:
+        name = job["metadata"]["name"]
+        assert job["spec"]["suspend"] is False
+        completed = clock.to_virtual(
+            datetime.fromisoformat(job["status"]["completionTime"].replace("Z", "+00:00"))
+        )
+        assert completed <= deadlines[name], f"{name} finished {completed - deadlines[name]} late"
+    # Several replicas did releases: work resumed after each kill from the objects alone.
+    releasing = [r for r in replicas if "released Job/" in r.output()]
+    assert len(releasing) >= 2
+
+
+def test_two_replicas_only_the_lease_holder_acts_and_the_standby_takes_over(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    first = _replica(lab, clock, tmp_path, lease, "replica-a")
+    second = _replica(lab, clock, tmp_path, lease, "replica-b")
+    replicas.extend([first.start(), second.start()])
+    wait_for(
+        lambda: "leading" in first.output() + second.output(),
+        SETTLE,
+        "one replica to lead",
+    )
+    time.sleep(5)
+    leader, standby = (first, second) if ": leading" in first.output() else (second, first)
+    assert ": leading" not in standby.output()
+    holder = kube.get(LEASES, lease, LEASE_NAMESPACE)["spec"]["holderIdentity"]
+    assert holder == leader.identity
+    t = clock.now().replace(microsecond=0)
+    for index in range(3):
+        kube.create(
+            PODS,
+            _gated_pod(f"before-{index}", **{RELEASE_AT: format_rfc3339(t + MINUTE)}),
+            namespace,
+        )
+    wait_for(
+        lambda: all(_is_released_pod(kube, namespace, f"before-{i}") for i in range(3)),
+        SETTLE,
+        "the leader to release",
+    )
+    assert "released Pod/" in leader.output()
+    assert "released Pod/" not in standby.output()
+
+    leader.kill()
+    t = clock.now().replace(microsecond=0)
+    for index in range(3):
+        kube.create(
+            PODS,
+            _gated_pod(f"after-{index}", **{RELEASE_AT: format_rfc3339(t + MINUTE)}),
+            namespace,
+        )
+    wait_for(
+        lambda: all(_is_released_pod(kube, namespace, f"after-{i}") for i in range(3)),
+        SETTLE,
+        "the standby to take over and release",
+    )
+    assert f"{standby.identity}: leading" in standby.output()
+    assert kube.get(LEASES, lease, LEASE_NAMESPACE)["spec"]["holderIdentity"] == standby.identity
+
+
+def _karpenter_nodepool_crd() -> dict[str, Any] | None:
+    try:
+        modcache = subprocess.run(
+            ["go", "env", "GOMODCACHE"],  # noqa: S607 - go from PATH, as hack/lab/build.sh uses it
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    paths = sorted(
+        Path(modcache).glob("sigs.k8s.io/karpenter@v1.*/pkg/apis/crds/karpenter.sh_nodepools.yaml")
+    )
+    if not paths:
+        return None
+    loaded = yaml.safe_load(paths[-1].read_text())
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _nodepool(name: str, region: str, instance_type: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": name, "annotations": {"carbon-kube.io/manage-weight": "true"}},
+        "spec": {
+            "weight": 50,
+            "template": {
+                "spec": {
+                    "nodeClassRef": {
+                        "group": "karpenter.k8s.aws",
+                        "kind": "EC2NodeClass",
+                        "name": "default",
+                    },
+                    "requirements": [
+                        {
+                            "key": "topology.kubernetes.io/region",
+                            "operator": "In",
+                            "values": [region],
+                        },
+                        {
+                            "key": "node.kubernetes.io/instance-type",
+                            "operator": "In",
+                            "values": [instance_type],
+                        },
+                    ],
+                }
+            },
+        },
+    }
+
+
+def test_karpenter_nodepool_weights_follow_zone_intensity_and_instance_efficiency(
+    lab: LabState,
+    kube: KubeClient,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    crd = _karpenter_nodepool_crd()
+    if crd is None:
+        pytest.skip("sigs.k8s.io/karpenter not in the Go module cache: go mod download it")
+    _install_crd(kube, crd)
+    suffix = uuid.uuid4().hex[:6]
+    names = {
+        "de-intel": (f"de-intel-{suffix}", "eu-central-1", "m5.xlarge"),
+        "de-graviton": (f"de-graviton-{suffix}", "eu-central-1", "m6g.xlarge"),
+        "fr-intel": (f"fr-intel-{suffix}", "eu-west-3", "m5.xlarge"),
+    }
+    for name, region, instance_type in names.values():
+        kube.create(NODEPOOLS, _nodepool(name, region, instance_type))
+    try:
+        replica = _replica(
+            lab,
+            clock,
+            tmp_path,
+            f"lease-{uuid.uuid4().hex[:8]}",
+            "weigher",
+            "--nodepool-weights",
+            "--node-label-interval",
+            "1m",
+        )
+        replicas.append(replica.start())
+
+        def weight(key: str) -> int:
+            return int(kube.get(NODEPOOLS, names[key][0])["spec"]["weight"])
+
+        wait_for(
+            lambda: weight("fr-intel") == 100 and weight("de-intel") == 1,
+            SETTLE,
+            "NodePool weights to be adjusted",
+        )
+        # Same grid as de-intel, Graviton uses fewer watts per vCPU: ranked in between.
+        assert 1 < weight("de-graviton") < 100
+    finally:
+        for name, _, _ in names.values():
+            kube.delete(NODEPOOLS, name, missing_ok=True)
