@@ -1,0 +1,1 @@
+"""The Carbon-Kube EKS lab as an AWS CDK app (Python, aws-cdk-lib)."""
