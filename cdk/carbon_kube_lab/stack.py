@@ -259,8 +259,11 @@ class CarbonKubeLabStack(Stack):
         )
         chart.node.add_dependency(namespace)
         dashboards = dashboard_configmaps(self.settings.dashboards_dir)
-        if dashboards:
-            manifest = self.cluster.add_manifest("GrafanaDashboards", *dashboards)
+        # One custom resource per dashboard keeps each request small (a Lambda payload) and
+        # lets CloudFormation update one dashboard without touching the others.
+        for configmap in dashboards:
+            name = configmap["metadata"]["name"]
+            manifest = self.cluster.add_manifest(f"Dashboard-{name}", configmap)
             manifest.node.add_dependency(namespace)
         self.dashboard_count = len(dashboards)
         self._metrics_export(after=chart)
