@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from carbon_kube import __version__
-from carbon_kube.cli import intensity, zones
+from carbon_kube.cli import forecast, intensity, zones
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
 EXIT_INPUT_ERROR = 2
@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(intensity.app, name="intensity")
 app.command("zones")(zones.zones_command)
+app.add_typer(forecast.app, name="forecast")
 
 
 def _version(show: bool) -> None:
