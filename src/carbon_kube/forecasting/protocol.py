@@ -89,7 +89,8 @@ def steps_in(duration: timedelta, step: timedelta) -> int:
     """``duration`` as a whole number of steps; a remainder is an ``InputError``."""
     if duration % step:
         raise InputError(
-            f"{_fmt(duration)} is not a whole number of the data's {_fmt(step)} steps",
+            f"{format_duration(duration)} is not a whole number of the data's "
+            f"{format_duration(step)} steps",
             field="horizon",
         )
     return int(duration // step)
@@ -98,14 +99,14 @@ def steps_in(duration: timedelta, step: timedelta) -> int:
 def known_before(history: IntensitySeries, origin: datetime) -> KnownHistory:
     """The values of ``history`` whose interval ended at or before ``origin``.
 
-    The origin must sit on the series' grid and may lie after its end (then the newest values are
-    simply older); an origin before the series starts leaves nothing and is an ``InputError``.
+    The origin must sit on the series' grid. An origin before the data starts, or after it ends
+    (the forecast would silently rest on older data than it claims), is an ``InputError``.
     """
     offset = origin - history.start
     if offset % history.step:
         raise InputError(
-            f"forecast origin {origin.isoformat()} is not on the data's {_fmt(history.step)} grid "
-            f"starting {history.start.isoformat()}",
+            f"forecast origin {origin.isoformat()} is not on the data's "
+            f"{format_duration(history.step)} grid starting {history.start.isoformat()}",
             field="origin",
         )
     n_known = min(len(history), int(offset // history.step))
@@ -134,16 +135,16 @@ def check_request(model: Forecaster, known: KnownHistory, horizon: timedelta) ->
         raise InputError("the horizon must be positive, e.g. 24h", field="horizon")
     if horizon > model.max_horizon:
         raise InputError(
-            f"model {model.name} forecasts at most {_fmt(model.max_horizon)} ahead, "
-            f"asked for {_fmt(horizon)}; choose a shorter --horizon or another model",
+            f"model {model.name} forecasts at most {format_duration(model.max_horizon)} ahead, "
+            f"asked for {format_duration(horizon)}; choose a shorter --horizon or another model",
             field="horizon",
         )
     n_steps = steps_in(horizon, known.step)
     needed = model.required_history(horizon)
     if known.duration < needed:
         raise InputError(
-            f"model {model.name} needs at least {_fmt(needed)} of {known.zone} history before "
-            f"the origin {known.origin.isoformat()}, found {_fmt(known.duration)}; "
+            f"model {model.name} needs at least {format_duration(needed)} of {known.zone} "
+            f"history before the origin {known.origin.isoformat()}, found {format_duration(known.duration)}; "
             "start later or give a longer file",
             field="history",
         )
@@ -156,8 +157,9 @@ def lagged(values: FloatArray, index: IntArray) -> FloatArray:
     return np.where(inside, values[np.where(inside, index, 0)], np.nan)
 
 
-def _fmt(duration: timedelta) -> str:
+def format_duration(duration: timedelta) -> str:
+    """``24 h``, ``72 h``, ``35 days``: how durations read in messages."""
     hours = duration.total_seconds() / 3600
-    if hours >= 48 and hours % 24 == 0:
+    if hours > 168 and hours % 24 == 0:
         return f"{int(hours // 24)} days"
     return f"{hours:g} h"
