@@ -39,7 +39,9 @@ class BoostingConfig:
     n_estimators: int = 300
     learning_rate: float = 0.05
     num_leaves: int = 31
-    min_child_samples: int = 40
+    min_child_samples: int = 100
+    feature_fraction: float = 0.8
+    lambda_l2: float = 1.0
     num_threads: int = 2
     train_window: timedelta = timedelta(days=365)
     min_train: timedelta = timedelta(days=28)
@@ -54,6 +56,9 @@ class BoostingConfig:
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
             "min_child_samples": self.min_child_samples,
+            "feature_fraction": self.feature_fraction,
+            "feature_fraction_seed": self.seed,
+            "lambda_l2": self.lambda_l2,
             "num_threads": self.num_threads,
             "seed": self.seed,
             "deterministic": True,

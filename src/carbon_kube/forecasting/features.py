@@ -89,18 +89,24 @@ def build_features(
         "week_ratio": week_mean / level,
     }
     for name in weather_names:
-        columns[f"wx_{name}_target"] = np.full(target.size, np.nan)
-        columns[f"wx_{name}_target_minus_day"] = np.full(target.size, np.nan)
-        columns[f"wx_{name}_last"] = np.full(target.size, np.nan)
+        for suffix in ("target", "target_minus_day", "last", "window", "next_day_change"):
+            columns[f"wx_{name}_{suffix}"] = np.full(target.size, np.nan)
     if weather is not None and weather_names:
         at_target = weather.at_epochs(target_s, origin_s)
         day_before = weather.at_epochs(target_s - _SECONDS_PER_DAY, origin_s)
         last = weather.at_epochs(origin_s - step_s, origin_s)
+        # Smoothed weather around the target (+-3 h) and the change of the next day's mean
+        # against the last day's: level shifts (a windy day) matter more than single hours.
+        window = _weather_mean(weather, [target_s + k * 3600 for k in range(-3, 4)], origin_s)
+        next_day = _weather_mean(weather, [origin_s + k * 3600 for k in range(24)], origin_s)
+        last_day = _weather_mean(weather, [origin_s - (k + 1) * 3600 for k in range(24)], origin_s)
         for name in weather_names:
             if name in weather.variables:
                 columns[f"wx_{name}_target"] = at_target[name]
                 columns[f"wx_{name}_target_minus_day"] = at_target[name] - day_before[name]
                 columns[f"wx_{name}_last"] = last[name]
+                columns[f"wx_{name}_window"] = window[name]
+                columns[f"wx_{name}_next_day_change"] = next_day[name] - last_day[name]
     names = tuple(columns)
     matrix = np.column_stack([columns[n] for n in names]).astype(np.float64)
     return FeatureSet(matrix, names, level)
@@ -123,3 +129,14 @@ def _window_mean(y: FloatArray, origin: IntArray, width: int) -> FloatArray:
     count = hi - lo
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, (prefix[hi] - prefix[lo]) / np.maximum(count, 1), np.nan)
+
+
+def _weather_mean(
+    weather: WeatherSeries, instants: list[IntArray], origin_s: IntArray
+) -> dict[str, FloatArray]:
+    """Per variable, the mean over several instants of values known at each row's origin."""
+    samples = [weather.at_epochs(at, origin_s) for at in instants]
+    return {
+        name: _mean(np.stack([sample[name] for sample in samples]), axis=0)
+        for name in weather.variables
+    }

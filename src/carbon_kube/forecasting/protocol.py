@@ -144,8 +144,8 @@ def check_request(model: Forecaster, known: KnownHistory, horizon: timedelta) ->
     if known.duration < needed:
         raise InputError(
             f"model {model.name} needs at least {format_duration(needed)} of {known.zone} "
-            f"history before the origin {known.origin.isoformat()}, found {format_duration(known.duration)}; "
-            "start later or give a longer file",
+            f"history before the origin {known.origin.isoformat()}, found "
+            f"{format_duration(known.duration)}; start later or give a longer file",
             field="history",
         )
     return n_steps
