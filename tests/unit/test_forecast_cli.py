@@ -178,3 +178,70 @@ def test_horizon_durations_parse_hours_and_days():
 
     assert parse_hours("24h", "--horizon") == timedelta(hours=24)
     assert parse_hours("3d", "--horizon") == timedelta(hours=72)
+
+
+def test_backtest_reads_the_electricity_maps_export(tmp_path):
+    series = make_daily_series(45, zone="GB")
+    path = tmp_path / "GB_2022_hourly.csv"
+    lines = [
+        "Datetime (UTC),Country,Zone Name,Zone Id,Carbon Intensity gCO₂eq/kWh (direct),"
+        "Carbon Intensity gCO₂eq/kWh (LCA),Low Carbon Percentage,Renewable Percentage,"
+        "Data Source,Data Estimated,Data Estimation Method"
+    ]
+    for instant, value in zip(series.timestamps(), series.values_g_per_kwh, strict=True):
+        lines.append(
+            f"{instant:%Y-%m-%d %H:%M:%S},United Kingdom,Great Britain,GB,{value * 0.9:.2f},"
+            f"{value:.2f},50,40,elexon.co.uk,false,"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code, stdout, _ = run(
+        [
+            "forecast",
+            "backtest",
+            "--intensity",
+            str(path),
+            "--zone",
+            "GB",
+            "--start",
+            "2022-02-06",
+            "--end",
+            "2022-02-10",
+            "--model",
+            "persistence",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, stdout
+    assert json.loads((out / "metrics.json").read_text())["persistence"]["n"] == 4 * 24
+
+
+@pytest.mark.shared_data
+def test_backtest_scores_dacfs_own_forecast_as_the_provider_model(shared_data, tmp_path):
+    folder = shared_data / "dacf-carbon-forecasts-2020-2021"
+    out = tmp_path / "out"
+    code, stdout, _ = run(
+        [
+            "forecast",
+            "backtest",
+            "--zone",
+            "US-MIDA-PJM",
+            "--intensity",
+            str(folder / "PJM_direct_emissions.csv.gz"),
+            "--provider-forecast",
+            str(folder / "PJM_carbon_from_src_prod_forecasts_direct.csv.gz"),
+            "--start",
+            "2021-07-01",
+            "--end",
+            "2022-01-01",
+            "--model",
+            "provider",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["provider"]["n"] == 4416
+    assert round(metrics["provider"]["mape_pct"], 2) == 3.30  # DACF's published PJM figure

@@ -1,8 +1,8 @@
 """Forecast carbon intensity 1-72 h ahead and measure how good the forecasts are.
 
 Pure: no I/O, no network, no wall clock. Models receive the history, the origin and optional
-weather; they may use only values known at the origin (``history.known_before``). The rolling
-backtest and its metrics live here too; reading files and plotting are the CLI's business.
+weather; they may use only values known at the origin (``known_before(history, origin)``).
+The rolling backtest and its metrics live here too; reading files and plotting are the CLI's.
 """
 
 from carbon_kube.forecasting.backtesting import BacktestResult, ModelScore, run_backtest

@@ -5,7 +5,11 @@ values known at the origin) and weather only through ``WeatherSeries.at_epochs``
 row's origin, which masks values stamped later. Intensity features are divided by the mean of
 the last known day (``level``) and the target is ``y / level``: the model learns shapes and
 ratios, which carry across seasons and years better than absolute levels, and a ratio error is
-what MAPE measures.
+what MAPE measures. The level itself (log) and the season (day of year) are features too: in a
+backtest on ERCOT removing them raised MAPE from 8.95 % to 9.15 %.
+
+Weather columns are fixed by ``weather_names``; a variable that is missing, or not yet known at
+a row's origin, is NaN, which LightGBM routes down a learned default branch.
 """
 
 from __future__ import annotations
