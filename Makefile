@@ -16,15 +16,19 @@ setup: $(STAMP)
 
 ## The main job on the embedded default data.
 demo: $(STAMP)
-	$(BIN)/carbon-kube intensity show --zone DE
+	$(BIN)/carbon-kube simulate --out out/simulation
 
 ## Lint, types, layer contracts, then every test (the lab's control plane is built if missing).
-test: $(STAMP)
+test: $(STAMP) lab-binaries
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+## The lab's control-plane binaries (etcd, kube-*, kwok, helm), built once into ~/.cache.
+lab-binaries:
+	hack/lab/build.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -8,7 +8,10 @@ import numpy as np
 
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.weather import WeatherSeries
+from carbon_kube.domain.workloads import Workload
 from carbon_kube.domain.zones import Zone
+from carbon_kube.policy.grids import IntensityGrid
+from carbon_kube.policy.jobs import JobTable
 
 T0 = datetime(2022, 1, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -71,3 +74,74 @@ def make_wind_driven(
         timedelta(hours=24),
     )
     return series, weather
+
+
+class WorkloadBuilder:
+    """Fluent builder: ``a_job("j1").lasting(2 * HOUR).due(T0 + 6 * HOUR).allowed("FR")``."""
+
+    def __init__(self, workload_id: str) -> None:
+        self._id = workload_id
+        self._submit = T0
+        self._duration = HOUR
+        self._deadline: datetime | None = None
+        self._cpus = 1.0
+        self._memory_gib = 0.0
+        self._zone = "DE"
+        self._allowed: tuple[str, ...] = ()
+        self._interruptible = False
+
+    def submitted(self, at: datetime) -> WorkloadBuilder:
+        self._submit = at
+        return self
+
+    def lasting(self, duration: timedelta) -> WorkloadBuilder:
+        self._duration = duration
+        return self
+
+    def due(self, deadline: datetime) -> WorkloadBuilder:
+        self._deadline = deadline
+        return self
+
+    def needing(self, cpus: float, memory_gib: float = 0.0) -> WorkloadBuilder:
+        self._cpus, self._memory_gib = cpus, memory_gib
+        return self
+
+    def in_zone(self, zone: str) -> WorkloadBuilder:
+        self._zone = zone
+        return self
+
+    def allowed(self, *zones: str) -> WorkloadBuilder:
+        self._allowed = zones
+        return self
+
+    def interruptible(self) -> WorkloadBuilder:
+        self._interruptible = True
+        return self
+
+    def build(self) -> Workload:
+        return Workload(
+            workload_id=self._id,
+            submit_at=self._submit,
+            expected_duration=self._duration,
+            cpus=self._cpus,
+            memory_gib=self._memory_gib,
+            deadline=self._deadline or self._submit + self._duration,
+            home_zone=Zone(self._zone),
+            allowed_zones=tuple(Zone(z) for z in self._allowed),
+            interruptible=self._interruptible,
+        )
+
+
+def a_job(workload_id: str) -> WorkloadBuilder:
+    return WorkloadBuilder(workload_id)
+
+
+def make_truth(values_by_zone: dict[str, list[float]], step: timedelta = HOUR) -> IntensityGrid:
+    """True intensity of several zones starting at ``T0``."""
+    return IntensityGrid(
+        {Zone(z): make_series(v, zone=z, step=step) for z, v in values_by_zone.items()}
+    )
+
+
+def make_jobs(truth: IntensityGrid, *builders: WorkloadBuilder) -> JobTable:
+    return JobTable.from_workloads([b.build() for b in builders], truth.grid.zones)

@@ -13,7 +13,7 @@ from carbon_kube.providers.weather_noaa import NoaaWeatherProvider
 from carbon_kube.providers.weather_openmeteo import OpenMeteoWeatherProvider
 from carbon_kube.providers.weather_points import weather_point
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "weather"
 NOW = datetime(2024, 6, 1, 9, 45, tzinfo=UTC)
 PJM = weather_point("US-MIDA-PJM")
 

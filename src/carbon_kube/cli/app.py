@@ -6,15 +6,17 @@ Sub-command groups live in sibling modules and are registered here with one line
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 
 from carbon_kube import __version__
-from carbon_kube.cli import forecast, intensity, zones
+from carbon_kube.cli import fetch, forecast, intensity, lab, simulate, traces, zones
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
 EXIT_INPUT_ERROR = 2
@@ -31,7 +33,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(intensity.app, name="intensity")
+intensity.app.command("fetch")(fetch.fetch_command)
+app.add_typer(traces.app, name="traces")
+app.add_typer(lab.app, name="lab")
 app.command("zones")(zones.zones_command)
+app.command("simulate")(simulate.simulate_command)
 app.add_typer(forecast.app, name="forecast")
 
 
@@ -52,6 +58,13 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point with the error boundary around every command."""
+    # Library code logs; only the CLI decides how logs look. Warnings (retries, fallbacks to
+    # stale data) are worth a user's attention, so they go to stderr, tersely.
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
+    )
     run_guarded(lambda: app(args=argv, standalone_mode=True))
 
 

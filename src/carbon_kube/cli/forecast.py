@@ -98,6 +98,7 @@ def backtest(
         help="The source's own forecasts for model 'provider' (DACF forecast file or long CSV).",
     ),
     seed: int = typer.Option(7, help="Seed of the learned model (results repeat exactly)."),
+    trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
     fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in the data."),
     assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
 ) -> None:
@@ -117,7 +118,7 @@ def backtest(
         _models_option(model),
         horizon=reach,
         provider_forecasts=read_provider_forecast(provider_forecast, wanted),
-        boosting=BoostingConfig(seed=seed),
+        boosting=BoostingConfig(seed=seed, n_estimators=trees),
     )
     origins = daily_origins(series, first, stop, reach, timedelta(days=1))
     with Progress(
@@ -145,6 +146,7 @@ def backtest(
         "horizon_h": reach / timedelta(hours=1),
         "weather": covariates.source if covariates else None,
         "seed": seed,
+        "trees": trees,
     }
     written = write_backtest(result, out, meta)
     table = Table(title=f"{wanted}: {len(result.origins)} daily origins, horizon {horizon}")
@@ -179,6 +181,7 @@ def show(
     provider_forecast: Path | None = typer.Option(None, help="Forecasts for model 'provider'."),
     plot: Path | None = typer.Option(None, help="Also draw the forecast to this PNG."),
     seed: int = typer.Option(7, help="Seed of the learned model."),
+    trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
     fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in the data."),
     assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
 ) -> None:
@@ -195,7 +198,7 @@ def show(
         [model],
         horizon=reach,
         provider_forecasts=read_provider_forecast(provider_forecast, wanted),
-        boosting=BoostingConfig(seed=seed),
+        boosting=BoostingConfig(seed=seed, n_estimators=trees),
         always_baselines=False,
     )
     forecaster = built[0]

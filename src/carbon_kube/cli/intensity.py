@@ -1,7 +1,12 @@
-"""``carbon-kube intensity ...``: look at carbon-intensity data."""
+"""``carbon-kube intensity ...``: look at carbon-intensity data.
+
+Without ``--file`` the embedded dataset (a real year of hourly data shipped in the package) is
+shown, so the command works offline on a fresh install.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from carbon_kube.cli.charts import write_intensity_chart
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone, parse_zone
+from carbon_kube.providers.embedded import embedded_year, load_embedded_series
 from carbon_kube.providers.files import GapFill, ReadOptions, read_intensity_file
 
 app = typer.Typer(help="Show and fetch grid carbon intensity.", no_args_is_help=True)
@@ -21,39 +28,89 @@ app = typer.Typer(help="Show and fetch grid carbon intensity.", no_args_is_help=
 @app.command("show")
 def show(
     zone: str = typer.Option(..., "--zone", "-z", help="Grid zone id, e.g. DE or US-MIDA-PJM."),
-    file: Path = typer.Option(..., "--file", help="Intensity file (long CSV, EM export, Parquet)."),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        help="Intensity file (long CSV, EM export, Parquet). Default: the embedded dataset.",
+    ),
     start: str | None = typer.Option(None, help="First instant to show (RFC 3339 or date)."),
     end: str | None = typer.Option(None, help="Instant to stop before (RFC 3339 or date)."),
     fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in the data."),
     assume_utc: bool = typer.Option(
         False, help="Read offset-less times of a two-column single-zone file as UTC."
     ),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Also draw the shown series to this PNG file (written atomically)."
+    ),
 ) -> None:
-    """Print summary statistics and a daily table of a zone's intensity."""
+    """Print summary statistics of a zone's intensity; by default from the embedded dataset.
+
+    The embedded dataset is a real year (see `carbon-kube zones` for its zones) of hourly
+    life-cycle intensity derived from ENTSO-E generation by fuel; pass --file to read your own.
+    """
     wanted = parse_zone(zone)
-    series_by_zone = read_intensity_file(
-        file, ReadOptions(gap_fill=fill_gaps, zone=wanted, assume_utc=assume_utc)
-    )
-    series = _pick(series_by_zone, wanted, str(file))
+    if file is None:
+        series_by_zone = load_embedded_series()
+        source = f"embedded dataset, ENTSO-E {embedded_year()}"
+    else:
+        series_by_zone = read_intensity_file(
+            file, ReadOptions(gap_fill=fill_gaps, zone=wanted, assume_utc=assume_utc)
+        )
+        source = str(file)
+    series = _pick(series_by_zone, wanted, source if file else None)
     if start or end:
-        series = series.between(
+        series = _window(
+            series,
             parse_instant(start, "--start") if start else series.start,
             parse_instant(end, "--end") if end else series.end,
+            both_given=bool(start and end),
         )
-    _print_summary(series)
+    _print_summary(series, source)
+    if plot is not None:
+        write_intensity_chart(series, plot, source=source)
+        Console().print(f"wrote {plot}", markup=False, highlight=False)
 
 
-def _pick(series_by_zone: dict[Zone, IntensitySeries], zone: Zone, source: str) -> IntensitySeries:
+def _pick(
+    series_by_zone: dict[Zone, IntensitySeries], zone: Zone, file: str | None
+) -> IntensitySeries:
     if zone not in series_by_zone:
         known = ", ".join(sorted(series_by_zone)) or "none"
-        raise InputError(f"zone {zone} is not in the data (zones present: {known})", source=source)
+        if file is None:
+            raise InputError(
+                f"zone {zone} has no embedded data (embedded zones: {known}); "
+                "pass --file for other zones",
+                field="--zone",
+            )
+        raise InputError(f"zone {zone} is not in the data (zones present: {known})", source=file)
     return series_by_zone[zone]
 
 
-def _print_summary(series: IntensitySeries) -> None:
+def _window(
+    series: IntensitySeries, start: datetime, end: datetime, *, both_given: bool
+) -> IntensitySeries:
+    if end <= start and both_given:
+        raise InputError(
+            f"--end {end.isoformat()} must be after --start {start.isoformat()}", field="--end"
+        )
+    try:
+        if end <= start:
+            # Only one bound was given and it lies past the data: nothing to show.
+            raise KeyError(series.zone)
+        return series.between(start, end)
+    except KeyError:
+        raise InputError(
+            f"no {series.zone} data in [{start.isoformat()}, {end.isoformat()}); the data covers "
+            f"[{series.start.isoformat()}, {series.end.isoformat()})",
+            field="--start",
+        ) from None
+
+
+def _print_summary(series: IntensitySeries, source: str) -> None:
     values = series.values_g_per_kwh
     table = Table(
-        title=f"{series.zone}: {series.start:%Y-%m-%d %H:%M} .. {series.end:%Y-%m-%d %H:%M} UTC"
+        title=f"{series.zone}: {series.start:%Y-%m-%d %H:%M} .. {series.end:%Y-%m-%d %H:%M} UTC",
+        caption=f"gCO₂eq/kWh; source: {source}",
     )
     for column in ("values", "step", "mean g/kWh", "min", "p10", "p50", "p90", "max"):
         table.add_column(column, justify="right")

@@ -1,0 +1,157 @@
+"""``carbon-kube lab up|down|status|env``: a real Kubernetes control plane on this machine.
+
+Parses options into :class:`~carbon_kube.lab.settings.LabSettings` and calls
+``carbon_kube.lab.control_plane``; no logic of its own. The binaries come from
+``hack/lab/build.sh``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from carbon_kube.domain.errors import InputError
+from carbon_kube.lab.control_plane import read_state, read_status, run_down, run_up
+from carbon_kube.lab.settings import (
+    ExtenderConfig,
+    LabSettings,
+    default_bin_dir,
+    default_node_pools,
+    default_state_dir,
+)
+
+app = typer.Typer(
+    help="Run a local Kubernetes control plane (etcd, apiserver, controller-manager, "
+    "scheduler, kwok fake nodes) to watch Carbon-Kube work before touching a cluster.",
+    no_args_is_help=True,
+)
+
+_STATE_DIR_HELP = "Where PKI, etcd data, logs and PIDs live; `down` deletes it."
+
+
+_STATE_DIR_OPTION: Any = typer.Option(None, "--state-dir", help=_STATE_DIR_HELP)
+
+
+def _read_overrides(path: Path | None) -> dict[str, object]:
+    if path is None:
+        return {}
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise InputError(f"cannot read YAML: {error}", source=path) from None
+    if not isinstance(loaded, dict):
+        raise InputError(
+            "expected a mapping of KubeSchedulerConfiguration keys (e.g. profiles:, extenders:)",
+            source=path,
+        )
+    return {str(k): v for k, v in loaded.items()}
+
+
+@app.command("up")
+def up(
+    state_dir: Path | None = _STATE_DIR_OPTION,
+    bin_dir: Path | None = typer.Option(
+        None,
+        "--bin-dir",
+        help="Directory with etcd, kube-*, kwok (default: hack/lab/build.sh's cache).",
+    ),
+    zones: int = typer.Option(3, min=1, help="Number of zones with fake nodes."),
+    nodes_per_zone: int = typer.Option(10, min=1, help="Fake nodes in each zone."),
+    speedup: float = typer.Option(
+        1.0, min=0.001, help="Virtual clock speed-up: 60 plays an hour of carbon data per minute."
+    ),
+    extender: list[str] = typer.Option(
+        [],
+        "--extender",
+        help="Scheduler extender URL prefix (repeatable), e.g. http://127.0.0.1:8888.",
+    ),
+    extender_weight: int = typer.Option(1, min=1, help="Weight of every --extender."),
+    scheduler_config: Path | None = typer.Option(
+        None,
+        "--scheduler-config",
+        help="YAML with KubeSchedulerConfiguration keys merged over the generated ones.",
+    ),
+    ready_timeout_s: float = typer.Option(180.0, min=1.0, help="Readiness timeout per component."),
+) -> None:
+    """Start the lab and wait until every component and fake node is ready."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = LabSettings(
+        bin_dir=bin_dir or default_bin_dir(),
+        state_dir=state_dir or default_state_dir(),
+        node_pools=default_node_pools(zones, nodes_per_zone),
+        extenders=tuple(ExtenderConfig(url_prefix=url, weight=extender_weight) for url in extender),
+        scheduler_config_overrides=_read_overrides(scheduler_config),
+        speedup=speedup,
+        ready_timeout=timedelta(seconds=ready_timeout_s),
+    )
+    state = run_up(settings)
+    typer.echo(
+        f"lab is up: {state.server_url}, {len(state.nodes)} fake nodes, state in {state.state_dir}"
+    )
+    typer.echo(f"export KUBECONFIG={state.kubeconfig}")
+
+
+@app.command("down")
+def down(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
+    """Stop exactly the processes `up` started and delete the state directory."""
+    directory = state_dir or default_state_dir()
+    if not directory.exists():
+        typer.echo(f"no lab in {directory}: nothing to do")
+        return
+    stopped = run_down(directory)
+    typer.echo(("stopped " + ", ".join(stopped)) if stopped else "no lab process was running")
+    typer.echo(f"removed {directory}")
+
+
+@app.command("status")
+def status(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
+    """Show each component's PID and liveness, apiserver readiness and node readiness."""
+    directory = state_dir or default_state_dir()
+    state = read_state(directory)
+    if state is None:
+        typer.echo(f"no lab in {directory} (start one with `carbon-kube lab up`)")
+        raise typer.Exit(code=1)
+    report = read_status(state)
+    table = Table(
+        title=f"lab {report.server_url} ({report.server_version or 'apiserver unreachable'})"
+    )
+    for column in ("component", "pid", "alive", "log"):
+        table.add_column(column)
+    for component in report.components:
+        table.add_row(
+            component.name,
+            str(component.pid),
+            "yes" if component.alive else "NO",
+            str(component.log_path),
+        )
+    console = Console()
+    console.print(table)
+    console.print(
+        f"apiserver ready: {report.apiserver_ready}; "
+        f"nodes Ready: {report.nodes_ready}/{report.nodes_total}; "
+        f"virtual now: {report.virtual_now.isoformat()} (speed-up x{state.speedup:g})"
+    )
+    if not report.healthy:
+        raise typer.Exit(code=1)
+
+
+@app.command("env")
+def env(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
+    """Print shell exports for kubectl and Carbon-Kube: eval "$(carbon-kube lab env)"."""
+    directory = state_dir or default_state_dir()
+    state = read_state(directory)
+    if state is None:
+        typer.echo(f"no lab in {directory} (start one with `carbon-kube lab up`)", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"export KUBECONFIG={state.kubeconfig}")
+    typer.echo(f"export CARBON_KUBE_LAB_STATE_DIR={state.state_dir}")
+    typer.echo(f"export CARBON_KUBE_LAB_SPEEDUP={state.speedup:g}")
+    typer.echo(f"export CARBON_KUBE_LAB_VIRTUAL_EPOCH={state.virtual_epoch.isoformat()}")
+    typer.echo(f"export CARBON_KUBE_LAB_REAL_EPOCH={state.real_epoch.isoformat()}")

@@ -1,0 +1,223 @@
+"""``carbon-kube simulate``: what carbon-aware scheduling would have saved on a set of jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from carbon_kube.domain.durations import parse_duration
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.zones import Zone, parse_zone
+from carbon_kube.energy.coefficients import (
+    CLOUD_CPU_WATTS,
+    CLOUD_PUE,
+    DEFAULT_UTILISATION,
+    MEMORY_WATTS_PER_GIB,
+    Cloud,
+)
+from carbon_kube.energy.power import PowerModel
+from carbon_kube.policy.capacity import CapacityLimits
+from carbon_kube.policy.registry import POLICIES, parse_policy_names
+from carbon_kube.providers.embedded import load_embedded_series
+from carbon_kube.sim.defaults import (
+    DEFAULT_JOB_COUNT,
+    DEFAULT_SEED,
+    DEFAULT_ZONES,
+    default_workloads,
+)
+from carbon_kube.sim.engine import SimulationSettings
+from carbon_kube.sim.jobfile import OnMissing
+from carbon_kube.sim.report import summary_table
+from carbon_kube.sim.runs import RunOutput, run_default, run_simulation
+
+_DEFAULT_WATTS_PER_VCPU = CLOUD_CPU_WATTS[Cloud.AWS].at_utilisation(DEFAULT_UTILISATION)
+
+
+def simulate_command(
+    jobs: Path | None = typer.Option(
+        None, "--jobs", help="Job trace CSV: job_id,submit_time,duration_s,cpus[,...]."
+    ),
+    intensity: Path | None = typer.Option(
+        None, "--intensity", help="Intensity file: long CSV/Parquet or Electricity Maps export."
+    ),
+    policy: str = typer.Option(
+        ",".join(POLICIES), "--policy", help="Comma-separated policies to compare."
+    ),
+    out: Path = typer.Option(
+        Path("carbon-kube-sim"), "--out", help="Folder for summary.json, jobs.csv and the chart."
+    ),
+    watts_per_vcpu: float = typer.Option(
+        _DEFAULT_WATTS_PER_VCPU, help="Average power per vCPU (CCF AWS at 50 % utilisation)."
+    ),
+    pue: float = typer.Option(CLOUD_PUE[Cloud.AWS], help="Data-centre PUE (>= 1)."),
+    memory_watts_per_gib: float = typer.Option(MEMORY_WATTS_PER_GIB, help="Power per GiB."),
+    capacity: list[str] = typer.Option(
+        [], "--capacity", help="ZONE=VCPUS, repeatable; zones not given are unlimited."
+    ),
+    threshold_g_per_kwh: float = typer.Option(
+        200.0, help="The threshold policy releases at or below this intensity."
+    ),
+    forecast: str = typer.Option(
+        "oracle", help="What policies know of the future: oracle (upper bound) or persistence."
+    ),
+    resume_overhead: str = typer.Option(
+        "5m", help="Restart time per extra segment of a split interruptible job (e.g. 5m, 0s)."
+    ),
+    pauses: bool = typer.Option(True, help="Let interruptible jobs pause and resume."),
+    on_missing: OnMissing = typer.Option(
+        OnMissing.ERROR, help="A job whose zone or window has no intensity data: error or skip."
+    ),
+    home_zone: str | None = typer.Option(
+        None, help="Zone for jobs without one (default: the only zone of the intensity file)."
+    ),
+    default_jobs: int = typer.Option(
+        DEFAULT_JOB_COUNT, min=1, help="Embedded default only: how many jobs to generate."
+    ),
+    seed: int = typer.Option(DEFAULT_SEED, help="Embedded default only: generator seed."),
+    default_max_delay: str = typer.Option(
+        "0h", help="Delay allowed to jobs without deadline or max_delay_s (e.g. 6h)."
+    ),
+) -> None:
+    """Replay jobs through carbon-aware policies on real intensity and report the savings.
+
+    With no --jobs/--intensity it runs the embedded default (embedded carbon data and a
+    workload generator fitted to the GAIA traces). Writes summary.json, jobs.csv and
+    simulation.png into --out and prints a table per policy. Savings are against
+    carbon-agnostic (start at submit in the home zone), attributed to time, region or both.
+    """
+    names = parse_policy_names(policy)
+    if forecast not in ("oracle", "persistence"):
+        raise InputError(f"expected oracle or persistence, got {forecast!r}", field="--forecast")
+    try:
+        power = PowerModel(watts_per_vcpu, memory_watts_per_gib, pue)
+    except ValueError as error:
+        raise InputError(str(error), field="--pue/--watts-per-vcpu") from None
+    if threshold_g_per_kwh < 0:
+        raise InputError("must be >= 0 g/kWh", field="--threshold-g-per-kwh")
+    settings = SimulationSettings(
+        policies=tuple(names),
+        power=power,
+        forecast=forecast,
+        threshold_g_per_kwh=threshold_g_per_kwh,
+        resume_overhead=parse_duration(resume_overhead, "--resume-overhead"),
+        pauses=pauses,
+        capacity=parse_capacity(capacity) if capacity else None,
+    )
+    console = Console()
+    with _PolicyProgress(console, len(names) + 1) as (progress, task):
+
+        def done(name: str) -> None:
+            progress.update(task, advance=1, description=f"simulated {name}")
+
+        if jobs is None and intensity is None:
+            output = _run_embedded_default(out, settings, done, default_jobs, seed)
+        elif jobs is None or intensity is None:
+            raise InputError(
+                "give both --jobs and --intensity, or neither for the embedded default",
+                field="--jobs" if jobs is None else "--intensity",
+            )
+        else:
+            output = run_simulation(
+                jobs,
+                intensity,
+                out,
+                settings,
+                on_missing=on_missing,
+                default_zone=parse_zone(home_zone) if home_zone else None,
+                default_max_delay=parse_duration(default_max_delay, "--default-max-delay"),
+                on_policy_done=done,
+            )
+    _print(console, output, settings)
+
+
+def _run_embedded_default(
+    out: Path, settings: SimulationSettings, done: Callable[[str], None], n_jobs: int, seed: int
+) -> RunOutput:
+    """The no-argument run: embedded carbon data and the GAIA-fitted workload generator."""
+    series = load_embedded_series()
+    generated = default_workloads(series, n_jobs=n_jobs, seed=seed)
+    default_series = {zone: series[zone] for zone in DEFAULT_ZONES}
+    description = (
+        f"embedded default: {len(generated.workloads)} PAI-fitted jobs (seed {seed}) on "
+        f"ENTSO-E 2020 intensity for {', '.join(DEFAULT_ZONES)}"
+    )
+    return run_default(
+        default_series,
+        generated.workloads,
+        out,
+        settings,
+        on_policy_done=done,
+        description=description,
+    )
+
+
+def parse_capacity(items: list[str]) -> CapacityLimits:
+    """``["DE=64", "FR=32"]`` -> limits; a zone given twice or a bad number is an error."""
+    limits: dict[Zone, float] = {}
+    for item in items:
+        zone_text, sep, vcpus_text = item.partition("=")
+        if not sep:
+            raise InputError(f"expected ZONE=VCPUS such as DE=64, got {item!r}", field="--capacity")
+        zone = parse_zone(zone_text)
+        try:
+            vcpus = float(vcpus_text)
+        except ValueError:
+            vcpus = float("nan")
+        if not vcpus > 0:
+            raise InputError(
+                f"expected a positive number of vCPUs for {zone}, got {vcpus_text!r}",
+                field="--capacity",
+            )
+        if zone in limits:
+            raise InputError(f"zone {zone} given twice", field="--capacity")
+        limits[zone] = vcpus
+    return CapacityLimits(limits)
+
+
+class _PolicyProgress:
+    """A rich progress bar over policies, transient so that the table stays readable."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} policies"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._total = total
+
+    def __enter__(self) -> tuple[Progress, TaskID]:
+        self._progress.start()
+        task = self._progress.add_task("simulating", total=self._total)
+        return self._progress, task
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+
+def _print(console: Console, output: RunOutput, settings: SimulationSettings) -> None:
+    if output.skipped_ids:
+        shown = ", ".join(output.skipped_ids[:5])
+        console.print(
+            f"skipped {len(output.skipped_ids)} job(s) without intensity data: {shown}"
+            + (" ..." if len(output.skipped_ids) > 5 else ""),
+            markup=False,
+        )
+    jobs = output.result.jobs
+    infeasible = int(jobs.infeasible.sum())
+    if infeasible:
+        console.print(
+            f"{infeasible} job(s) cannot meet their deadline even at submit: planned at "
+            "submit and counted as deadline misses",
+            markup=False,
+        )
+    title = f"{len(jobs):,} jobs, forecast {settings.forecast}"
+    console.print(summary_table(output.summaries, title))
+    for path in output.files:
+        console.print(f"wrote {path}", markup=False)

@@ -1,0 +1,174 @@
+"""The ``carbon-kube.io/`` labels and annotations, defined once, and their parsing.
+
+A workload opts in with the label ``carbon-kube.io/flexible: "true"`` (on itself or its
+namespace) and says how flexible it is with annotations; the decision is written back as
+annotations so that all state lives on the object and a restarted controller resumes exactly.
+Parsing never guesses: an invalid value is an ``InputError`` naming the annotation and the
+format it expects, which the webhook turns into a rejection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from carbon_kube.domain.durations import format_duration, parse_duration
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.plans import Plan
+from carbon_kube.domain.zones import Zone, parse_zone
+
+PREFIX = "carbon-kube.io/"
+FLEXIBLE_LABEL = PREFIX + "flexible"
+SCHEDULING_GATE = PREFIX + "green-window"
+
+# What the workload asks for.
+DEADLINE = PREFIX + "deadline"
+MAX_DELAY = PREFIX + "max-delay"
+EXPECTED_DURATION = PREFIX + "expected-duration"
+ALLOWED_ZONES = PREFIX + "allowed-zones"
+INTERRUPTIBLE = PREFIX + "interruptible"
+
+# What Carbon-Kube decided.
+PLAN_ZONE = PREFIX + "plan-zone"
+RELEASE_AT = PREFIX + "release-at"
+DECIDED_AT = PREFIX + "decided-at"
+FORECAST_G_PER_KWH = PREFIX + "forecast-g-per-kwh"
+REASON = PREFIX + "reason"
+LATEST_START = PREFIX + "latest-start"
+RELEASED_AT = PREFIX + "released-at"
+
+# Without an expected duration, a job is assumed to take this long when computing its latest
+# safe start. Erring long releases earlier, which protects the deadline.
+DEFAULT_EXPECTED_DURATION = timedelta(hours=1)
+
+
+def is_opted_in(labels: Mapping[str, str] | None) -> bool:
+    """True when ``labels`` carry ``carbon-kube.io/flexible: "true"``."""
+    return (labels or {}).get(FLEXIBLE_LABEL, "").strip().lower() == "true"
+
+
+@dataclass(frozen=True, slots=True)
+class FlexibilityRequest:
+    """What an opted-in workload's annotations ask for, in domain types."""
+
+    deadline: datetime
+    expected_duration: timedelta
+    expected_duration_given: bool
+    allowed_zones: tuple[Zone, ...]
+    interruptible: bool
+
+    @property
+    def latest_start(self) -> datetime:
+        return self.deadline - self.expected_duration
+
+
+def parse_flexibility(
+    annotations: Mapping[str, str] | None, *, created_at: datetime
+) -> FlexibilityRequest:
+    """Read the request; ``max-delay`` counts from ``created_at`` (admission time).
+
+    Exactly one of ``deadline`` and ``max-delay`` must be present: with neither there is no
+    flexibility to use, with both it is ambiguous which one wins.
+    """
+    values = dict(annotations or {})
+    has_deadline = DEADLINE in values
+    has_max_delay = MAX_DELAY in values
+    if has_deadline == has_max_delay:
+        raise InputError(
+            f"set exactly one of {DEADLINE} (RFC 3339, e.g. 2026-11-28T06:00:00Z) or "
+            f"{MAX_DELAY} (duration, e.g. 6h)",
+            field=DEADLINE if has_deadline else MAX_DELAY,
+        )
+    expected_given = EXPECTED_DURATION in values
+    expected = (
+        _positive_duration(values[EXPECTED_DURATION], EXPECTED_DURATION)
+        if expected_given
+        else DEFAULT_EXPECTED_DURATION
+    )
+    if has_deadline:
+        deadline = parse_rfc3339(values[DEADLINE], DEADLINE)
+    else:
+        deadline = created_at + _positive_duration(values[MAX_DELAY], MAX_DELAY) + expected
+    return FlexibilityRequest(
+        deadline=deadline,
+        expected_duration=expected,
+        expected_duration_given=expected_given,
+        allowed_zones=_zones(values.get(ALLOWED_ZONES, "")),
+        interruptible=_boolean(values.get(INTERRUPTIBLE, "false"), INTERRUPTIBLE),
+    )
+
+
+def parse_rfc3339(text: str, field: str) -> datetime:
+    """An instant with an explicit offset; naive times are refused, not assumed UTC."""
+    try:
+        instant = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"expected an RFC 3339 time such as 2026-11-28T06:00:00Z, got {text!r}", field=field
+        ) from None
+    if instant.tzinfo is None:
+        raise InputError(f"time {text!r} has no UTC offset; append Z", field=field)
+    return instant.astimezone(UTC)
+
+
+def format_rfc3339(instant: datetime) -> str:
+    """``2026-11-28T06:00:00Z``: whole seconds, UTC."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan_annotations(plan: Plan, *, decided_at: datetime, latest_start: datetime) -> dict[str, str]:
+    """The annotations that record ``plan`` on the workload."""
+    recorded = {
+        PLAN_ZONE: str(plan.zone),
+        RELEASE_AT: format_rfc3339(plan.start_at),
+        DECIDED_AT: format_rfc3339(decided_at),
+        LATEST_START: format_rfc3339(latest_start),
+        REASON: plan.reason,
+    }
+    if plan.forecast_g_per_kwh is not None:
+        recorded[FORECAST_G_PER_KWH] = f"{plan.forecast_g_per_kwh:.1f}"
+    return recorded
+
+
+def _positive_duration(text: str, field: str) -> timedelta:
+    duration = parse_duration(text, field)
+    if duration <= timedelta(0):
+        raise InputError(f"expected a positive duration such as 6h, got {text!r}", field=field)
+    return duration
+
+
+def _zones(text: str) -> tuple[Zone, ...]:
+    parts = [p for p in (t.strip() for t in text.replace(";", ",").split(",")) if p]
+    zones = []
+    for part in parts:
+        try:
+            zones.append(parse_zone(part))
+        except InputError:
+            raise InputError(
+                f"expected comma-separated grid zone ids such as DE,FR, got {text!r}",
+                field=ALLOWED_ZONES,
+            ) from None
+    return tuple(zones)
+
+
+def _boolean(text: str, field: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("true", "false"):
+        raise InputError(f'expected "true" or "false", got {text!r}', field=field)
+    return lowered == "true"
+
+
+__all__ = [
+    "ALLOWED_ZONES",
+    "DEADLINE",
+    "EXPECTED_DURATION",
+    "FLEXIBLE_LABEL",
+    "INTERRUPTIBLE",
+    "MAX_DELAY",
+    "SCHEDULING_GATE",
+    "FlexibilityRequest",
+    "format_duration",
+    "is_opted_in",
+    "parse_flexibility",
+]

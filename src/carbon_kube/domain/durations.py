@@ -1,0 +1,37 @@
+"""Durations as people write them: ``90s``, ``30m``, ``6h``, ``2d`` (also ``1h30m``).
+
+A bare number is refused: units are never implied.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from carbon_kube.domain.errors import InputError
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str, field: str) -> timedelta:
+    """Parse ``text``; ``field`` names the option or annotation in the error message."""
+    compact = text.strip().replace(" ", "")
+    if not _WHOLE.match(compact):
+        raise InputError(f"expected a duration such as 30m, 6h or 1h30m, got {text!r}", field=field)
+    seconds = sum(float(n) * _UNIT_S[unit] for n, unit in _PART.findall(compact))
+    return timedelta(seconds=seconds)
+
+
+def format_duration(duration: timedelta) -> str:
+    """The inverse for whole seconds: ``timedelta(hours=1, minutes=30)`` -> ``1h30m``."""
+    total_s = int(duration.total_seconds())
+    if total_s == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, total_s = divmod(total_s, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

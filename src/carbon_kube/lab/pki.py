@@ -1,0 +1,187 @@
+"""Certificates, keys, the admin token and the kubeconfig for a lab control plane.
+
+Why generate them in Python: the lab runs offline with no cfssl/openssl scripts to rely on,
+and the ``cryptography`` package makes a CA plus serving certificate in milliseconds.
+
+Identity model (kept deliberately small):
+- one self-signed CA signs the apiserver's serving certificate (SANs: 127.0.0.1, localhost
+  and the in-cluster ``kubernetes.default.svc`` names, so the same cert serves both);
+- every client (us, kube-controller-manager, kube-scheduler, kwok) authenticates with a
+  single bearer token listed in ``--token-auth-file`` as a member of ``system:masters``.
+  This is a throwaway local lab: there is no per-component identity to get wrong;
+- a separate RSA key pair signs and verifies service-account tokens.
+
+Nothing here starts processes or talks to the network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+__all__ = ["LabPki", "write_kubeconfig", "write_pki"]
+
+_CERT_LIFETIME = timedelta(days=30)
+_SERVING_DNS_NAMES = (
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
+# 10.0.0.1 is the first address of --service-cluster-ip-range=10.0.0.0/24: the in-cluster
+# "kubernetes" Service, which the apiserver insists its certificate covers.
+_SERVING_IPS = ("127.0.0.1", "10.0.0.1")
+
+
+@dataclass(frozen=True)
+class LabPki:
+    """Paths of the files :func:`write_pki` produced, plus the admin bearer token."""
+
+    ca_cert: Path
+    serving_cert: Path
+    serving_key: Path
+    service_account_key: Path
+    service_account_pub: Path
+    token_file: Path
+    admin_token: str
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write key material readable by the owner only."""
+    path.write_bytes(data)
+    path.chmod(0o600)
+
+
+def _ec_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def write_pki(directory: Path, now: datetime) -> LabPki:
+    """Create a fresh CA, serving cert, service-account keys and admin token in ``directory``.
+
+    ``now`` is injected (tz-aware) so tests can pin validity windows; certificates are
+    back-dated by an hour to survive small clock skews between processes.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    not_before = now - timedelta(hours=1)
+    not_after = now + _CERT_LIFETIME
+
+    ca_key = _ec_key()
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "carbon-kube-lab-ca")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    serving_key = _ec_key()
+    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in _SERVING_DNS_NAMES]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in _SERVING_IPS]
+    serving_cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+        .issuer_name(ca_name)
+        .public_key(serving_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    # RSA for service-account tokens: RS256 is what every consumer of projected tokens accepts.
+    sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    pki = LabPki(
+        ca_cert=directory / "ca.crt",
+        serving_cert=directory / "apiserver.crt",
+        serving_key=directory / "apiserver.key",
+        service_account_key=directory / "sa.key",
+        service_account_pub=directory / "sa.pub",
+        token_file=directory / "tokens.csv",
+        admin_token=secrets.token_hex(32),
+    )
+    pki.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    pki.serving_cert.write_bytes(serving_cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(pki.serving_key, _pem_key(serving_key))
+    _write_private(pki.service_account_key, _pem_key(sa_key))
+    pki.service_account_pub.write_bytes(
+        sa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    # Format: token,user,uid,"group1,group2" (kube-apiserver --token-auth-file).
+    _write_private(
+        pki.token_file, f'{pki.admin_token},lab-admin,lab-admin-uid,"system:masters"\n'.encode()
+    )
+    return pki
+
+
+def write_kubeconfig(
+    path: Path, *, server_url: str, pki: LabPki, context: str = "carbon-kube-lab"
+) -> Path:
+    """Write a kubeconfig for the admin token; file paths in it are absolute."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": context,
+                "cluster": {
+                    "server": server_url,
+                    "certificate-authority": str(pki.ca_cert.resolve()),
+                },
+            }
+        ],
+        "users": [{"name": "lab-admin", "user": {"token": pki.admin_token}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": "lab-admin"}}],
+        "current-context": context,
+    }
+    _write_private(path, yaml.safe_dump(config, sort_keys=False).encode())
+    return path

@@ -1,0 +1,141 @@
+"""Typed settings for a lab control plane, read once at the edge (CLI, fixture) and passed in.
+
+Nothing here reads the environment or the file system except :func:`default_bin_dir` and
+:func:`default_state_dir`, which the CLI calls to fill in defaults; library code receives a
+complete :class:`LabSettings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+__all__ = [
+    "K8S_VERSION",
+    "ExtenderConfig",
+    "LabSettings",
+    "NodePool",
+    "default_bin_dir",
+    "default_node_pools",
+    "default_state_dir",
+]
+
+# The version hack/lab/build.sh builds; the bin directory is versioned by it.
+K8S_VERSION = "v1.36.3"
+
+
+def default_bin_dir() -> Path:
+    """Where hack/lab/build.sh puts binaries: $CARBON_KUBE_LAB_BIN or the versioned cache."""
+    explicit = os.environ.get("CARBON_KUBE_LAB_BIN")
+    if explicit:
+        return Path(explicit)
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache_home / "carbon-kube" / "lab" / K8S_VERSION / "bin"
+
+
+def default_state_dir() -> Path:
+    """Per-user state directory (PKI, etcd data, logs, PIDs); ``down`` removes it."""
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())  # noqa: S108 - tmpfs keeps etcd fast; the path is per-user below
+    return base / f"carbon-kube-lab-{os.getuid()}"
+
+
+@dataclass(frozen=True)
+class ExtenderConfig:
+    """One kube-scheduler HTTP extender (KubeSchedulerConfiguration ``extenders[]``).
+
+    ``weight`` multiplies the extender's 0..10 scores (and the scheduler multiplies again by
+    10 to reach its 0..100 scale), so a weight of 100 lets the extender overrule every
+    in-tree score plugin; ``ignorable`` keeps scheduling going when the extender is down.
+    """
+
+    url_prefix: str
+    filter_verb: str | None = "filter"
+    prioritize_verb: str | None = "prioritize"
+    weight: int = 1
+    node_cache_capable: bool = True
+    ignorable: bool = True
+    http_timeout: timedelta = timedelta(seconds=5)
+
+    def to_kube(self) -> dict[str, object]:
+        """The extender entry in KubeSchedulerConfiguration's wire format."""
+        entry: dict[str, object] = {
+            "urlPrefix": self.url_prefix,
+            "weight": self.weight,
+            "nodeCacheCapable": self.node_cache_capable,
+            "ignorable": self.ignorable,
+            "enableHTTPS": self.url_prefix.startswith("https://"),
+            "httpTimeout": f"{int(self.http_timeout.total_seconds() * 1000)}ms",
+        }
+        if self.filter_verb:
+            entry["filterVerb"] = self.filter_verb
+        if self.prioritize_verb:
+            entry["prioritizeVerb"] = self.prioritize_verb
+        return entry
+
+
+@dataclass(frozen=True)
+class NodePool:
+    """``count`` identical fake nodes in one zone; capacity is what the scheduler sees."""
+
+    zone: str
+    region: str
+    count: int
+    instance_type: str = "m6i.2xlarge"
+    arch: str = "amd64"
+    cpu: str = "8"
+    memory: str = "32Gi"
+    max_pods: int = 110
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+def default_node_pools(zones: int = 3, nodes_per_zone: int = 10) -> tuple[NodePool, ...]:
+    """Fake nodes across zones in two regions, with one arm64 pool for arch-aware tests.
+
+    Zones are named after AWS-like regions because the carbon providers map zones to grid
+    regions; which grid a zone sits in is the policy's business, not the lab's.
+    """
+    layout = [
+        ("eu-west-1a", "eu-west-1", "m6i.2xlarge", "amd64"),
+        ("eu-west-1b", "eu-west-1", "m6g.2xlarge", "arm64"),
+        ("eu-central-1a", "eu-central-1", "m6i.2xlarge", "amd64"),
+        ("us-east-1a", "us-east-1", "m6i.2xlarge", "amd64"),
+        ("us-west-2a", "us-west-2", "c6i.4xlarge", "amd64"),
+    ]
+    pools = []
+    for index in range(zones):
+        zone, region, instance_type, arch = layout[index % len(layout)]
+        if index >= len(layout):
+            zone = f"{zone}-{index // len(layout)}"
+        pools.append(
+            NodePool(
+                zone=zone,
+                region=region,
+                count=nodes_per_zone,
+                instance_type=instance_type,
+                arch=arch,
+            )
+        )
+    return tuple(pools)
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """Everything ``lab up`` needs; defaults give a 3-zone x 10-node lab at real speed."""
+
+    bin_dir: Path
+    state_dir: Path
+    node_pools: tuple[NodePool, ...] = field(default_factory=default_node_pools)
+    extenders: tuple[ExtenderConfig, ...] = ()
+    # Extra KubeSchedulerConfiguration keys merged over the generated one (profiles, ...).
+    scheduler_config_overrides: dict[str, object] = field(default_factory=dict)
+    speedup: float = 1.0
+    # Generous: on two busy cores a cold kube-apiserver takes 20-60 s to become ready.
+    ready_timeout: timedelta = timedelta(seconds=180)
+    # Client QPS for controller-manager, scheduler and kwok; the defaults (20-50) throttle
+    # the 10,000-pod benchmark long before the apiserver does.
+    client_qps: int = 500
+    client_burst: int = 1000
+    extra_controllers: tuple[str, ...] = ()

@@ -1,0 +1,51 @@
+"""The simulation chart: emissions per policy against the baseline, as PNG bytes.
+
+Built on ``matplotlib.figure.Figure`` (Agg canvas), never pyplot: no global state, no display.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from matplotlib.figure import Figure
+
+CHART_FILE = "simulation.png"
+
+
+def render_chart(summaries: Sequence[Mapping[str, Any]], title: str) -> bytes:
+    """A bar per policy (kg CO2eq), stacked savings by lever beside it; PNG bytes."""
+    names = [str(s["policy"]) for s in summaries]
+    co2 = [float(s["co2_kg"]) for s in summaries]
+    baseline = float(summaries[0]["baseline_co2_kg"]) if summaries else 0.0
+    figure = Figure(figsize=(11, 4.2))
+    left, right = figure.subplots(1, 2)
+    bars = left.bar(names, co2, color="#4c72b0")
+    left.axhline(baseline, color="#c44e52", linestyle="--", label="carbon-agnostic baseline")
+    for bar, s in zip(bars, summaries, strict=True):
+        left.annotate(
+            f"{s['savings_pct']:.1f} %",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    left.set_ylabel("kg CO2eq")
+    left.set_title("Emissions per policy")
+    left.legend(fontsize=8)
+    bottom = [0.0] * len(names)
+    for lever, colour in (("time", "#55a868"), ("region", "#8172b2"), ("time+region", "#ccb974")):
+        values = [float(s["savings_by_lever_kg"][lever]) for s in summaries]
+        right.bar(names, values, bottom=bottom, label=lever, color=colour)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    right.set_ylabel("kg CO2eq saved")
+    right.set_title("Savings by lever")
+    right.legend(fontsize=8)
+    for axis in (left, right):
+        axis.tick_params(axis="x", labelrotation=20, labelsize=8)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()

@@ -1,0 +1,190 @@
+"""Summaries and output files of a simulation: ``summary.json``, ``jobs.csv`` and a table.
+
+The field names follow DESIGN.md section 4; extra fields (savings by lever, overheads, the
+inputs used) are added after them. Files are written atomically: each goes to a hidden
+``.partial`` name first and all are renamed only when every one is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+
+from carbon_kube.policy.schedules import LEVER_ORDER, Reason, reason_text
+from carbon_kube.sim.engine import PolicyOutcome, SimulationResult
+
+SUMMARY_FILE = "summary.json"
+JOBS_FILE = "jobs.csv"
+
+
+def summarise(
+    result: SimulationResult, inputs: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """One dict per requested policy, contract fields first."""
+    baseline_g = result.baseline.co2_g
+    baseline_kg = float(baseline_g.sum()) / 1000.0
+    settings = result.settings
+    used = {
+        "forecast": settings.forecast,
+        "watts_per_vcpu": settings.power.watts_per_vcpu,
+        "memory_watts_per_gib": settings.power.watts_per_gib,
+        "pue": settings.power.pue,
+        "threshold_g_per_kwh": settings.threshold_g_per_kwh,
+        "resume_overhead_s": settings.resume_overhead.total_seconds(),
+        "pauses": settings.pauses,
+        "capacity_vcpus": dict(settings.capacity.vcpus_by_zone) if settings.capacity else {},
+        **(inputs or {}),
+    }
+    summaries = []
+    for name, outcome in result.outcomes.items():
+        co2_kg = float(outcome.co2_g.sum()) / 1000.0
+        saved_g = baseline_g - outcome.co2_g
+        delays = outcome.delay_s
+        summaries.append(
+            {
+                "policy": name,
+                "jobs": len(result.jobs),
+                "energy_kwh": float(outcome.energy_kwh.sum()),
+                "co2_kg": co2_kg,
+                "baseline_co2_kg": baseline_kg,
+                "savings_pct": 100.0 * (baseline_kg - co2_kg) / baseline_kg if baseline_kg else 0.0,
+                "deadline_misses": int(outcome.deadline_missed.sum()),
+                "mean_delay_s": float(delays.mean()) if delays.size else 0.0,
+                "p95_delay_s": float(np.percentile(delays, 95)) if delays.size else 0.0,
+                "savings_by_lever_kg": {
+                    str(lever): float(saved_g[outcome.lever == code].sum()) / 1000.0
+                    for code, lever in enumerate(LEVER_ORDER)
+                    if lever.value != "none"
+                },
+                "infeasible_jobs": int(result.jobs.infeasible.sum()),
+                "split_jobs": int(outcome.schedule.split_rows.size),
+                "overhead_energy_kwh": float(
+                    (
+                        outcome.power_w / 1000.0 * (outcome.schedule.run_s - result.jobs.duration_s)
+                    ).sum()
+                    / 3600.0
+                ),
+                "capacity_moved_jobs": int(
+                    np.isin(
+                        outcome.schedule.reason, [Reason.CAPACITY_MOVED, Reason.CAPACITY_LATE]
+                    ).sum()
+                ),
+                "plan_seconds": outcome.seconds,
+                "inputs": used,
+            }
+        )
+    return summaries
+
+
+def jobs_frame(result: SimulationResult) -> pd.DataFrame:
+    """Per job and policy: the contract columns, then delay, lever, flags and segments."""
+    frames = [_policy_frame(result, outcome) for outcome in result.outcomes.values()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _policy_frame(result: SimulationResult, outcome: PolicyOutcome) -> pd.DataFrame:
+    jobs = result.jobs
+    schedule = outcome.schedule
+    zones = np.array(jobs.zones, dtype=object)[schedule.zone_index]
+    segments = np.ones(len(jobs), dtype=np.int64)
+    if schedule.split_rows.size:
+        segments += np.bincount(schedule.segment_rows, minlength=len(jobs)) - (
+            np.bincount(schedule.segment_rows, minlength=len(jobs)) > 0
+        )
+    return pd.DataFrame(
+        {
+            "job_id": jobs.job_ids,
+            "policy": outcome.policy,
+            "zone": zones,
+            "start": _rfc3339(schedule.start_s),
+            "end": _rfc3339(schedule.end_s),
+            "energy_kwh": outcome.energy_kwh,
+            "co2_g": outcome.co2_g,
+            "delay_s": outcome.delay_s,
+            "lever": np.array([str(lever) for lever in LEVER_ORDER], dtype=object)[outcome.lever],
+            "deadline_missed": outcome.deadline_missed,
+            "infeasible": jobs.infeasible,
+            "segments": segments,
+            "reason": np.array(
+                [reason_text(r, result.settings.forecast) for r in Reason], dtype=object
+            )[schedule.reason],
+        }
+    )
+
+
+def _rfc3339(epoch_s: np.ndarray) -> np.ndarray:
+    """Whole-second RFC 3339 UTC strings (``2022-01-01T00:00:00Z``)."""
+    text = np.datetime_as_string(np.round(epoch_s).astype("datetime64[s]"), unit="s")
+    result: np.ndarray = np.char.add(text, "Z")
+    return result
+
+
+def write_outputs(
+    out_dir: Path,
+    summaries: Sequence[Mapping[str, Any]],
+    jobs: pd.DataFrame,
+    extra: Mapping[str, bytes] | None = None,
+) -> list[Path]:
+    """Write ``summary.json``, ``jobs.csv`` (and ``extra`` files) atomically into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        summary_tmp = out_dir / f".{SUMMARY_FILE}.partial"
+        summary_tmp.write_text(json.dumps(list(summaries), indent=2) + "\n", encoding="utf-8")
+        staged.append((summary_tmp, out_dir / SUMMARY_FILE))
+        jobs_tmp = out_dir / f".{JOBS_FILE}.partial"
+        jobs.to_csv(jobs_tmp, index=False, float_format="%.6g")
+        staged.append((jobs_tmp, out_dir / JOBS_FILE))
+        for name, content in (extra or {}).items():
+            tmp = out_dir / f".{name}.partial"
+            tmp.write_bytes(content)
+            staged.append((tmp, out_dir / name))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, final in staged:
+        tmp.replace(final)
+    return [final for _, final in staged]
+
+
+def summary_table(summaries: Sequence[Mapping[str, Any]], title: str) -> Table:
+    """A rich table, one row per policy."""
+    table = Table(title=title)
+    # Savings columns are kg CO2eq by lever; the job count is in the title.
+    for column in (
+        "policy",
+        "kWh",
+        "kg CO2",
+        "saved %",
+        "time",
+        "region",
+        "both",
+        "misses",
+        "delay h",
+        "p95 h",
+        "split",
+    ):
+        table.add_column(column, justify="left" if column == "policy" else "right", no_wrap=True)
+    for s in summaries:
+        by_lever = s["savings_by_lever_kg"]
+        table.add_row(
+            str(s["policy"]),
+            f"{s['energy_kwh']:,.0f}",
+            f"{s['co2_kg']:,.1f}",
+            f"{s['savings_pct']:.2f}",
+            f"{by_lever['time']:,.1f}",
+            f"{by_lever['region']:,.1f}",
+            f"{by_lever['time+region']:,.1f}",
+            f"{s['deadline_misses']:,}",
+            f"{s['mean_delay_s'] / 3600:.2f}",
+            f"{s['p95_delay_s'] / 3600:.2f}",
+            f"{s['split_jobs']:,}",
+        )
+    return table

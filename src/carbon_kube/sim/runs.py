@@ -1,0 +1,119 @@
+"""``run_*``: the simulator's entry points, from files or from in-memory defaults.
+
+Both build the true intensity grid, plan and measure every policy, and write ``summary.json``,
+``jobs.csv`` and the chart atomically into the output folder. Library errors that are user
+mistakes come out as ``InputError`` (exit code 2 in the CLI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.workloads import Workload
+from carbon_kube.domain.zones import Zone
+from carbon_kube.policy.capacity import CapacityError
+from carbon_kube.policy.grids import IntensityGrid
+from carbon_kube.policy.jobs import JobTable
+from carbon_kube.providers.files import read_intensity_file
+from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulate
+from carbon_kube.sim.jobfile import OnMissing, check_against_intensity, parse_jobs_csv
+from carbon_kube.sim.plots import CHART_FILE, render_chart
+from carbon_kube.sim.report import jobs_frame, summarise, write_outputs
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutput:
+    result: SimulationResult
+    summaries: list[dict[str, Any]]
+    files: list[Path]
+    skipped_ids: list[str]
+
+
+def run_simulation(
+    jobs_path: Path,
+    intensity_path: Path,
+    out_dir: Path,
+    settings: SimulationSettings,
+    *,
+    on_missing: OnMissing = OnMissing.ERROR,
+    default_zone: Zone | None = None,
+    default_max_delay: timedelta = timedelta(0),
+    on_policy_done: ProgressCallback | None = None,
+) -> RunOutput:
+    """Simulate the jobs of ``jobs_path`` on the intensity of ``intensity_path``."""
+    series = read_intensity_file(intensity_path)
+    truth = _grid(series, intensity_path)
+    if default_zone is None and len(truth.grid.zones) == 1:
+        default_zone = truth.grid.zones[0]
+    job_file = parse_jobs_csv(
+        jobs_path, default_zone=default_zone, default_max_delay=default_max_delay
+    )
+    checked = check_against_intensity(job_file, truth.grid, on_missing)
+    if len(checked.jobs) == 0:
+        raise InputError("every job was skipped for missing intensity data", source=jobs_path)
+    inputs = {
+        "jobs_file": str(jobs_path),
+        "intensity_file": str(intensity_path),
+        "zones": list(truth.grid.zones),
+        "skipped_jobs": len(checked.skipped_ids),
+    }
+    return _run(checked.jobs, truth, out_dir, settings, inputs, on_policy_done, checked.skipped_ids)
+
+
+def run_default(
+    series_by_zone: Mapping[Zone, IntensitySeries],
+    workloads: Sequence[Workload],
+    out_dir: Path,
+    settings: SimulationSettings,
+    *,
+    on_policy_done: ProgressCallback | None = None,
+    description: str = "embedded default",
+) -> RunOutput:
+    """Simulate in-memory ``workloads`` on ``series_by_zone`` (the no-argument default run)."""
+    truth = _grid(series_by_zone, description)
+    try:
+        jobs = JobTable.from_workloads(workloads, truth.grid.zones)
+    except KeyError as error:
+        raise InputError(str(error.args[0]), source=description) from None
+    inputs = {
+        "jobs_file": description,
+        "intensity_file": description,
+        "zones": list(truth.grid.zones),
+        "skipped_jobs": 0,
+    }
+    return _run(jobs, truth, out_dir, settings, inputs, on_policy_done, [])
+
+
+def _grid(series: Mapping[Zone, IntensitySeries], source: object) -> IntensityGrid:
+    try:
+        return IntensityGrid(series)
+    except ValueError as error:
+        raise InputError(str(error), source=str(source)) from None
+
+
+def _run(
+    jobs: JobTable,
+    truth: IntensityGrid,
+    out_dir: Path,
+    settings: SimulationSettings,
+    inputs: dict[str, Any],
+    on_policy_done: ProgressCallback | None,
+    skipped_ids: list[str],
+) -> RunOutput:
+    try:
+        result = simulate(jobs, truth, settings, on_policy_done)
+    except CapacityError as error:
+        raise InputError(str(error), field="--capacity") from None
+    summaries = summarise(result, inputs)
+    title = f"{len(jobs):,} jobs, {len(truth.grid.zones)} zones, forecast {settings.forecast}"
+    chart = render_chart(summaries, title)
+    files = write_outputs(out_dir, summaries, jobs_frame(result), {CHART_FILE: chart})
+    return RunOutput(result, summaries, files, skipped_ids)
