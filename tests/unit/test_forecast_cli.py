@@ -245,3 +245,20 @@ def test_backtest_scores_dacfs_own_forecast_as_the_provider_model(shared_data, t
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["provider"]["n"] == 4416
     assert round(metrics["provider"]["mape_pct"], 2) == 3.30  # DACF's published PJM figure
+
+
+def test_show_without_a_file_forecasts_from_the_embedded_dataset():
+    code, stdout, _ = run(
+        [
+            "forecast",
+            "show",
+            "--zone",
+            "DE",
+            "--model",
+            "persistence",
+            "--horizon",
+            "24h",
+        ]
+    )
+    assert code == 0, stdout
+    assert "history: the embedded dataset" in stdout

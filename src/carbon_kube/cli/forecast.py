@@ -27,9 +27,11 @@ from carbon_kube.cli.forecast_io import (
 )
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.zones import parse_zone
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.forecasting import BoostingConfig, build_models, run_backtest
 from carbon_kube.forecasting.backtesting import daily_origins
+from carbon_kube.providers.embedded import load_embedded_series
 from carbon_kube.providers.files import GapFill
 
 app = typer.Typer(
@@ -171,7 +173,9 @@ def backtest(
 @app.command("show")
 def show(
     zone: str = typer.Option(..., "--zone", "-z", help="Grid zone id, e.g. DE or US-MIDA-PJM."),
-    intensity: list[Path] = typer.Option(..., "--intensity", "-i", help=INTENSITY_HELP),
+    intensity: list[Path] = typer.Option(
+        [], "--intensity", "-i", help=INTENSITY_HELP + " Default: the embedded dataset."
+    ),
     origin: str | None = typer.Option(
         None, help="Forecast from this instant (default: the end of the data)."
     ),
@@ -187,12 +191,18 @@ def show(
 ) -> None:
     """Print (and plot) p10/p50/p90 for each hour after the origin.
 
-    Reads history from --intensity until the live providers and their cache are available.
+    History comes from --intensity, or else from the embedded dataset (then the origin defaults
+    to the end of that data). Live providers and their cache are not wired in yet.
     """
     _log_to_stderr()
     wanted = parse_zone(zone)
     reach = parse_hours(horizon, "--horizon")
-    series = read_history(intensity, wanted, fill_gaps, assume_utc)
+    if intensity:
+        series = read_history(intensity, wanted, fill_gaps, assume_utc)
+        source = ", ".join(str(p) for p in intensity)
+    else:
+        series = _embedded(wanted)
+        source = "the embedded dataset"
     at = parse_instant(origin, "--origin") if origin else series.end
     built = build_models(
         [model],
@@ -221,6 +231,7 @@ def show(
         table.add_row(f"{instant:%Y-%m-%d %H:%M}", f"{lo:.0f}", f"{mid:.0f}", f"{hi:.0f}")
     console = Console()
     console.print(table)
+    console.print(f"history: {source}, up to {at:%Y-%m-%d %H:%M} UTC", markup=False)
     best = int(np.argmin(forecast.p50_g_per_kwh))
     console.print(
         f"lowest p50: {forecast.p50_g_per_kwh[best]:.0f} g/kWh at "
@@ -232,6 +243,17 @@ def show(
     if plot is not None:
         write_atomically(plot, lambda p: plot_forecast(series, forecast, p))
         console.print(f"wrote {plot}", markup=False)
+
+
+def _embedded(zone: Zone) -> IntensitySeries:
+    by_zone = load_embedded_series()
+    if zone not in by_zone:
+        raise InputError(
+            f"zone {zone} is not in the embedded dataset (zones: {', '.join(sorted(by_zone))}); "
+            "pass --intensity FILE",
+            field="zone",
+        )
+    return by_zone[zone]
 
 
 def _log_to_stderr() -> None:
