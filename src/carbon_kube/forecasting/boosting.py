@@ -83,6 +83,7 @@ class GradientBoostingForecaster:
     config: BoostingConfig = field(default_factory=BoostingConfig)
     name: str = "lightgbm"
     _fitted: dict[tuple[str, int, int, str], _Fitted] = field(default_factory=dict, repr=False)
+    _told: set[str] = field(default_factory=set, repr=False)
 
     @property
     def max_horizon(self) -> timedelta:
@@ -159,7 +160,8 @@ class GradientBoostingForecaster:
         origins = np.arange(last, first - 1, -stride, dtype=np.int64)[::-1]
         if origins.size < 2:
             raise ValueError(f"{zone}: too little history to train (internal check)")
-        weather_names, notes = _weather_plan(weather, zone)
+        weather_names, notes = _weather_plan(weather, zone, tell=zone not in self._told)
+        self._told.add(zone)
         rows = build_features(y, start_s, step_s, origins, n_steps, weather, weather_names)
         targets = np.repeat(origins, n_steps) + np.tile(np.arange(n_steps), origins.size)
         ratio = y[targets] / rows.level_g_per_kwh
@@ -185,12 +187,16 @@ class GradientBoostingForecaster:
 
 
 def _weather_plan(
-    weather: WeatherSeries | None, zone: str
+    weather: WeatherSeries | None, zone: str, *, tell: bool
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Which weather columns to use, and the notes that make a fallback visible in output."""
+    """Which weather columns to use, and the notes that make a fallback visible in output.
+
+    The fallback is logged once per zone (``tell``) and noted on every forecast.
+    """
     if weather is None:
         note = "lightgbm: no weather covariates given; trained on lags and calendar only"
-        log.warning("%s: %s", zone, note)
+        if tell:
+            log.warning("%s: %s", zone, note)
         return (), (note,)
     names = tuple(weather.names)
     if weather.kind is WeatherKind.OBSERVED:
@@ -198,7 +204,8 @@ def _weather_plan(
             f"lightgbm: weather from {weather.source} is observed, so only values up to the "
             "origin are used (no weather forecast for the target hours)"
         )
-        log.info("%s: %s", zone, note)
+        if tell:
+            log.info("%s: %s", zone, note)
         return names, (note,)
     return names, (f"lightgbm: weather forecasts from {weather.source}: {', '.join(names)}",)
 
