@@ -16,7 +16,17 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from carbon_kube import __version__
-from carbon_kube.cli import extender, fetch, intensity, lab, simulate, traces, webhook, zones
+from carbon_kube.cli import (
+    dashboards,
+    extender,
+    fetch,
+    intensity,
+    lab,
+    simulate,
+    traces,
+    webhook,
+    zones,
+)
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
 EXIT_INPUT_ERROR = 2
@@ -40,6 +50,7 @@ app.command("zones")(zones.zones_command)
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(webhook.app, name="webhook")
 app.add_typer(extender.app, name="extender")
+app.add_typer(dashboards.app, name="dashboards")
 
 
 def _version(show: bool) -> None:
