@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -25,6 +27,8 @@ from typing import Any
 from carbon_kube.kube.client import NAMESPACES, PODS, SERVICE_ACCOUNTS, KubeClient
 from carbon_kube.lab.control_plane import LabState, run_down, run_up, wait_for
 from carbon_kube.lab.settings import LabSettings, NodePool, default_bin_dir
+
+_log = logging.getLogger("lab_scale")
 
 ZONES = (
     ("eu-west-1a", "eu-west-1"),
@@ -62,7 +66,9 @@ def _pod(index: int) -> dict[str, Any]:
 
 
 def _count(kube: KubeClient, namespace: str, field_selector: str) -> int:
-    return len(kube.list(PODS, namespace, field_selector=field_selector))
+    count = len(kube.list(PODS, namespace, field_selector=field_selector))
+    _log.info("%d pods match %s", count, field_selector)
+    return count
 
 
 def run(nodes: int, pods: int, threads: int) -> dict[str, Any]:
@@ -100,18 +106,20 @@ def run(nodes: int, pods: int, threads: int) -> dict[str, Any]:
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 list(pool.map(lambda i: kube.create(PODS, _pod(i), "bench"), range(pods)))
             created = time.monotonic()
+            _log.info("created %d pods in %.1f s", pods, created - start)
             wait_for(
                 lambda: _count(kube, "bench", "spec.nodeName=") == 0,
                 timedelta(minutes=30),
                 "all pods bound",
-                poll=timedelta(seconds=2),
+                poll=timedelta(seconds=5),
             )
             bound = time.monotonic()
+            _log.info("all pods bound after %.1f s", bound - start)
             wait_for(
                 lambda: _count(kube, "bench", "status.phase!=Running") == 0,
                 timedelta(minutes=30),
                 "all pods Running",
-                poll=timedelta(seconds=2),
+                poll=timedelta(seconds=5),
             )
             running = time.monotonic()
         result |= {
@@ -137,7 +145,9 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # A background job ignores SIGINT; turn SIGTERM into SystemExit so `finally` runs `down`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(json.dumps(run(args.nodes, args.pods, args.threads), indent=2))
 
 

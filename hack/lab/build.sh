@@ -59,7 +59,11 @@ timed() {
   local name="$1"; shift
   local tlog="$LOGS/$name.time" out="$LOGS/$name.log" start end rc=0
   start=$(date +%s)
-  /usr/bin/time -v -o "$tlog" "$@" >"$out" 2>&1 || rc=$?
+  if [[ -x /usr/bin/time ]]; then
+    /usr/bin/time -v -o "$tlog" "$@" >"$out" 2>&1 || rc=$?
+  else  # Debian package `time` missing: still build, just without the peak-memory figure
+    "$@" >"$out" 2>&1 || rc=$?
+  fi
   end=$(date +%s)
   local rss_kb
   rss_kb=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tlog" 2>/dev/null || echo "?")
@@ -80,7 +84,7 @@ check_version() {
   log "$b: $v"
 }
 
-# gen_k8s_replaces: print the wrapper's go.mod for K8S_VERSION, re-pointing every staging
+# gen_k8s_gomod: print the wrapper's go.mod for K8S_VERSION, re-pointing every staging
 # module that the proxied k8s.io/kubernetes go.mod replaces with ./staging/... at the
 # matching published v0.<minor>.<patch> tag. Derived, never typed by hand: the staging list
 # changes between minors (1.36 added cri-streaming and streaming).

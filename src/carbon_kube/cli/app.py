@@ -16,7 +16,18 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from carbon_kube import __version__
-from carbon_kube.cli import fetch, forecast, intensity, lab, simulate, traces, zones
+from carbon_kube.cli import (
+    dashboards,
+    extender,
+    fetch,
+    forecast,
+    intensity,
+    lab,
+    simulate,
+    traces,
+    webhook,
+    zones,
+)
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
 EXIT_INPUT_ERROR = 2
@@ -38,6 +49,9 @@ app.add_typer(traces.app, name="traces")
 app.add_typer(lab.app, name="lab")
 app.command("zones")(zones.zones_command)
 app.command("simulate")(simulate.simulate_command)
+app.add_typer(webhook.app, name="webhook")
+app.add_typer(extender.app, name="extender")
+app.add_typer(dashboards.app, name="dashboards")
 app.add_typer(forecast.app, name="forecast")
 
 

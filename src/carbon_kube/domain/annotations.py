@@ -131,6 +131,11 @@ def plan_annotations(plan: Plan, *, decided_at: datetime, latest_start: datetime
     return recorded
 
 
+def parse_allowed_zones(text: str) -> tuple[Zone, ...]:
+    """The zones of an ``allowed-zones`` value (``DE,FR``; ``;`` separates too); InputError."""
+    return _zones(text)
+
+
 def _positive_duration(text: str, field: str) -> timedelta:
     duration = parse_duration(text, field)
     if duration <= timedelta(0):

@@ -170,6 +170,18 @@ def build_scheduler_config(settings: LabSettings, kubeconfig: Path) -> dict[str,
     return config
 
 
+def build_kwok_config(settings: LabSettings) -> dict[str, Any]:
+    """Options for kwok itself; the flags cover the rest (selectors, ports, node IP, CIDR)."""
+    return {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokConfiguration",
+        "options": {
+            "podPlayStageParallelism": settings.kwok_pod_parallelism,
+            "nodePlayStageParallelism": 4,
+        },
+    }
+
+
 def _kwok_stages_yaml() -> str:
     """All Stage objects shipped in carbon_kube/lab/stages, as one multi-document YAML."""
     stage_dir = resources.files("carbon_kube.lab").joinpath("stages")
@@ -290,7 +302,7 @@ def _component_args(
             "--node-ip=127.0.0.1",
             "--cidr=10.244.0.0/16",
             f"--server-address=127.0.0.1:{ports['kwok']}",
-            "--node-lease-duration-seconds=40",
+            f"--node-lease-duration-seconds={int(settings.node_lease_duration.total_seconds())}",
         ],
     }
 
@@ -341,7 +353,9 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
     paths["scheduler-config"].write_text(
         yaml.safe_dump(build_scheduler_config(settings, paths["kubeconfig"]), sort_keys=False)
     )
-    paths["kwok-config"].write_text(_kwok_stages_yaml())
+    paths["kwok-config"].write_text(
+        yaml.safe_dump(build_kwok_config(settings), sort_keys=False) + "---\n" + _kwok_stages_yaml()
+    )
     state = LabState(
         state_dir=state_dir,
         kubeconfig=paths["kubeconfig"],

@@ -139,3 +139,9 @@ class LabSettings:
     client_qps: int = 500
     client_burst: int = 1000
     extra_controllers: tuple[str, ...] = ()
+    # kwok workers patching pod status in parallel (kwok's default, 4, manages ~20 pods/s on
+    # two busy cores; more workers help until the apiserver is the bottleneck).
+    kwok_pod_parallelism: int = 16
+    # Node leases matter only to a node-lifecycle controller, which the lab does not run;
+    # 0 turns kwok's lease renewals off (1,000 nodes would otherwise cost ~100 writes/s).
+    node_lease_duration: timedelta = timedelta(0)

@@ -23,13 +23,13 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
 
 IntArray = npt.NDArray[np.int64]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _FACTOR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 GAIA_SHORT_LIMIT = timedelta(hours=6)
 GAIA_LONG_LIMIT = timedelta(hours=24)
@@ -116,16 +116,6 @@ def parse_slack(text: str) -> SlackRule:
     if _DURATION.match(spec):
         return SlackRule(SlackKind.FIXED, fixed_limit=parse_duration(spec, "--slack"))
     raise _slack_error(text)
-
-
-def parse_duration(text: str, field: str) -> timedelta:
-    """``30s``, ``90m``, ``6h``, ``1.5d``: a non-negative duration with a unit."""
-    match = _DURATION.match(text.lower())
-    if not match:
-        raise InputError(
-            f"expected a duration with a unit such as 30m, 6h or 1d, got {text!r}", field=field
-        )
-    return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
 
 
 def _seconds(duration: timedelta) -> int:

@@ -1,0 +1,78 @@
+"""``carbon-kube extender serve``: the kube-scheduler extender scoring nodes by emissions.
+
+Parses options, builds the planner, node cache and kube client, and calls ``run_extender``;
+no logic of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+
+from carbon_kube.cli import planning
+from carbon_kube.domain.errors import InputError
+from carbon_kube.extender.nodes import NodeCache
+from carbon_kube.extender.scheduling import ExtenderContext, ZoneIntensities
+from carbon_kube.extender.server import ExtenderServerSettings, run_extender
+from carbon_kube.kube.client import KubeClient
+from carbon_kube.providers.regions import load_region_zone_map
+from carbon_kube.serving import TlsFiles
+
+app = typer.Typer(
+    help="kube-scheduler HTTP extender: filter nodes outside a pod's allowed grid zones and "
+    "score the rest by intensity x energy (0..10). Configure it in a second scheduler profile "
+    "(schedulerName: carbon-kube-scheduler) with ignorable: true; see docs/enforcement.md.",
+    no_args_is_help=True,
+)
+
+
+@app.command("serve")
+def serve(
+    port: int = typer.Option(8888, "--port", min=0, max=65535, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate (HTTPS)."),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+    kubeconfig: Path | None = typer.Option(
+        None,
+        "--kubeconfig",
+        help="Kubeconfig to list Nodes from (zone and instance type per node name); without "
+        "it only Nodes sent by a scheduler that is not nodeCacheCapable are known.",
+    ),
+    node_refresh_s: float = typer.Option(
+        30.0, "--node-refresh-seconds", min=1.0, help="How often to re-list Nodes."
+    ),
+    region_map: Path | None = typer.Option(
+        None, "--region-map", help="CSV cloud,region,zone used instead of the shipped region table."
+    ),
+    home_zone: str = planning.HOME_ZONE,
+    policy: str = planning.POLICY,
+    forecast: str = planning.FORECAST,
+    intensity_file: Path | None = planning.INTENSITY_FILE,
+    lab_state_dir: Path | None = planning.LAB_STATE_DIR,
+) -> None:
+    """Serve POST /filter and /prioritize, GET /healthz and /metrics."""
+    if (tls_cert is None) != (tls_key is None):
+        raise InputError("give both --tls-cert and --tls-key, or neither", field="--tls-cert")
+    for path in (tls_cert, tls_key, kubeconfig):
+        if path is not None and not path.is_file():
+            raise InputError("file not found", source=path)
+    planner = planning.build_planner(
+        home_zone=home_zone,
+        policy=policy,
+        forecast=forecast,
+        intensity_file=intensity_file,
+        lab_state_dir=lab_state_dir,
+    )
+    context = ExtenderContext(
+        nodes=NodeCache(load_region_zone_map(region_map)),
+        intensities=ZoneIntensities(planner),
+        home_zone=planner.settings.home,
+    )
+    tls = TlsFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+    settings = ExtenderServerSettings(
+        host=host, port=port, tls=tls, node_refresh=timedelta(seconds=node_refresh_s)
+    )
+    kube = KubeClient.from_kubeconfig(kubeconfig) if kubeconfig is not None else None
+    run_extender(context, settings, kube)

@@ -1,0 +1,78 @@
+"""Options every Carbon-Kube server shares (webhook, extender): how to plan and on which clock.
+
+Parses them once into ``PlanningSettings``/``SourceSettings`` and builds the
+``PlanningService``; no logic of its own. ``--lab-state-dir`` puts a server on the lab's virtual
+clock so that it decides in the same (speeded-up) time as the lab's pods and controller.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from carbon_kube.domain.clock import Clock, SystemClock
+from carbon_kube.domain.errors import InputError
+from carbon_kube.lab.control_plane import read_state
+from carbon_kube.planning import (
+    PlanningService,
+    PlanningSettings,
+    SourceKind,
+    SourceSettings,
+    build_intensity_source,
+)
+
+HOME_ZONE: Any = typer.Option(
+    ..., "--home-zone", help="Grid zone of this cluster (Electricity Maps id, e.g. DE, IE)."
+)
+POLICY: Any = typer.Option(
+    "temporal", "--policy", help="Policy: temporal, threshold, spatial, spatiotemporal, ..."
+)
+FORECAST: Any = typer.Option(
+    "persistence",
+    "--forecast",
+    help="persistence (value 24 h earlier) or oracle (the source's own future; lab/demo only).",
+)
+INTENSITY_FILE: Any = typer.Option(
+    None,
+    "--intensity-file",
+    help="CSV/Parquet intensity (timestamp,zone,g_per_kwh); default: the embedded data.",
+)
+LAB_STATE_DIR: Any = typer.Option(
+    None,
+    "--lab-state-dir",
+    help="Use the virtual clock of the lab in this state directory (carbon-kube lab up).",
+)
+
+
+def build_clock(lab_state_dir: Path | None) -> Clock:
+    """The wall clock, or the running lab's virtual clock."""
+    if lab_state_dir is None:
+        return SystemClock()
+    state = read_state(lab_state_dir)
+    if state is None:
+        raise InputError(
+            "no lab state here; start one with `carbon-kube lab up`", source=lab_state_dir
+        )
+    return state.clock()
+
+
+def build_planner(
+    *,
+    home_zone: str,
+    policy: str,
+    forecast: str,
+    intensity_file: Path | None,
+    lab_state_dir: Path | None,
+) -> PlanningService:
+    """The planning service the servers share, from already-parsed option values."""
+    if forecast not in ("persistence", "oracle"):
+        raise InputError(f"expected persistence or oracle, got {forecast!r}", field="--forecast")
+    settings = PlanningSettings(home_zone=home_zone, policy=policy, forecast=forecast)
+    source = SourceSettings(
+        kind=SourceKind.FILE if intensity_file is not None else SourceKind.EMBEDDED,
+        path=intensity_file,
+    )
+    clock = build_clock(lab_state_dir)
+    return PlanningService(build_intensity_source(source, clock), clock, settings)

@@ -1,0 +1,63 @@
+"""``carbon-kube webhook serve``: the admission webhook that holds flexible workloads.
+
+Parses options, builds the planner and calls ``run_webhook``; no logic of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from carbon_kube.cli import planning
+from carbon_kube.domain.errors import InputError
+from carbon_kube.serving import TlsFiles
+from carbon_kube.webhook.server import WebhookServerSettings, run_webhook
+
+app = typer.Typer(
+    help="Mutating/validating admission webhook: admits opted-in Pods gated, Jobs, "
+    "SparkApplications and FlinkDeployments suspended, with their carbon plan as annotations.",
+    no_args_is_help=True,
+)
+
+
+@app.command("serve")
+def serve(
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", help="PEM certificate the apiserver verifies (its caBundle's CA)."
+    ),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+    port: int = typer.Option(8443, "--port", min=0, max=65535, help="Port to listen on."),
+    host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),  # noqa: S104
+    insecure_http: bool = typer.Option(
+        False,
+        "--insecure-http",
+        help="Serve plain HTTP (local debugging only; the apiserver calls webhooks over HTTPS).",
+    ),
+    home_zone: str = planning.HOME_ZONE,
+    policy: str = planning.POLICY,
+    forecast: str = planning.FORECAST,
+    intensity_file: Path | None = planning.INTENSITY_FILE,
+    lab_state_dir: Path | None = planning.LAB_STATE_DIR,
+) -> None:
+    """Serve /mutate, /mutate/namespace, /validate, /validate/namespace, /healthz, /metrics."""
+    if (tls_cert is None) != (tls_key is None):
+        raise InputError("give both --tls-cert and --tls-key, or neither", field="--tls-cert")
+    if tls_cert is None and not insecure_http:
+        raise InputError(
+            "the apiserver only calls webhooks over HTTPS: give --tls-cert and --tls-key "
+            "(or --insecure-http for local debugging)",
+            field="--tls-cert",
+        )
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise InputError("file not found", source=path)
+    planner = planning.build_planner(
+        home_zone=home_zone,
+        policy=policy,
+        forecast=forecast,
+        intensity_file=intensity_file,
+        lab_state_dir=lab_state_dir,
+    )
+    tls = TlsFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+    run_webhook(planner, WebhookServerSettings(host=host, port=port, tls=tls))

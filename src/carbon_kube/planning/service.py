@@ -1,0 +1,154 @@
+"""``PlanningService``: plan one workload now, or tell a zone's intensity now.
+
+The webhook plans at admission, the controller re-plans held work, the extender asks for
+current intensities; all three go through here so that the same policy code the simulator runs
+makes every decision in the cluster.
+
+``plan`` fetches the candidate zones' intensity from ``history`` before now (what the forecast
+may look at) up to the latest instant the workload could still be running, builds the forecast
+and calls ``policy.registry.plan_workload``. At the edges:
+
+* a candidate zone other than the home zone without data is dropped from the candidates (the
+  work can still run at home);
+* no data for the home zone, or any failure building the forecast, gives the ``no-signal``
+  plan: release at the latest safe start (or now, if that has passed) in the home zone. The
+  workload is never blocked and never held past its deadline for want of data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from carbon_kube.domain.clock import Clock
+from carbon_kube.domain.errors import ProviderError
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.plans import Lever, Plan, RunSegment
+from carbon_kube.domain.workloads import Workload
+from carbon_kube.domain.zones import Zone
+from carbon_kube.observability.metrics import (
+    PROVIDER_DATA_AGE_SECONDS,
+    ZONE_INTENSITY_G_PER_KWH,
+)
+from carbon_kube.planning.settings import PlanningSettings
+from carbon_kube.policy.forecasts import make_forecast
+from carbon_kube.policy.grids import IntensityGrid
+from carbon_kube.policy.registry import plan_workload
+from carbon_kube.providers.base import IntensityProvider
+
+log = logging.getLogger(__name__)
+
+NO_SIGNAL = "no-signal"
+_HOUR = timedelta(hours=1)
+
+
+class PlanningService:
+    """Plans and current intensities from one source, clock and settings (thread-safe)."""
+
+    def __init__(self, source: IntensityProvider, clock: Clock, settings: PlanningSettings) -> None:
+        self._source = source
+        self._clock = clock
+        self._settings = settings
+        # Providers (HTTP clients, caches) are not guaranteed thread-safe; the webhook and
+        # extender call from worker threads. Planning one workload takes milliseconds.
+        self._lock = threading.Lock()
+
+    @property
+    def settings(self) -> PlanningSettings:
+        return self._settings
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def plan(self, workload: Workload) -> Plan:
+        """The plan for ``workload`` decided now (see module docstring for the edges)."""
+        now = self._clock.now()
+        with self._lock:
+            try:
+                series = self._series_for(workload, now)
+            except ProviderError as error:
+                log.warning(
+                    "no carbon signal for %s: %s; releasing at its latest safe start",
+                    workload.workload_id,
+                    error,
+                    extra={"workload": workload.workload_id, "error": str(error)},
+                )
+                return self.no_signal_plan(workload)
+        try:
+            candidates = tuple(z for z in workload.allowed_zones if z in series)
+            planned = dataclasses.replace(workload, allowed_zones=candidates)
+            forecast = make_forecast(self._settings.forecast, IntensityGrid(series))
+            return plan_workload(planned, self._settings.policy, forecast, self._clock)
+        except (KeyError, ValueError) as error:
+            # The data do not fit the request (gaps, mixed steps, a run beyond the data):
+            # deciding without a signal is safe, refusing the workload is not.
+            log.warning(
+                "cannot plan %s on the available data (%s); releasing at its latest safe start",
+                workload.workload_id,
+                error,
+                extra={"workload": workload.workload_id, "error": str(error)},
+            )
+            return self.no_signal_plan(workload)
+
+    def no_signal_plan(self, workload: Workload) -> Plan:
+        """Run in the home zone from the latest safe start (now, if that has passed)."""
+        start = max(workload.latest_start, self._clock.now(), workload.submit_at)
+        return Plan(
+            workload_id=workload.workload_id,
+            zone=workload.home_zone,
+            segments=(RunSegment(start, start + workload.expected_duration),),
+            reason=NO_SIGNAL,
+            lever=Lever.NONE if start == workload.submit_at else Lever.TIME,
+        )
+
+    def intensity_now(self, zone: Zone) -> float | None:
+        """The zone's current intensity in g/kWh, or None when no source has it."""
+        with self._lock:
+            try:
+                reading = self._source.latest(zone)
+            except ProviderError as error:
+                log.info("no current intensity for %s: %s", zone, error, extra={"zone": zone})
+                return None
+        ZONE_INTENSITY_G_PER_KWH.labels(zone, reading.provider).set(reading.intensity_g_per_kwh)
+        age_s = (self._clock.now() - reading.at).total_seconds()
+        PROVIDER_DATA_AGE_SECONDS.labels(zone, reading.provider).set(max(age_s, 0.0))
+        return reading.intensity_g_per_kwh
+
+    def intensities_now(self, zones: Iterable[Zone]) -> dict[Zone, float]:
+        """Current intensity of every zone in ``zones`` that has data (others are left out)."""
+        found: dict[Zone, float] = {}
+        for zone in dict.fromkeys(zones):
+            value = self.intensity_now(zone)
+            if value is not None:
+                found[zone] = value
+        return found
+
+    def _series_for(self, workload: Workload, now: datetime) -> dict[Zone, IntensitySeries]:
+        """Every candidate zone's series over the planning window; home first (the grid's order).
+
+        Raises ``ProviderError`` only when the home zone has no data.
+        """
+        start = _floor_hour(min(now, workload.submit_at)) - self._settings.history
+        latest_end = max(workload.deadline, now + workload.expected_duration)
+        end = _floor_hour(latest_end) + 2 * _HOUR
+        series = {workload.home_zone: self._source.history(workload.home_zone, start, end)}
+        for zone in workload.candidate_zones[1:]:
+            try:
+                series[zone] = self._source.history(zone, start, end)
+            except ProviderError as error:
+                log.info(
+                    "zone %s dropped from the candidates of %s: %s",
+                    zone,
+                    workload.workload_id,
+                    error,
+                    extra={"zone": zone, "workload": workload.workload_id},
+                )
+        return series
+
+
+def _floor_hour(instant: datetime) -> datetime:
+    return instant.replace(minute=0, second=0, microsecond=0)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from carbon_kube.domain.clock import FixedClock
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.zones import Zone
+from carbon_kube.planning import NO_SIGNAL, PlanningService, PlanningSettings
+from carbon_kube.providers.embedded import EmbeddedProvider
+from tests.builders import HOUR, T0, a_job, make_series
+
+DAY = timedelta(days=1)
+
+
+def service_over(
+    values_by_zone: dict[str, list[float]], *, policy: str = "temporal", home: str = "DE"
+) -> PlanningService:
+    """Hourly data from one day before T0, no replay: outside it there is no signal."""
+    clock = FixedClock(T0)
+    series = {
+        Zone(zone): make_series(values, zone=zone, start=T0 - DAY)
+        for zone, values in values_by_zone.items()
+    }
+    source = EmbeddedProvider(clock, replay=False, series=series)
+    settings = PlanningSettings(home_zone=home, policy=policy, forecast="oracle")
+    return PlanningService(source, clock, settings)
+
+
+def test_temporal_plan_starts_in_the_lowest_hour_before_the_deadline() -> None:
+    future = [500.0, 450.0, 90.0, 400.0, 500.0, 500.0, 500.0, 500.0]
+    service = service_over({"DE": [300.0] * 24 + future})
+    workload = a_job("ns/j").lasting(HOUR).due(T0 + 6 * HOUR).build()
+
+    plan = service.plan(workload)
+
+    assert plan.start_at == T0 + 2 * HOUR
+    assert plan.zone == "DE"
+    assert plan.reason != NO_SIGNAL
+    assert plan.forecast_g_per_kwh == pytest.approx(90.0)
+
+
+def test_no_data_for_the_home_zone_releases_at_the_latest_safe_start() -> None:
+    service = service_over({"FR": [100.0] * 48})
+    workload = a_job("ns/j").lasting(2 * HOUR).due(T0 + 6 * HOUR).build()
+
+    plan = service.plan(workload)
+
+    assert plan.reason == NO_SIGNAL
+    assert plan.start_at == T0 + 4 * HOUR
+    assert plan.zone == "DE"
+    assert plan.forecast_g_per_kwh is None
+
+
+def test_data_ending_before_the_deadline_gives_the_no_signal_plan_not_an_error() -> None:
+    service = service_over({"DE": [300.0] * 26})
+    workload = a_job("ns/j").lasting(HOUR).due(T0 + 10 * HOUR).build()
+
+    plan = service.plan(workload)
+
+    assert plan.reason == NO_SIGNAL
+    assert plan.start_at == T0 + 9 * HOUR
+
+
+def test_an_allowed_zone_without_data_is_dropped_and_the_rest_still_planned() -> None:
+    service = service_over({"DE": [300.0] * 48, "FR": [50.0] * 48}, policy="spatial")
+    workload = a_job("ns/j").lasting(HOUR).due(T0 + 6 * HOUR).allowed("FR", "PL").build()
+
+    plan = service.plan(workload)
+
+    assert plan.zone == "FR"
+    assert plan.reason != NO_SIGNAL
+
+
+def test_a_passed_latest_safe_start_without_signal_releases_now() -> None:
+    service = service_over({"FR": [100.0] * 48})
+    workload = a_job("ns/j").submitted(T0).lasting(3 * HOUR).due(T0 + 2 * HOUR).build()
+
+    plan = service.plan(workload)
+
+    assert plan.reason == NO_SIGNAL
+    assert plan.start_at == T0
+
+
+def test_intensity_now_reads_the_current_hour_and_is_none_without_data() -> None:
+    service = service_over({"DE": [300.0] * 24 + [123.0] * 24})
+
+    assert service.intensity_now(Zone("DE")) == pytest.approx(123.0)
+    assert service.intensity_now(Zone("FR")) is None
+    assert service.intensities_now([Zone("DE"), Zone("FR")]) == {Zone("DE"): 123.0}
+
+
+def test_settings_refuse_an_unknown_policy_naming_the_choices() -> None:
+    with pytest.raises(InputError, match=r"unknown policy 'greenest'.*temporal"):
+        PlanningSettings(home_zone="DE", policy="greenest")
+
+
+def test_settings_refuse_a_malformed_home_zone() -> None:
+    with pytest.raises(InputError, match="grid zone id"):
+        PlanningSettings(home_zone="eu-west-1")
