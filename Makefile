@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint lab-binaries clean
+.PHONY: demo test setup lint lab-binaries prometheus dashboards clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/carbon-kube simulate --out out/simulation
 
 ## Lint, types, layer contracts, then every test (the lab's control plane is built if missing).
-test: $(STAMP) lab-binaries
+test: $(STAMP) lab-binaries prometheus
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
@@ -29,6 +29,14 @@ test: $(STAMP) lab-binaries
 ## The lab's control-plane binaries (etcd, kube-*, kwok, helm), built once into ~/.cache.
 lab-binaries:
 	hack/lab/build.sh
+
+## Debian's prometheus and promtool for the rules and dashboard tests (installed if missing).
+prometheus:
+	hack/ensure-prometheus.sh
+
+## Regenerate the Grafana dashboards' JSON from code (commit the result).
+dashboards: $(STAMP)
+	$(BIN)/carbon-kube dashboards generate --out dashboards
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

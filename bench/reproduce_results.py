@@ -395,6 +395,11 @@ def render(
         "Every number below comes from our policies (`carbon_kube.policy`) planning the jobs "
         "and the simulator's `measure` integrating power x *true* intensity over each run.",
         "",
+        "Forecast accuracy against DACF (e-Energy'22) and the baselines is in "
+        "[forecasting.md](forecasting.md) (`bench/forecast_backtest.py`); what forecasts "
+        "buy in savings, as a fraction of the oracle's, is in "
+        "[forecasting_simulation.md](forecasting_simulation.md).",
+        "",
         "## (a) Let's Wait Awhile (Wiesner et al., Middleware'21)",
         "",
         "Data: the paper's own carbon-intensity files (`lets-wait-awhile-2020`: ENTSO-E "

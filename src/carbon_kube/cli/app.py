@@ -18,8 +18,10 @@ from rich.logging import RichHandler
 from carbon_kube import __version__
 from carbon_kube.cli import (
     controller,
+    dashboards,
     extender,
     fetch,
+    forecast,
     intensity,
     lab,
     report,
@@ -51,6 +53,8 @@ app.command("zones")(zones.zones_command)
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(webhook.app, name="webhook")
 app.add_typer(extender.app, name="extender")
+app.add_typer(dashboards.app, name="dashboards")
+app.add_typer(forecast.app, name="forecast")
 app.add_typer(controller.app, name="controller")
 app.command("report")(report.report_command)
 

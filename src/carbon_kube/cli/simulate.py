@@ -31,6 +31,7 @@ from carbon_kube.sim.defaults import (
 )
 from carbon_kube.sim.engine import SimulationSettings
 from carbon_kube.sim.jobfile import OnMissing
+from carbon_kube.sim.model_forecasts import FORECAST_NAMES, MODEL_FORECASTS
 from carbon_kube.sim.report import summary_table
 from carbon_kube.sim.runs import RunOutput, run_default, run_simulation
 
@@ -62,7 +63,15 @@ def simulate_command(
         200.0, help="The threshold policy releases at or below this intensity."
     ),
     forecast: str = typer.Option(
-        "oracle", help="What policies know of the future: oracle (upper bound) or persistence."
+        "oracle",
+        help=(
+            "What policies know of the future: oracle (upper bound), persistence, "
+            "seasonal-naive or lightgbm (forecast 72 h from each decision, data before it only)."
+        ),
+    ),
+    forecast_quantile: float = typer.Option(
+        0.5,
+        help="Plan on this quantile of a model forecast: 0.5 (median), 0.9 (risk-averse), 0.1.",
     ),
     resume_overhead: str = typer.Option(
         "5m", help="Restart time per extra segment of a split interruptible job (e.g. 5m, 0s)."
@@ -90,8 +99,17 @@ def simulate_command(
     carbon-agnostic (start at submit in the home zone), attributed to time, region or both.
     """
     names = parse_policy_names(policy)
-    if forecast not in ("oracle", "persistence"):
-        raise InputError(f"expected oracle or persistence, got {forecast!r}", field="--forecast")
+    if forecast not in FORECAST_NAMES:
+        raise InputError(
+            f"expected one of {', '.join(FORECAST_NAMES)}, got {forecast!r}", field="--forecast"
+        )
+    if forecast_quantile not in (0.1, 0.5, 0.9):
+        raise InputError("expected 0.1, 0.5 or 0.9", field="--forecast-quantile")
+    if forecast_quantile != 0.5 and forecast not in MODEL_FORECASTS:
+        raise InputError(
+            f"forecast {forecast} has no quantiles; use {' or '.join(MODEL_FORECASTS)}",
+            field="--forecast-quantile",
+        )
     try:
         power = PowerModel(watts_per_vcpu, memory_watts_per_gib, pue)
     except ValueError as error:
@@ -102,6 +120,7 @@ def simulate_command(
         policies=tuple(names),
         power=power,
         forecast=forecast,
+        forecast_quantile=forecast_quantile,
         threshold_g_per_kwh=threshold_g_per_kwh,
         resume_overhead=parse_duration(resume_overhead, "--resume-overhead"),
         pauses=pauses,

@@ -1,9 +1,10 @@
 """Replay jobs through policies on true intensity and measure what each would have emitted.
 
-Every policy plans all jobs at their submit times with the chosen forecast (``oracle`` or
-``persistence``); the simulator then measures each plan against the *true* intensity: energy is
-facility power x running time, emissions the exact integral of power x intensity over every run
-segment. ``carbon-agnostic`` is always simulated, as the baseline savings are measured against.
+Every policy plans all jobs at their submit times with the chosen forecast (``oracle``,
+``persistence`` or a forecasting model, see ``model_forecasts``); the simulator then measures
+each plan against the *true* intensity: energy is facility power x running time, emissions the
+exact integral of power x intensity over every run segment. ``carbon-agnostic`` is always
+simulated, as the baseline savings are measured against.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from carbon_kube.domain.intensity import FloatArray
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy import agnostic, spatiotemporal, temporal, threshold
 from carbon_kube.policy.capacity import CapacityLimits
-from carbon_kube.policy.forecasts import make_forecast
 from carbon_kube.policy.grids import SECONDS_PER_HOUR, BoolArray, IntArray, IntensityGrid
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.registry import plan_jobs
 from carbon_kube.policy.schedules import Schedule, levers
+from carbon_kube.sim.model_forecasts import build_forecast
 
 BASELINE = agnostic.NAME
 
@@ -35,6 +36,7 @@ class SimulationSettings:
     policies: tuple[str, ...]
     power: PowerModel
     forecast: str = "oracle"
+    forecast_quantile: float = 0.5
     threshold_g_per_kwh: float = threshold.DEFAULT_THRESHOLD_G_PER_KWH
     resume_overhead: timedelta = temporal.DEFAULT_RESUME_OVERHEAD
     pauses: bool = True
@@ -81,7 +83,7 @@ def simulate(
     on_policy_done: Callable[[str], None] | None = None,
 ) -> SimulationResult:
     """Plan and measure every requested policy (plus the baseline, once)."""
-    forecast = make_forecast(settings.forecast, truth)
+    forecast = build_forecast(settings.forecast, truth, settings.forecast_quantile)
     power_w = (
         jobs.cpus * settings.power.watts_per_vcpu + jobs.memory_gib * settings.power.watts_per_gib
     ) * settings.power.pue

@@ -32,6 +32,7 @@ def summarise(
     settings = result.settings
     used = {
         "forecast": settings.forecast,
+        "forecast_quantile": settings.forecast_quantile,
         "watts_per_vcpu": settings.power.watts_per_vcpu,
         "memory_watts_per_gib": settings.power.watts_per_gib,
         "pue": settings.power.pue,

@@ -1,0 +1,260 @@
+"""``carbon-kube forecast ...``: backtest forecasters and show the next hours of a zone.
+
+Parses options, reads files, calls ``carbon_kube.forecasting``, prints and writes results.
+Register in ``cli/app.py`` with ``app.add_typer(forecast.app, name="forecast")``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from carbon_kube.cli.forecast_io import (
+    plot_forecast,
+    read_history,
+    read_provider_forecast,
+    read_weather,
+    write_atomically,
+    write_backtest,
+)
+from carbon_kube.cli.options import parse_instant
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.zones import Zone, parse_zone
+from carbon_kube.forecasting import BoostingConfig, build_models, run_backtest
+from carbon_kube.forecasting.backtesting import daily_origins
+from carbon_kube.providers.embedded import load_embedded_series
+from carbon_kube.providers.files import GapFill
+
+app = typer.Typer(
+    help=(
+        "Forecast grid carbon intensity 1-72 h ahead (persistence, seasonal-naive, the source's "
+        "own forecast, LightGBM quantile regression) and backtest the forecasts."
+    ),
+    no_args_is_help=True,
+)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(h|d)\s*$")
+
+INTENSITY_HELP = (
+    "Intensity file(s): long CSV timestamp,zone,g_per_kwh, an Electricity Maps CSV export, or a "
+    "DACF *_direct_emissions file. Repeat for several years of one zone."
+)
+WEATHER_HELP = (
+    "Weather covariates: an Open-Meteo folder (e.g. ../shared/data/openmeteo-weather-hourly, "
+    "reanalysis, used only up to the origin) or a DACF *_direct_emissions file (GFS day-ahead "
+    "forecasts). Without it the learned model uses lags and calendar only, and says so."
+)
+
+
+def parse_hours(text: str, option: str) -> timedelta:
+    """``24h``, ``72h`` or ``3d`` as a ``timedelta``."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise InputError(f"expected a duration such as 24h or 3d, got {text!r}", field=option)
+    amount = int(match.group(1))
+    return timedelta(hours=amount) if match.group(2) == "h" else timedelta(days=amount)
+
+
+def _models_option(text: str | None) -> list[str]:
+    if not text:
+        return ["lightgbm"]
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+@app.command("backtest")
+def backtest(
+    intensity: list[Path] = typer.Option(..., "--intensity", "-i", help=INTENSITY_HELP),
+    zone: str = typer.Option(..., "--zone", "-z", help="Grid zone id, e.g. DE or US-MIDA-PJM."),
+    start: str = typer.Option(..., help="First forecast origin (date = 00:00 UTC)."),
+    end: str = typer.Option(..., help="Origins stop before this instant."),
+    horizon: str = typer.Option("24h", help="How far each forecast reaches, e.g. 24h or 72h."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help=(
+            "Comma-separated models: lightgbm, provider, persistence, seasonal-naive. "
+            "persistence and seasonal-naive are always scored. Default: lightgbm."
+        ),
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for metrics.json, tables, PNG."),
+    weather: Path | None = typer.Option(None, "--weather", help=WEATHER_HELP),
+    weather_as_perfect_forecast: bool = typer.Option(
+        False,
+        help=(
+            "Treat Open-Meteo reanalysis as a perfect forecast of the target hours. Leaks "
+            "future weather: an upper bound, labelled so in the output, never a fair score."
+        ),
+    ),
+    provider_forecast: Path | None = typer.Option(
+        None,
+        help="The source's own forecasts for model 'provider' (DACF forecast file or long CSV).",
+    ),
+    seed: int = typer.Option(7, help="Seed of the learned model (results repeat exactly)."),
+    trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
+    fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in the data."),
+    assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
+) -> None:
+    """Rolling-origin backtest: one forecast per day from the data known at its origin.
+
+    Writes metrics.json ({model: {mape_pct, mae_g_per_kwh, n}}), per_horizon.csv, details.json
+    (interval coverage, fallbacks taken) and backtest.png into --out.
+    """
+    _log_to_stderr()
+    wanted = parse_zone(zone)
+    reach = parse_hours(horizon, "--horizon")
+    first = parse_instant(start, "--start")
+    stop = parse_instant(end, "--end")
+    series = read_history(intensity, wanted, fill_gaps, assume_utc)
+    covariates = read_weather(weather, wanted, weather_as_perfect_forecast)
+    models = build_models(
+        _models_option(model),
+        horizon=reach,
+        provider_forecasts=read_provider_forecast(provider_forecast, wanted),
+        boosting=BoostingConfig(seed=seed, n_estimators=trees),
+    )
+    origins = daily_origins(series, first, stop, reach, timedelta(days=1))
+    with Progress(
+        TextColumn("backtest {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(str(wanted), total=len(origins))
+        result = run_backtest(
+            series,
+            models,
+            start=first,
+            end=stop,
+            horizon=reach,
+            weather=covariates,
+            on_origin=lambda _: progress.advance(task),
+        )
+    meta = {
+        "zone": str(wanted),
+        "start": first.isoformat(),
+        "end": stop.isoformat(),
+        "horizon_h": reach / timedelta(hours=1),
+        "weather": covariates.source if covariates else None,
+        "seed": seed,
+        "trees": trees,
+    }
+    written = write_backtest(result, out, meta)
+    table = Table(title=f"{wanted}: {len(result.origins)} daily origins, horizon {horizon}")
+    for column in ("model", "MAPE %", "MAE g/kWh", "n", "p10-p90 coverage"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    console = Console()
+    for score in result.scores():
+        table.add_row(
+            score.model,
+            f"{score.mape_pct:.2f}",
+            f"{score.mae_g_per_kwh:.1f}",
+            str(score.n),
+            f"{score.coverage_p10_p90:.2f}",
+        )
+    console.print(table)
+    for score in result.scores():
+        for note in score.notes:
+            console.print(f"note: {note}", markup=False)
+    console.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
+
+
+@app.command("show")
+def show(
+    zone: str = typer.Option(..., "--zone", "-z", help="Grid zone id, e.g. DE or US-MIDA-PJM."),
+    intensity: list[Path] = typer.Option(
+        [], "--intensity", "-i", help=INTENSITY_HELP + " Default: the embedded dataset."
+    ),
+    origin: str | None = typer.Option(
+        None, help="Forecast from this instant (default: the end of the data)."
+    ),
+    horizon: str = typer.Option("72h", help="How far to forecast, up to 72h."),
+    model: str = typer.Option("lightgbm", "--model", "-m", help="One model to show."),
+    weather: Path | None = typer.Option(None, "--weather", help=WEATHER_HELP),
+    provider_forecast: Path | None = typer.Option(None, help="Forecasts for model 'provider'."),
+    plot: Path | None = typer.Option(None, help="Also draw the forecast to this PNG."),
+    seed: int = typer.Option(7, help="Seed of the learned model."),
+    trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
+    fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in the data."),
+    assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
+) -> None:
+    """Print (and plot) p10/p50/p90 for each hour after the origin.
+
+    History comes from --intensity, or else from the embedded dataset (then the origin defaults
+    to the end of that data). Live providers and their cache are not wired in yet.
+    """
+    _log_to_stderr()
+    wanted = parse_zone(zone)
+    reach = parse_hours(horizon, "--horizon")
+    if intensity:
+        series = read_history(intensity, wanted, fill_gaps, assume_utc)
+        source = ", ".join(str(p) for p in intensity)
+    else:
+        series = _embedded(wanted)
+        source = "the embedded dataset"
+    at = parse_instant(origin, "--origin") if origin else series.end
+    built = build_models(
+        [model],
+        horizon=reach,
+        provider_forecasts=read_provider_forecast(provider_forecast, wanted),
+        boosting=BoostingConfig(seed=seed, n_estimators=trees),
+        always_baselines=False,
+    )
+    forecaster = built[0]
+    forecast = forecaster.forecast(
+        series.between(series.start, min(at, series.end)) if at > series.start else series,
+        at,
+        reach,
+        read_weather(weather, wanted, perfect=False),
+    )
+    table = Table(title=f"{wanted}: {forecaster.name} forecast from {at:%Y-%m-%d %H:%M} UTC")
+    for column in ("hour (UTC)", "p10", "p50", "p90 g/kWh"):
+        table.add_column(column, justify="right")
+    for instant, lo, mid, hi in zip(
+        forecast.target_times(),
+        forecast.p10_g_per_kwh,
+        forecast.p50_g_per_kwh,
+        forecast.p90_g_per_kwh,
+        strict=True,
+    ):
+        table.add_row(f"{instant:%Y-%m-%d %H:%M}", f"{lo:.0f}", f"{mid:.0f}", f"{hi:.0f}")
+    console = Console()
+    console.print(table)
+    console.print(f"history: {source}, up to {at:%Y-%m-%d %H:%M} UTC", markup=False)
+    best = int(np.argmin(forecast.p50_g_per_kwh))
+    console.print(
+        f"lowest p50: {forecast.p50_g_per_kwh[best]:.0f} g/kWh at "
+        f"{forecast.target_times()[best]:%Y-%m-%d %H:%M} UTC",
+        markup=False,
+    )
+    for note in forecast.notes:
+        console.print(f"note: {note}", markup=False)
+    if plot is not None:
+        write_atomically(plot, lambda p: plot_forecast(series, forecast, p))
+        console.print(f"wrote {plot}", markup=False)
+
+
+def _embedded(zone: Zone) -> IntensitySeries:
+    by_zone = load_embedded_series()
+    if zone not in by_zone:
+        raise InputError(
+            f"zone {zone} is not in the embedded dataset (zones: {', '.join(sorted(by_zone))}); "
+            "pass --intensity FILE",
+            field="zone",
+        )
+    return by_zone[zone]
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

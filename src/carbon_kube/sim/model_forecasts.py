@@ -1,0 +1,135 @@
+"""The forecasting models as the simulator's belief about the future (``--forecast``).
+
+``oracle`` and ``persistence`` come from ``policy.forecasts``; every other name is a model of
+``carbon_kube.forecasting`` (``seasonal-naive``, ``lightgbm``). For each zone and decision step
+the model forecasts ``horizon`` (72 h) from the start of that step using only the true intensity
+*before* it, and policies plan on the chosen quantile: 0.5 is the median, 0.9 a risk-averse
+belief (assume the grid will be dirtier than expected).
+
+Edges, all explicit:
+
+* runs reaching past the horizon see the forecast's last day repeated (the model says nothing
+  further);
+* decisions too early in the data for the model (it needs ``required_history``) use
+  ``persistence`` instead; how many did is counted in ``fallback_decisions`` and logged;
+* the simulator has no weather covariates, so the learned model runs on lags and calendar only
+  (its notes say so).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from carbon_kube.domain.intensity import FloatArray, IntensitySeries, from_epoch_s
+from carbon_kube.domain.zones import Zone
+from carbon_kube.forecasting import Forecaster, build_models
+from carbon_kube.policy.forecasts import (
+    Forecast,
+    PersistenceForecast,
+    SeriesForecast,
+    make_forecast,
+)
+from carbon_kube.policy.grids import IntensityGrid, StepGrid
+
+log = logging.getLogger(__name__)
+
+POLICY_FORECASTS = ("oracle", "persistence")
+MODEL_FORECASTS = ("seasonal-naive", "lightgbm")
+FORECAST_NAMES = (*POLICY_FORECASTS, *MODEL_FORECASTS)
+DEFAULT_HORIZON = timedelta(hours=72)
+
+
+def build_forecast(name: str, truth: IntensityGrid, quantile: float = 0.5) -> Forecast:
+    """The belief called ``name``; a quantile other than the median needs a model forecast."""
+    if name in POLICY_FORECASTS:
+        if quantile != 0.5:
+            raise ValueError(f"forecast {name} has no quantiles; use one of {MODEL_FORECASTS}")
+        return make_forecast(name, truth)
+    if name not in MODEL_FORECASTS:
+        raise ValueError(f"unknown forecast {name!r}; expected one of {', '.join(FORECAST_NAMES)}")
+    (model,) = build_models([name], horizon=DEFAULT_HORIZON, always_baselines=False)
+    return ModelForecast(model, truth, quantile)
+
+
+class ModelForecast:
+    """A ``policy.forecasts.Forecast`` answered by a forecasting model, per decision step."""
+
+    def __init__(
+        self,
+        model: Forecaster,
+        truth: IntensityGrid,
+        quantile: float = 0.5,
+        horizon: timedelta = DEFAULT_HORIZON,
+    ) -> None:
+        self._model = model
+        self._truth = truth
+        self._quantile = quantile
+        self._horizon = horizon
+        self._fallback = PersistenceForecast(truth)
+        self._series = {
+            zone: IntensitySeries(
+                zone,
+                from_epoch_s(truth.grid.origin_s),
+                timedelta(seconds=truth.grid.step_s),
+                truth.values_g_per_kwh[i],
+            )
+            for i, zone in enumerate(truth.grid.zones)
+        }
+        self._believed: dict[tuple[Zone, datetime], FloatArray] = {}
+        self._by_model = SeriesForecast(self.name, truth.grid, self._believe)
+        self.fallback_decisions = 0
+        self.notes: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        suffix = "" if self._quantile == 0.5 else f"-p{round(self._quantile * 100)}"
+        return f"{self._model.name}{suffix}"
+
+    @property
+    def grid(self) -> StepGrid:
+        return self._truth.grid
+
+    def integral(
+        self, zone_index: int, decided_s: FloatArray, start_s: FloatArray, end_s: FloatArray
+    ) -> FloatArray:
+        grid = self._truth.grid
+        decided = np.broadcast_to(np.asarray(decided_s, dtype=np.float64), np.shape(start_s))
+        needed_s = self._model.required_history(self._horizon).total_seconds()
+        decided_step_s = grid.origin_s + grid.step_of(decided) * grid.step_s
+        early = decided_step_s - grid.origin_s < needed_s
+        result = np.empty(np.shape(start_s), dtype=np.float64)
+        start = np.asarray(start_s, dtype=np.float64)
+        end = np.asarray(end_s, dtype=np.float64)
+        if early.any():
+            # Too little history for the model: persistence, counted so reports can say so.
+            self.fallback_decisions += int(np.count_nonzero(early))
+            result[early] = self._fallback.integral(
+                zone_index, decided[early], start[early], end[early]
+            )
+        late = ~early
+        if late.any():
+            result[late] = self._by_model.integral(
+                zone_index, decided[late], start[late], end[late]
+            )
+        return result
+
+    def _believe(self, zone: Zone, at: datetime) -> IntensitySeries:
+        key = (zone, at)
+        if key not in self._believed:
+            series = self._series[zone]
+            forecast = self._model.forecast(
+                series.between(series.start, at), at, self._horizon, None
+            )
+            self.notes.update(forecast.notes)
+            self._believed[key] = forecast.quantile_g_per_kwh(self._quantile)
+        values = self._believed[key]
+        grid = self._truth.grid
+        steps_to_end = max(len(values), (grid.end_s - int(at.timestamp())) // grid.step_s + 1)
+        per_day = grid.steps_per_day
+        tail = np.resize(values[-per_day:], max(0, steps_to_end - len(values)))
+        return IntensitySeries(
+            zone, at, timedelta(seconds=grid.step_s), np.concatenate([values, tail])
+        )

@@ -1,0 +1,89 @@
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.zones import Zone
+from carbon_kube.energy.power import PowerModel
+from carbon_kube.forecasting import SeasonalNaiveForecaster
+from carbon_kube.policy.grids import IntensityGrid
+from carbon_kube.sim.engine import SimulationSettings, simulate
+from carbon_kube.sim.model_forecasts import ModelForecast, build_forecast
+from tests.builders import HOUR, T0, a_job, make_daily_series, make_jobs
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def truth() -> IntensityGrid:
+    return IntensityGrid({"DE": make_daily_series(60, noise_g_per_kwh=2.0)})
+
+
+def test_a_model_forecast_lets_the_temporal_policy_find_the_low_hours(truth):
+    jobs = make_jobs(
+        truth,
+        a_job("j")
+        .submitted(T0 + 45 * DAY + 12 * HOUR)
+        .lasting(2 * HOUR)
+        .due(T0 + 46 * DAY + 12 * HOUR),
+    )
+    settings = SimulationSettings(
+        policies=("temporal",), power=PowerModel(3.0, 0.4, 1.1), forecast="seasonal-naive"
+    )
+    result = simulate(jobs, truth, settings)
+    baseline = result.baseline.co2_g.sum()
+    planned = result.outcomes["temporal"].co2_g.sum()
+    assert planned < 0.8 * baseline
+
+
+def test_decisions_before_the_model_has_enough_history_fall_back_to_persistence(truth):
+    forecast = ModelForecast(SeasonalNaiveForecaster(), truth)
+    early = np.array([(T0 + 2 * DAY).timestamp()])
+    forecast.integral(0, early, early, early + 3600)
+    assert forecast.fallback_decisions == 1
+
+
+def test_the_belief_uses_nothing_at_or_after_the_decision(truth):
+    values = truth.values_g_per_kwh[0].copy()
+    decided = T0 + 50 * DAY
+    cut = int((decided - T0) / HOUR)
+    values[cut:] = 1e6
+    poisoned = IntensityGrid({"DE": IntensitySeries(Zone("DE"), T0, HOUR, values)})
+    at = np.array([decided.timestamp()])
+    clean = ModelForecast(SeasonalNaiveForecaster(), truth).integral(0, at, at, at + 24 * 3600)
+    dirty = ModelForecast(SeasonalNaiveForecaster(), poisoned).integral(0, at, at, at + 24 * 3600)
+    np.testing.assert_array_equal(clean, dirty)
+
+
+def test_quantiles_need_a_model_forecast(truth):
+    with pytest.raises(ValueError, match="has no quantiles"):
+        build_forecast("oracle", truth, 0.9)
+
+
+def test_a_risk_averse_quantile_believes_a_dirtier_grid(truth):
+    at = np.array([(T0 + 50 * DAY).timestamp()])
+    median = build_forecast("seasonal-naive", truth, 0.5).integral(0, at, at, at + 24 * 3600)
+    p90 = build_forecast("seasonal-naive", truth, 0.9).integral(0, at, at, at + 24 * 3600)
+    assert p90[0] > median[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "want"),
+    [
+        (
+            ["--forecast", "prophet"],
+            "expected one of oracle, persistence, seasonal-naive, lightgbm",
+        ),
+        (["--forecast", "oracle", "--forecast-quantile", "0.9"], "has no quantiles"),
+        (["--forecast", "lightgbm", "--forecast-quantile", "0.7"], "expected 0.1, 0.5 or 0.9"),
+    ],
+)
+def test_simulate_refuses_unknown_forecasts_and_quantiles_in_one_line(args, want, capsys):
+    from carbon_kube.cli.app import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert want in err
