@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/carbon-kube simulate --out out/simulation
 
 ## Lint, types, layer contracts, then every test (the lab's control plane is built if missing).
-test: $(STAMP) lab-binaries prometheus
+test: $(STAMP) lab-binaries prometheus chromium cdk-cli
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
@@ -33,6 +33,14 @@ lab-binaries:
 ## Debian's prometheus and promtool for the rules and dashboard tests (installed if missing).
 prometheus:
 	hack/ensure-prometheus.sh
+
+## Debian's chromium for the report's rendering test (installed if missing).
+chromium:
+	hack/ensure-chromium.sh
+
+## The aws-cdk CLI pinned in cdk/package-lock.json, for the offline `cdk synth` test.
+cdk-cli:
+	cdk/install-cli.sh
 
 ## Regenerate the Grafana dashboards' JSON from code (commit the result).
 dashboards: $(STAMP)
