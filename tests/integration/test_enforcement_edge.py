@@ -237,9 +237,24 @@ def _wait_until_webhook_is_active(kube: KubeClient) -> None:
 
 
 @pytest.fixture
-def flexible_namespace(kube: KubeClient, namespace: str) -> str:
-    """The test's namespace, opted in as a whole."""
+def flexible_namespace(kube: KubeClient, namespace: str, webhook: str) -> str:
+    """The test's namespace, opted in as a whole.
+
+    The apiserver matches namespaceSelectors against its own informer's copy of the
+    namespace, which lags the patch by a moment: probe with dry-run creates until an
+    unlabelled pod in the namespace is gated, so tests never race that lag.
+    """
+    del webhook
     kube.patch(NAMESPACES, namespace, {"metadata": {"labels": {FLEXIBLE_LABEL: "true"}}})
+    probe = make_pod("namespace-probe").annotated(MAX_DELAY, "1h").build()
+
+    def gated() -> bool:
+        created = kube.request(
+            "POST", PODS.collection(namespace), body=probe, query={"dryRun": "All"}
+        )
+        return bool(created["spec"].get("schedulingGates"))
+
+    wait_for(gated, SHORT, "the apiserver to see the namespace's opt-in label")
     return namespace
 
 
