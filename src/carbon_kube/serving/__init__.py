@@ -183,10 +183,22 @@ class BackgroundServer:
     def stop(self) -> None:
         if not self._thread.is_alive():
             return
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
         self._loop.close()
+
+    async def _stop(self) -> None:
+        server = self._runner.server
+        await self._runner.cleanup()
+        # Keep-alive connections (the apiserver and kube-scheduler hold them open) can outlive
+        # cleanup; close their transports here rather than leave them to the garbage collector.
+        for connection in list(server.connections if server is not None else ()):
+            transport = connection.transport
+            if transport is not None:
+                transport.close()
+        await asyncio.sleep(0)
+        await self._loop.shutdown_default_executor()
 
     def __enter__(self) -> BackgroundServer:
         return self.start()
