@@ -19,7 +19,6 @@ import typer
 
 from carbon_kube.cli.fetch import default_client
 from carbon_kube.cli.options import parse_instant
-from carbon_kube.domain.clock import SystemClock
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import parse_zone
@@ -145,6 +144,9 @@ def run(
         help="Re-plan held work as the forecast moves, planning with this home grid zone "
         "(off when not given).",
     ),
+    replan_forecast: str = typer.Option(
+        "persistence", "--replan-forecast", help="Forecast to re-plan with: persistence or oracle."
+    ),
     replan_policy: str = typer.Option(
         "temporal", "--replan-policy", help="Policy to re-plan with."
     ),
@@ -192,7 +194,16 @@ def run(
     carbon = _provider(provider, electricitymaps_url, clock)
     replanner = None
     if replan_home_zone is not None:
-        planning = PlanningSettings(home_zone=replan_home_zone, policy=replan_policy)
+        if replan_forecast not in ("persistence", "oracle"):
+            raise InputError(
+                f"expected persistence or oracle, got {replan_forecast!r}",
+                field="--replan-forecast",
+            )
+        planning = PlanningSettings(
+            home_zone=replan_home_zone,
+            policy=replan_policy,
+            forecast="oracle" if replan_forecast == "oracle" else "persistence",
+        )
         source = build_intensity_source(SourceSettings(), clock)
         replanner = PlanningReplanner(PlanningService(source, clock, planning))
     with client_for(kubeconfig) as client:
@@ -214,4 +225,4 @@ def _provider(choice: ProviderChoice, url: str, clock: ControllerClock) -> Inten
         return EmbeddedProvider(clock)
     token = os.environ.get(electricitymaps.TOKEN_ENV_VAR, "")
     settings = ElectricityMapsSettings(api_token=token, base_url=url)
-    return ElectricityMapsProvider(settings, http=default_client(), clock=clock or SystemClock())
+    return ElectricityMapsProvider(settings, http=default_client(), clock=clock)
