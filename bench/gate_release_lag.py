@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--spread-s", type=int, default=60)
     parser.add_argument("--create-rate", type=float, default=150.0, help="expected pods/s")
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--release-concurrency", type=int, default=32)
     args = parser.parse_args()
 
     base = default_state_dir()
@@ -158,6 +159,8 @@ def main() -> None:
                     "bench",
                     "--log-level",
                     "WARNING",
+                    "--release-concurrency",
+                    str(args.release_concurrency),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -217,6 +220,7 @@ def main() -> None:
             else None,
             "controller_cpu_s": round(stats["cpu_s"], 1),
             "controller_peak_rss_mib": round(stats["peak_rss_mib"], 1),
+            "release_concurrency": args.release_concurrency,
             "cpus": os.cpu_count(),
         }
         print(json.dumps(result, indent=2))

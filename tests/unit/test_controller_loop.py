@@ -8,6 +8,7 @@ from typing import Any
 
 from carbon_kube.domain.annotations import RELEASED_REASON, SCHEDULING_GATE
 from carbon_kube.kube.client import KubeApiError
+from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.controller import Controller
 from carbon_kube.operator.settings import ControllerSettings, WallClock
 from carbon_kube.operator.workloads import HeldKind
@@ -52,7 +53,13 @@ def _controller(client: RecordingClient, now: datetime) -> Controller:
     return Controller(client, WallClock(lambda: now), settings)  # type: ignore[arg-type]
 
 
+def _released_total() -> float:
+    labels = {"kind": "Pod", "trigger": "planned"}
+    return REGISTRY.get_sample_value("carbon_kube_releases_total", labels) or 0.0
+
+
 def test_due_pod_is_released_once_and_a_future_one_is_left_held() -> None:
+    before = _released_total()
     client = RecordingClient()
     controller = _controller(client, T0 + HOUR)
     due = held_pod("due").planned(release_at=T0).build()
@@ -76,6 +83,7 @@ def test_due_pod_is_released_once_and_a_future_one_is_left_held() -> None:
     assert body["spec"]["schedulingGates"] == [{"$patch": "delete", "name": SCHEDULING_GATE}]
     assert body["metadata"]["annotations"][RELEASED_REASON] == "planned"
     assert controller.held_count == 1
+    assert _released_total() == before + 1
 
 
 def test_failed_release_is_retried_until_it_succeeds() -> None:

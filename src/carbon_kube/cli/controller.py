@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from prometheus_client import start_http_server
 
 from carbon_kube.cli.fetch import default_client
 from carbon_kube.cli.options import parse_instant
@@ -25,6 +26,7 @@ from carbon_kube.domain.zones import parse_zone
 from carbon_kube.kube.connection import client_for, read_connection
 from carbon_kube.lab.clock import VirtualClock, real_utc_now
 from carbon_kube.lab.control_plane import read_state
+from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.leadership import LeaseSettings
 from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.operator.running import run_controller
@@ -119,6 +121,9 @@ def run(
     kinds: str = typer.Option(
         "pod,job,spark,flink", "--kinds", help="Kinds to release: pod,job,spark,flink."
     ),
+    release_concurrency: int = typer.Option(
+        32, "--release-concurrency", min=1, max=256, help="Release PATCHes in flight at once."
+    ),
     release_lead: str = typer.Option(
         "0s", "--release-lead", help="Release this long (virtual) before the due time."
     ),
@@ -149,6 +154,9 @@ def run(
     ),
     replan_policy: str = typer.Option(
         "temporal", "--replan-policy", help="Policy to re-plan with."
+    ),
+    metrics_port: int = typer.Option(
+        0, "--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0: off)."
     ),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
@@ -185,6 +193,7 @@ def run(
         regions=load_region_zone_map().with_overrides(_region_overrides(region_zone)),
         kinds=_kinds(kinds),
         release_lead=_duration(release_lead, "--release-lead"),
+        release_concurrency=release_concurrency,
         label_nodes=label_nodes,
         nodepool_weights=nodepool_weights,
         node_label_interval=_duration(node_label_interval, "--node-label-interval"),
@@ -206,7 +215,9 @@ def run(
         )
         source = build_intensity_source(SourceSettings(), clock)
         replanner = PlanningReplanner(PlanningService(source, clock, planning))
-    with client_for(kubeconfig) as client:
+    if metrics_port:
+        start_http_server(metrics_port, registry=REGISTRY)
+    with client_for(kubeconfig, pool_maxsize=release_concurrency) as client:
         run_controller(
             settings,
             connection=read_connection(kubeconfig),
