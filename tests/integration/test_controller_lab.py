@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ from carbon_kube.kube.resources import (
 )
 from carbon_kube.lab.clock import VirtualClock
 from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.processes import free_loopback_ports
 from tests.integration.controller_process import ControllerProcess
 from tests.integration.kube_objects import job_is_complete, make_job, make_pod
 
@@ -190,7 +192,8 @@ def test_controller_releases_every_kind_at_its_plan_and_pins_pods_to_the_plan_zo
     workload_crds: None,
 ) -> None:
     lease = f"lease-{uuid.uuid4().hex[:8]}"
-    replica = _replica(lab, clock, tmp_path, lease, "solo")
+    (metrics_port,) = free_loopback_ports(1)
+    replica = _replica(lab, clock, tmp_path, lease, "solo", "--metrics-port", str(metrics_port))
     replicas.append(replica.start())
     replica.wait_leading()
     t = clock.now().replace(microsecond=0)
@@ -269,6 +272,12 @@ def test_controller_releases_every_kind_at_its_plan_and_pins_pods_to_the_plan_zo
     job_now = kube.get(JOBS, "job", namespace)
     assert job_now["spec"]["template"]["spec"]["nodeSelector"] == {GRID_ZONE_LABEL: "DE"}
     wait_for(lambda: job_is_complete(kube.get(JOBS, "job", namespace)), SETTLE, "the Job to run")
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        exposed = response.read().decode()
+    assert 'carbon_kube_releases_total{kind="Pod",trigger="planned"} 1.0' in exposed
+    assert 'carbon_kube_releases_total{kind="Pod",trigger="latest-safe-start"} 1.0' in exposed
+    assert 'carbon_kube_held_workloads{kind="Pod"}' in exposed
 
 
 def test_nodes_are_labelled_with_grid_zone_and_current_intensity(

@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from prometheus_client import start_http_server
 
 from carbon_kube.cli.fetch import default_client
 from carbon_kube.cli.options import parse_instant
-from carbon_kube.domain.clock import SystemClock
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import parse_zone
 from carbon_kube.kube.connection import client_for, read_connection
 from carbon_kube.lab.clock import VirtualClock, real_utc_now
 from carbon_kube.lab.control_plane import read_state
+from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.leadership import LeaseSettings
 from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.operator.running import run_controller
@@ -120,6 +121,9 @@ def run(
     kinds: str = typer.Option(
         "pod,job,spark,flink", "--kinds", help="Kinds to release: pod,job,spark,flink."
     ),
+    release_concurrency: int = typer.Option(
+        32, "--release-concurrency", min=1, max=256, help="Release PATCHes in flight at once."
+    ),
     release_lead: str = typer.Option(
         "0s", "--release-lead", help="Release this long (virtual) before the due time."
     ),
@@ -145,8 +149,14 @@ def run(
         help="Re-plan held work as the forecast moves, planning with this home grid zone "
         "(off when not given).",
     ),
+    replan_forecast: str = typer.Option(
+        "persistence", "--replan-forecast", help="Forecast to re-plan with: persistence or oracle."
+    ),
     replan_policy: str = typer.Option(
         "temporal", "--replan-policy", help="Policy to re-plan with."
+    ),
+    metrics_port: int = typer.Option(
+        0, "--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0: off)."
     ),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
@@ -183,6 +193,7 @@ def run(
         regions=load_region_zone_map().with_overrides(_region_overrides(region_zone)),
         kinds=_kinds(kinds),
         release_lead=_duration(release_lead, "--release-lead"),
+        release_concurrency=release_concurrency,
         label_nodes=label_nodes,
         nodepool_weights=nodepool_weights,
         node_label_interval=_duration(node_label_interval, "--node-label-interval"),
@@ -192,10 +203,21 @@ def run(
     carbon = _provider(provider, electricitymaps_url, clock)
     replanner = None
     if replan_home_zone is not None:
-        planning = PlanningSettings(home_zone=replan_home_zone, policy=replan_policy)
+        if replan_forecast not in ("persistence", "oracle"):
+            raise InputError(
+                f"expected persistence or oracle, got {replan_forecast!r}",
+                field="--replan-forecast",
+            )
+        planning = PlanningSettings(
+            home_zone=replan_home_zone,
+            policy=replan_policy,
+            forecast="oracle" if replan_forecast == "oracle" else "persistence",
+        )
         source = build_intensity_source(SourceSettings(), clock)
         replanner = PlanningReplanner(PlanningService(source, clock, planning))
-    with client_for(kubeconfig) as client:
+    if metrics_port:
+        start_http_server(metrics_port, registry=REGISTRY)
+    with client_for(kubeconfig, pool_maxsize=release_concurrency) as client:
         run_controller(
             settings,
             connection=read_connection(kubeconfig),
@@ -214,4 +236,4 @@ def _provider(choice: ProviderChoice, url: str, clock: ControllerClock) -> Inten
         return EmbeddedProvider(clock)
     token = os.environ.get(electricitymaps.TOKEN_ENV_VAR, "")
     settings = ElectricityMapsSettings(api_token=token, base_url=url)
-    return ElectricityMapsProvider(settings, http=default_client(), clock=clock or SystemClock())
+    return ElectricityMapsProvider(settings, http=default_client(), clock=clock)

@@ -14,7 +14,7 @@ missing object (404) or a conflict (409) from a broken connection.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -264,6 +264,52 @@ class KubeClient:
         except KubeApiError as exc:
             if not (missing_ok and exc.is_not_found):
                 raise
+
+    def watch(
+        self,
+        resource: ResourcePath,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        timeout_s: int = 300,
+    ) -> Iterator[JsonObject]:
+        """Stream watch events (``{"type": ..., "object": ...}``) until the server ends it.
+
+        The server closes the stream after ``timeout_s``; callers re-watch from the last
+        ``resourceVersion`` they saw. A 410 Gone arrives as an ``ERROR`` event, not an exception.
+        """
+        query: dict[str, str | int | bool] = {"watch": True, "timeoutSeconds": timeout_s}
+        if resource_version:
+            query["resourceVersion"] = resource_version
+        encoded = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in query.items()}
+        path = f"{resource.collection(namespace)}?{urlencode(encoded)}"
+        method_, url, header_params, body_, post_params = self._api.param_serialize(
+            method="GET",
+            resource_path=path,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self._api.call_api(
+                method_, url, header_params, body_, post_params, _request_timeout=timeout_s + 30
+            )
+        except kubernetes.client.ApiException as exc:
+            raise KubeApiError(int(exc.status or 0), "GET", path, str(exc.reason)) from exc
+        except OSError as exc:
+            raise KubeApiError(0, "GET", path, str(exc)) from exc
+        if response.status != 200:
+            raise KubeApiError(response.status, "GET", path, str(response.read()))  # type: ignore[no-untyped-call]  # untyped upstream
+        stream = response.response  # the urllib3 response, not yet read
+        pending = b""
+        try:
+            for chunk in stream.stream(65536):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield json.loads(line)
+        finally:
+            stream.release_conn()
 
     def server_version(self) -> JsonObject:
         """The apiserver's ``/version`` answer (gitVersion etc.)."""

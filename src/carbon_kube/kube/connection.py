@@ -14,6 +14,7 @@ from pathlib import Path
 import kubernetes.client
 import kubernetes.config
 
+from carbon_kube.domain.errors import InputError
 from carbon_kube.kube.client import KubeClient
 
 __all__ = ["ApiConnection", "client_for", "read_connection"]
@@ -32,16 +33,25 @@ class ApiConnection:
 
 
 def _configuration(kubeconfig: Path | None) -> kubernetes.client.Configuration:
+    """Load credentials; a missing or broken kubeconfig is the user's to fix (``InputError``)."""
     configuration = kubernetes.client.Configuration()
-    if kubeconfig is None:
-        # Inside a pod: the ServiceAccount token and CA mounted by the kubelet.
-        kubernetes.config.load_incluster_config(  # type: ignore[no-untyped-call]  # untyped upstream
-            client_configuration=configuration
-        )
-    else:
-        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]  # untyped upstream
-            config_file=str(kubeconfig), client_configuration=configuration
-        )
+    try:
+        if kubeconfig is None:
+            # Inside a pod: the ServiceAccount token and CA mounted by the kubelet.
+            kubernetes.config.load_incluster_config(  # type: ignore[no-untyped-call]  # untyped upstream
+                client_configuration=configuration
+            )
+        else:
+            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]  # untyped upstream
+                config_file=str(kubeconfig), client_configuration=configuration
+            )
+    except (kubernetes.config.ConfigException, OSError) as error:
+        if kubeconfig is None:
+            raise InputError(
+                f"not running inside a cluster ({error}); pass --kubeconfig or set KUBECONFIG",
+                field="--kubeconfig",
+            ) from None
+        raise InputError(f"cannot load kubeconfig: {error}", source=kubeconfig) from None
     return configuration
 
 

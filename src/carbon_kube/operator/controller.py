@@ -26,6 +26,16 @@ from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 from carbon_kube.domain.zones import Zone
 from carbon_kube.kube.client import NODES, KubeApiError, KubeClient
 from carbon_kube.kube.resources import NODEPOOLS
+from carbon_kube.observability.metrics import (
+    DEADLINE_MISSES,
+    GATE_RELEASE_LAG_SECONDS,
+    HELD_WORKLOADS,
+    HOLD_DURATION_SECONDS,
+    NODEPOOL_WEIGHT,
+    RELEASES,
+    REPLANS,
+    ZONE_INTENSITY_G_PER_KWH,
+)
 from carbon_kube.operator.holds import HeldWorkload, HoldIndex, WorkloadKey
 from carbon_kube.operator.nodepools import is_managed, pool_profile, weights_by_rate
 from carbon_kube.operator.nodes import grid_zone_of, node_label_patch
@@ -115,7 +125,11 @@ class Controller:
 
     async def run_loops(self, stop: asyncio.Event) -> None:
         """Run every loop until ``stop`` is set."""
-        loops = [self._release_loop(stop)]
+        loops = [
+            self._release_loop(stop),
+            # Real seconds: the gauge is for people watching, whatever the clock's speed.
+            self._every(self._settings.max_sleep * self._clock.speedup * 5, self._count_held, stop),
+        ]
         if self._settings.label_nodes or self._settings.nodepool_weights:
             loops.append(self._every(self._settings.node_label_interval, self._refresh_zones, stop))
         if self._replanner is not None:
@@ -184,8 +198,30 @@ class Controller:
         self._released.add(key)
         self._in_flight.discard(key)
         self.releases += 1
+        self._count_release(held)
         zone_note = f", zone {patch.zone}" if patch.zone else ""
         _log.info("released %s (%s%s)", key, reason, zone_note)
+
+    def _count_release(self, held: HeldWorkload) -> None:
+        kind = str(held.key.kind)
+        now = self._clock.now()
+        RELEASES.labels(kind, str(held.timing.reason)).inc()
+        created = self._created_at(held.obj.get("metadata") or {})
+        HOLD_DURATION_SECONDS.labels(kind).observe(max(0.0, (now - created).total_seconds()))
+        if held.timing.due_at is None:
+            return
+        late_real_s = (now - held.timing.due_at).total_seconds() / self._clock.speedup
+        GATE_RELEASE_LAG_SECONDS.labels(kind).observe(max(0.0, late_real_s))
+        # Later than the latest safe start by more than a real second: the deadline is at risk.
+        if held.timing.reason is DueReason.LATEST_SAFE_START and late_real_s > 1.0:
+            DEADLINE_MISSES.labels(kind).inc()
+
+    async def _count_held(self) -> None:
+        counts = dict.fromkeys(self._settings.kinds, 0)
+        for held in self._index.entries():
+            counts[held.key.kind] = counts.get(held.key.kind, 0) + 1
+        for kind, count in counts.items():
+            HELD_WORKLOADS.labels(str(kind)).set(count)
 
     async def _every(
         self,
@@ -237,6 +273,7 @@ class Controller:
         except ProviderError as error:
             _log.warning("no intensity for %s: %s", zone, error)
             return None
+        ZONE_INTENSITY_G_PER_KWH.labels(zone, reading.provider).set(reading.intensity_g_per_kwh)
         return reading.intensity_g_per_kwh
 
     async def _patch_node(self, name: str, patch: dict[str, object]) -> None:
@@ -267,6 +304,7 @@ class Controller:
                 continue
             patch = {"spec": {"weight": weight}}
             await self._call(partial(self._client.patch, NODEPOOLS, name, patch))
+            NODEPOOL_WEIGHT.labels(name).set(weight)
             _log.info("NodePool %s weight -> %d", name, weight)
 
     # -- re-planning ---------------------------------------------------------------------------
@@ -293,6 +331,7 @@ class Controller:
             await self._call(
                 partial(self._client.patch, resource_of(key.kind), key.name, patch, key.namespace)
             )
+            REPLANS.labels(str(key.kind)).inc()
             _log.info("re-planned %s: release-at %s", key, fresh.get("carbon-kube.io/release-at"))
 
     # -- plumbing ------------------------------------------------------------------------------

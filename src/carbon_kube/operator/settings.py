@@ -67,7 +67,7 @@ class ControllerSettings:
     replan_interval: timedelta = timedelta(minutes=30)
     replan_tolerance: timedelta = timedelta(minutes=15)
     # Real: concurrent release PATCHes, and the longest the release loop sleeps unwoken.
-    release_concurrency: int = 16
+    release_concurrency: int = 32
     max_sleep: timedelta = timedelta(seconds=1)
     retry_after: timedelta = timedelta(seconds=2)
     lease: LeaseSettings = field(default_factory=LeaseSettings)

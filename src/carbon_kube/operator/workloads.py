@@ -31,7 +31,6 @@ from enum import StrEnum
 from typing import Any
 
 from carbon_kube.domain.annotations import (
-    FLEXIBLE_LABEL,
     GRID_ZONE_LABEL,
     LATEST_START,
     PLAN_ZONE,
@@ -174,8 +173,3 @@ def release_patch(
             released_spec["nodeSelector"] = selector
     body = {"metadata": {"annotations": annotations}, "spec": released_spec}
     return ReleasePatch(body, "merge", plan_zone if selector else None)
-
-
-def opted_in_label() -> tuple[str, str]:
-    """The opt-in label as a (key, value) pair, for label selectors."""
-    return FLEXIBLE_LABEL, "true"

@@ -1,0 +1,112 @@
+"""The controller's release loop without a cluster: due work is patched once, the rest waits."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from carbon_kube.domain.annotations import RELEASED_REASON, SCHEDULING_GATE
+from carbon_kube.kube.client import KubeApiError
+from carbon_kube.observability.metrics import REGISTRY
+from carbon_kube.operator.controller import Controller
+from carbon_kube.operator.settings import ControllerSettings, WallClock
+from carbon_kube.operator.workloads import HeldKind
+from carbon_kube.providers.regions import load_region_zone_map
+from tests.builders import HOUR, T0
+from tests.held_workloads import held_pod
+
+
+class RecordingClient:
+    """Stands in for KubeClient.patch; fails the first patch of names in ``fail_once``."""
+
+    def __init__(self, fail_once: set[str] | None = None) -> None:
+        self.patches: list[tuple[str, Any, str]] = []
+        self._fail_once = set(fail_once or ())
+
+    def patch(
+        self, resource: Any, name: str, body: Any, namespace: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        if name in self._fail_once:
+            self._fail_once.discard(name)
+            raise KubeApiError(500, "PATCH", name, "etcd hiccup")
+        self.patches.append((name, body, kw.get("patch_type", "merge")))
+        return {}
+
+
+def _run(controller: Controller, seconds: float) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        await controller.run_loops(stop)
+
+    asyncio.run(main())
+
+
+def _controller(client: RecordingClient, now: datetime) -> Controller:
+    settings = ControllerSettings(
+        regions=load_region_zone_map(),
+        label_nodes=False,
+        retry_after=timedelta(milliseconds=50),
+        max_sleep=timedelta(milliseconds=50),
+    )
+    return Controller(client, WallClock(lambda: now), settings)  # type: ignore[arg-type]
+
+
+def _released_total() -> float:
+    labels = {"kind": "Pod", "trigger": "planned"}
+    return REGISTRY.get_sample_value("carbon_kube_releases_total", labels) or 0.0
+
+
+def test_due_pod_is_released_once_and_a_future_one_is_left_held() -> None:
+    before = _released_total()
+    client = RecordingClient()
+    controller = _controller(client, T0 + HOUR)
+    due = held_pod("due").planned(release_at=T0).build()
+    later = held_pod("later").planned(release_at=T0 + 5 * HOUR).build()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        controller.observe_workload(HeldKind.POD, due, deleted=False)
+        controller.observe_workload(HeldKind.POD, later, deleted=False)
+        loop = asyncio.get_running_loop()
+        # A stale event for the released pod arrives after the release: no second patch.
+        loop.call_later(0.2, controller.observe_workload, HeldKind.POD, due, False)
+        loop.call_later(0.5, stop.set)
+        await controller.run_loops(stop)
+
+    asyncio.run(main())
+
+    assert [name for name, _, _ in client.patches] == ["due"]
+    _, body, patch_type = client.patches[0]
+    assert patch_type == "strategic"
+    assert body["spec"]["schedulingGates"] == [{"$patch": "delete", "name": SCHEDULING_GATE}]
+    assert body["metadata"]["annotations"][RELEASED_REASON] == "planned"
+    assert controller.held_count == 1
+    assert _released_total() == before + 1
+
+
+def test_failed_release_is_retried_until_it_succeeds() -> None:
+    client = RecordingClient(fail_once={"flaky"})
+    controller = _controller(client, T0 + HOUR)
+    controller.observe_workload(
+        HeldKind.POD, held_pod("flaky").planned(release_at=T0).build(), False
+    )
+
+    _run(controller, 0.6)
+
+    assert [name for name, _, _ in client.patches] == ["flaky"]
+    assert controller.releases == 1
+
+
+def test_deleted_workload_is_forgotten_and_never_patched() -> None:
+    client = RecordingClient()
+    controller = _controller(client, T0)
+    pod = held_pod("gone").planned(release_at=T0 + HOUR).build()
+    controller.observe_workload(HeldKind.POD, pod, deleted=False)
+    controller.observe_workload(HeldKind.POD, pod, deleted=True)
+
+    _run(controller, 0.2)
+
+    assert client.patches == []
+    assert controller.held_count == 0
