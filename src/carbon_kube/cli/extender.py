@@ -16,7 +16,7 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.extender.nodes import NodeCache
 from carbon_kube.extender.scheduling import ExtenderContext, ZoneIntensities
 from carbon_kube.extender.server import ExtenderServerSettings, run_extender
-from carbon_kube.kube.client import KubeClient
+from carbon_kube.kube.connection import client_for
 from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.serving import TlsFiles
 
@@ -39,6 +39,11 @@ def serve(
         "--kubeconfig",
         help="Kubeconfig to list Nodes from (zone and instance type per node name); without "
         "it only Nodes sent by a scheduler that is not nodeCacheCapable are known.",
+    ),
+    in_cluster: bool = typer.Option(
+        False,
+        "--in-cluster",
+        help="List Nodes with the pod's ServiceAccount (how the Helm chart runs it).",
     ),
     node_refresh_s: float = typer.Option(
         30.0, "--node-refresh-seconds", min=1.0, help="How often to re-list Nodes."
@@ -74,5 +79,7 @@ def serve(
     settings = ExtenderServerSettings(
         host=host, port=port, tls=tls, node_refresh=timedelta(seconds=node_refresh_s)
     )
-    kube = KubeClient.from_kubeconfig(kubeconfig) if kubeconfig is not None else None
+    if in_cluster and kubeconfig is not None:
+        raise InputError("give --kubeconfig or --in-cluster, not both", field="--in-cluster")
+    kube = client_for(kubeconfig) if kubeconfig is not None or in_cluster else None
     run_extender(context, settings, kube)
