@@ -99,3 +99,17 @@ def test_settings_refuse_an_unknown_policy_naming_the_choices() -> None:
 def test_settings_refuse_a_malformed_home_zone() -> None:
     with pytest.raises(InputError, match="grid zone id"):
         PlanningSettings(home_zone="eu-west-1")
+
+
+@pytest.mark.parametrize(("threshold", "want_hour"), [(420.0, 1), (200.0, 2)])
+def test_threshold_policy_uses_the_configured_threshold(threshold: float, want_hour: int) -> None:
+    clock = FixedClock(T0)
+    future = [500.0, 410.0, 90.0, 400.0, 500.0, 500.0, 500.0, 500.0]
+    series = {Zone("DE"): make_series([300.0] * 24 + future, zone="DE", start=T0 - DAY)}
+    settings = PlanningSettings(
+        home_zone="DE", policy="threshold", forecast="oracle", threshold_g_per_kwh=threshold
+    )
+    service = PlanningService(EmbeddedProvider(clock, replay=False, series=series), clock, settings)
+    workload = a_job("ns/j").lasting(HOUR).due(T0 + 6 * HOUR).build()
+
+    assert service.plan(workload).start_at == T0 + want_hour * HOUR

@@ -29,13 +29,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "carbon-kube.planningArgs" -}}
 - --home-zone={{ .Values.zones.home }}
 - --policy={{ .Values.policy }}
+- --threshold-g-per-kwh={{ .Values.threshold.gramsPerKWh }}
 - --forecast={{ .Values.forecast }}
 {{- end -}}
 
 {{/* API keys from the user's Secret; every key optional so one provider suffices. */}}
 {{- define "carbon-kube.apiEnv" -}}
 {{- if .Values.api.existingSecret }}
-{{- range $env, $key := dict "ELECTRICITYMAPS_TOKEN" .Values.api.keys.electricityMapsToken "WATTTIME_USERNAME" .Values.api.keys.wattTimeUsername "WATTTIME_PASSWORD" .Values.api.keys.wattTimePassword }}
+{{- range $env, $key := dict "ELECTRICITYMAPS_API_TOKEN" .Values.api.keys.electricityMapsToken "WATTTIME_USERNAME" .Values.api.keys.wattTimeUsername "WATTTIME_PASSWORD" .Values.api.keys.wattTimePassword }}
 - name: {{ $env }}
   valueFrom:
     secretKeyRef:

@@ -110,7 +110,7 @@ def run(
         ProviderChoice.EMBEDDED,
         "--provider",
         help="Carbon signal for node labels and NodePool weights: embedded (2020 data replayed "
-        "on the clock), electricitymaps (token in $ELECTRICITYMAPS_TOKEN) or none.",
+        "on the clock), electricitymaps (token in $ELECTRICITYMAPS_API_TOKEN) or none.",
     ),
     electricitymaps_url: str = typer.Option(
         "https://api.electricitymap.org/v3", "--electricitymaps-url", help="API base URL."
@@ -154,6 +154,12 @@ def run(
     ),
     replan_policy: str = typer.Option(
         "temporal", "--replan-policy", help="Policy to re-plan with."
+    ),
+    replan_threshold_g_per_kwh: float = typer.Option(
+        200.0,
+        "--replan-threshold-g-per-kwh",
+        min=0.0,
+        help="With --replan-policy threshold: the release threshold.",
     ),
     metrics_port: int = typer.Option(
         0, "--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0: off)."
@@ -212,6 +218,7 @@ def run(
             home_zone=replan_home_zone,
             policy=replan_policy,
             forecast="oracle" if replan_forecast == "oracle" else "persistence",
+            threshold_g_per_kwh=replan_threshold_g_per_kwh,
         )
         source = build_intensity_source(SourceSettings(), clock)
         replanner = PlanningReplanner(PlanningService(source, clock, planning))

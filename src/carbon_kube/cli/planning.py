@@ -34,6 +34,12 @@ FORECAST: Any = typer.Option(
     "--forecast",
     help="persistence (value 24 h earlier) or oracle (the source's own future; lab/demo only).",
 )
+THRESHOLD_G_PER_KWH: Any = typer.Option(
+    200.0,
+    "--threshold-g-per-kwh",
+    min=0.0,
+    help="With --policy threshold: release once the believed intensity is at or below this.",
+)
 INTENSITY_FILE: Any = typer.Option(
     None,
     "--intensity-file",
@@ -65,11 +71,17 @@ def build_planner(
     forecast: str,
     intensity_file: Path | None,
     lab_state_dir: Path | None,
+    threshold_g_per_kwh: float = 200.0,
 ) -> PlanningService:
     """The planning service the servers share, from already-parsed option values."""
     if forecast not in ("persistence", "oracle"):
         raise InputError(f"expected persistence or oracle, got {forecast!r}", field="--forecast")
-    settings = PlanningSettings(home_zone=home_zone, policy=policy, forecast=forecast)
+    settings = PlanningSettings(
+        home_zone=home_zone,
+        policy=policy,
+        forecast=forecast,
+        threshold_g_per_kwh=threshold_g_per_kwh,
+    )
     source = SourceSettings(
         kind=SourceKind.FILE if intensity_file is not None else SourceKind.EMBEDDED,
         path=intensity_file,

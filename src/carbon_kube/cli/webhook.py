@@ -36,6 +36,7 @@ def serve(
     ),
     home_zone: str = planning.HOME_ZONE,
     policy: str = planning.POLICY,
+    threshold_g_per_kwh: float = planning.THRESHOLD_G_PER_KWH,
     forecast: str = planning.FORECAST,
     intensity_file: Path | None = planning.INTENSITY_FILE,
     lab_state_dir: Path | None = planning.LAB_STATE_DIR,
@@ -58,6 +59,7 @@ def serve(
         forecast=forecast,
         intensity_file=intensity_file,
         lab_state_dir=lab_state_dir,
+        threshold_g_per_kwh=threshold_g_per_kwh,
     )
     tls = TlsFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     run_webhook(planner, WebhookServerSettings(host=host, port=port, tls=tls))

@@ -37,6 +37,8 @@ from carbon_kube.planning.settings import PlanningSettings
 from carbon_kube.policy.forecasts import make_forecast
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.registry import plan_workload
+from carbon_kube.policy.threshold import NAME as THRESHOLD
+from carbon_kube.policy.threshold import ThresholdArgs
 from carbon_kube.providers.base import IntensityProvider
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,9 @@ class PlanningService:
             candidates = tuple(z for z in workload.allowed_zones if z in series)
             planned = dataclasses.replace(workload, allowed_zones=candidates)
             forecast = make_forecast(self._settings.forecast, IntensityGrid(series))
-            return plan_workload(planned, self._settings.policy, forecast, self._clock)
+            return plan_workload(
+                planned, self._settings.policy, forecast, self._clock, self._policy_args()
+            )
         except (KeyError, ValueError) as error:
             # The data do not fit the request (gaps, mixed steps, a run beyond the data):
             # deciding without a signal is safe, refusing the workload is not.
@@ -93,6 +97,12 @@ class PlanningService:
                 extra={"workload": workload.workload_id, "error": str(error)},
             )
             return self.no_signal_plan(workload)
+
+    def _policy_args(self) -> ThresholdArgs | None:
+        """The policy's arguments from settings; other policies keep their defaults."""
+        if self._settings.policy == THRESHOLD:
+            return ThresholdArgs(self._settings.threshold_g_per_kwh)
+        return None
 
     def no_signal_plan(self, workload: Workload) -> Plan:
         """Run in the home zone from the latest safe start (now, if that has passed)."""

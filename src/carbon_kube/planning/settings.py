@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
@@ -62,6 +62,7 @@ class PlanningSettings(BaseModel):
     policy: str = "temporal"
     forecast: ForecastKind = "persistence"
     history: timedelta = timedelta(days=1)
+    threshold_g_per_kwh: float = Field(default=200.0, ge=0.0)
 
     @field_validator("home_zone")
     @classmethod
