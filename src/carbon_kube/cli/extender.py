@@ -18,7 +18,6 @@ from carbon_kube.extender.scheduling import ExtenderContext, ZoneIntensities
 from carbon_kube.extender.server import ExtenderServerSettings, run_extender
 from carbon_kube.kube.connection import client_for
 from carbon_kube.providers.regions import load_region_zone_map
-from carbon_kube.serving import TlsFiles
 
 app = typer.Typer(
     help="kube-scheduler HTTP extender: filter nodes outside a pod's allowed grid zones and "
@@ -59,11 +58,9 @@ def serve(
     lab_state_dir: Path | None = planning.LAB_STATE_DIR,
 ) -> None:
     """Serve POST /filter and /prioritize, GET /healthz and /metrics."""
-    if (tls_cert is None) != (tls_key is None):
-        raise InputError("give both --tls-cert and --tls-key, or neither", field="--tls-cert")
-    for path in (tls_cert, tls_key, kubeconfig):
-        if path is not None and not path.is_file():
-            raise InputError("file not found", source=path)
+    tls = planning.parse_tls_files(tls_cert, tls_key)
+    if kubeconfig is not None and not kubeconfig.is_file():
+        raise InputError("file not found", source=kubeconfig)
     planner = planning.build_planner(
         home_zone=home_zone,
         policy=policy,
@@ -77,7 +74,6 @@ def serve(
         intensities=ZoneIntensities(planner),
         home_zone=planner.settings.home,
     )
-    tls = TlsFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     settings = ExtenderServerSettings(
         host=host, port=port, tls=tls, node_refresh=timedelta(seconds=node_refresh_s)
     )

@@ -22,6 +22,7 @@ from carbon_kube.planning import (
     SourceSettings,
     build_intensity_source,
 )
+from carbon_kube.serving import TlsFiles
 
 HOME_ZONE: Any = typer.Option(
     ..., "--home-zone", help="Grid zone of this cluster (Electricity Maps id, e.g. DE, IE)."
@@ -50,6 +51,18 @@ LAB_STATE_DIR: Any = typer.Option(
     "--lab-state-dir",
     help="Use the virtual clock of the lab in this state directory (carbon-kube lab up).",
 )
+
+
+def parse_tls_files(tls_cert: Path | None, tls_key: Path | None) -> TlsFiles | None:
+    """``--tls-cert``/``--tls-key`` as a pair of existing files, or None for plain HTTP."""
+    if (tls_cert is None) != (tls_key is None):
+        raise InputError("give both --tls-cert and --tls-key, or neither", field="--tls-cert")
+    if tls_cert is None or tls_key is None:
+        return None
+    for path in (tls_cert, tls_key):
+        if not path.is_file():
+            raise InputError("file not found", source=path)
+    return TlsFiles(tls_cert, tls_key)
 
 
 def build_clock(lab_state_dir: Path | None) -> Clock:

@@ -11,7 +11,6 @@ import typer
 
 from carbon_kube.cli import planning
 from carbon_kube.domain.errors import InputError
-from carbon_kube.serving import TlsFiles
 from carbon_kube.webhook.server import WebhookServerSettings, run_webhook
 
 app = typer.Typer(
@@ -42,17 +41,13 @@ def serve(
     lab_state_dir: Path | None = planning.LAB_STATE_DIR,
 ) -> None:
     """Serve /mutate, /mutate/namespace, /validate, /validate/namespace, /healthz, /metrics."""
-    if (tls_cert is None) != (tls_key is None):
-        raise InputError("give both --tls-cert and --tls-key, or neither", field="--tls-cert")
-    if tls_cert is None and not insecure_http:
+    tls = planning.parse_tls_files(tls_cert, tls_key)
+    if tls is None and not insecure_http:
         raise InputError(
             "the apiserver only calls webhooks over HTTPS: give --tls-cert and --tls-key "
             "(or --insecure-http for local debugging)",
             field="--tls-cert",
         )
-    for path in (tls_cert, tls_key):
-        if path is not None and not path.is_file():
-            raise InputError("file not found", source=path)
     planner = planning.build_planner(
         home_zone=home_zone,
         policy=policy,
@@ -61,5 +56,4 @@ def serve(
         lab_state_dir=lab_state_dir,
         threshold_g_per_kwh=threshold_g_per_kwh,
     )
-    tls = TlsFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     run_webhook(planner, WebhookServerSettings(host=host, port=port, tls=tls))
