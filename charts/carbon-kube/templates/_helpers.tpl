@@ -33,6 +33,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - --forecast={{ .Values.forecast }}
 {{- end -}}
 
+{{/* What only the planners (webhook; the controller spells them --replan-*) take. */}}
+{{- define "carbon-kube.riskArgs" -}}
+{{- if and .Values.rl.enabled (ne .Values.policy "threshold") }}
+{{- fail "rl.enabled tunes the threshold policy: set policy: threshold, or rl.enabled: false" }}
+{{- end }}
+- --latency-risk={{ .Values.threshold.latencyRisk }}
+{{- if .Values.rl.enabled }}
+- --adaptive-threshold
+{{- end }}
+{{- end -}}
+
 {{/* API keys from the user's Secret; every key optional so one provider suffices. */}}
 {{- define "carbon-kube.apiEnv" -}}
 {{- if .Values.api.existingSecret }}

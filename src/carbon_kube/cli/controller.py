@@ -161,6 +161,20 @@ def run(
         min=0.0,
         help="With --replan-policy threshold: the release threshold.",
     ),
+    replan_latency_risk: float = typer.Option(
+        0.0,
+        "--replan-latency-risk",
+        min=0.0,
+        max=1.0,
+        help="Deadline margin as a share of the expected duration (0..1): re-plans start by "
+        "deadline - (1 + risk) x expected duration (Helm threshold.latencyRisk).",
+    ),
+    replan_adaptive_threshold: bool = typer.Option(
+        False,
+        "--replan-adaptive-threshold",
+        help="With --replan-policy threshold: the replay-buffer learner re-picks the threshold "
+        "(Helm rl.enabled; only where bench/adaptive_threshold.py shows it beats the fixed one).",
+    ),
     metrics_port: int = typer.Option(
         0, "--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0: off)."
     ),
@@ -219,6 +233,8 @@ def run(
             policy=replan_policy,
             forecast="oracle" if replan_forecast == "oracle" else "persistence",
             threshold_g_per_kwh=replan_threshold_g_per_kwh,
+            latency_risk=replan_latency_risk,
+            adaptive_threshold=replan_adaptive_threshold,
         )
         source = build_intensity_source(SourceSettings(), clock)
         replanner = PlanningReplanner(PlanningService(source, clock, planning))

@@ -41,6 +41,22 @@ THRESHOLD_G_PER_KWH: Any = typer.Option(
     min=0.0,
     help="With --policy threshold: release once the believed intensity is at or below this.",
 )
+LATENCY_RISK: Any = typer.Option(
+    0.0,
+    "--latency-risk",
+    min=0.0,
+    max=1.0,
+    help="Deadline margin as a share of each workload's expected duration (0..1): plans start "
+    "by deadline - (1 + risk) x expected duration, so a run up to that much longer than "
+    "expected (or released that late) still meets its deadline (Helm threshold.latencyRisk).",
+)
+ADAPTIVE_THRESHOLD: Any = typer.Option(
+    False,
+    "--adaptive-threshold",
+    help="With --policy threshold: let the replay-buffer learner re-pick the threshold every 6 h "
+    "from the last 14 days (Helm rl.enabled). Enable only for zones where `python "
+    "bench/adaptive_threshold.py` shows it beats the fixed threshold (see docs/adaptive.md).",
+)
 INTENSITY_FILE: Any = typer.Option(
     None,
     "--intensity-file",
@@ -85,6 +101,8 @@ def build_planner(
     intensity_file: Path | None,
     lab_state_dir: Path | None,
     threshold_g_per_kwh: float = 200.0,
+    latency_risk: float = 0.0,
+    adaptive_threshold: bool = False,
 ) -> PlanningService:
     """The planning service the servers share, from already-parsed option values."""
     if forecast not in ("persistence", "oracle"):
@@ -94,6 +112,8 @@ def build_planner(
         policy=policy,
         forecast=forecast,
         threshold_g_per_kwh=threshold_g_per_kwh,
+        latency_risk=latency_risk,
+        adaptive_threshold=adaptive_threshold,
     )
     source = SourceSettings(
         kind=SourceKind.FILE if intensity_file is not None else SourceKind.EMBEDDED,

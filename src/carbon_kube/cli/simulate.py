@@ -62,6 +62,21 @@ def simulate_command(
     threshold_g_per_kwh: float = typer.Option(
         200.0, help="The threshold policy releases at or below this intensity."
     ),
+    latency_risk: float = typer.Option(
+        0.0,
+        help=(
+            "Deadline margin as a share of each job's expected duration (0..1): plans start "
+            "by deadline - (1 + risk) x duration, so runs up to that much longer still meet "
+            "their deadline (Helm threshold.latencyRisk)."
+        ),
+    ),
+    duration_error: float = typer.Option(
+        0.0,
+        help=(
+            "Let jobs run longer or shorter than planned: actual = expected x exp(sigma x z), "
+            "z ~ N(0,1) seeded (an assumption; no shipped trace has estimate/actual pairs)."
+        ),
+    ),
     forecast: str = typer.Option(
         "oracle",
         help=(
@@ -116,6 +131,10 @@ def simulate_command(
         raise InputError(str(error), field="--pue/--watts-per-vcpu") from None
     if threshold_g_per_kwh < 0:
         raise InputError("must be >= 0 g/kWh", field="--threshold-g-per-kwh")
+    if not 0.0 <= latency_risk <= 1.0:
+        raise InputError(f"expected a share in [0, 1], got {latency_risk}", field="--latency-risk")
+    if not duration_error >= 0.0:
+        raise InputError(f"expected sigma >= 0, got {duration_error}", field="--duration-error")
     settings = SimulationSettings(
         policies=tuple(names),
         power=power,
@@ -125,6 +144,8 @@ def simulate_command(
         resume_overhead=parse_duration(resume_overhead, "--resume-overhead"),
         pauses=pauses,
         capacity=parse_capacity(capacity) if capacity else None,
+        latency_risk=latency_risk,
+        duration_error_sigma=duration_error,
     )
     console = Console()
     with _PolicyProgress(console, len(names) + 1) as (progress, task):

@@ -36,6 +36,8 @@ def serve(
     home_zone: str = planning.HOME_ZONE,
     policy: str = planning.POLICY,
     threshold_g_per_kwh: float = planning.THRESHOLD_G_PER_KWH,
+    latency_risk: float = planning.LATENCY_RISK,
+    adaptive_threshold: bool = planning.ADAPTIVE_THRESHOLD,
     forecast: str = planning.FORECAST,
     intensity_file: Path | None = planning.INTENSITY_FILE,
     lab_state_dir: Path | None = planning.LAB_STATE_DIR,
@@ -55,5 +57,7 @@ def serve(
         intensity_file=intensity_file,
         lab_state_dir=lab_state_dir,
         threshold_g_per_kwh=threshold_g_per_kwh,
+        latency_risk=latency_risk,
+        adaptive_threshold=adaptive_threshold,
     )
     run_webhook(planner, WebhookServerSettings(host=host, port=port, tls=tls))

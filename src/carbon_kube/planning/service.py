@@ -13,6 +13,10 @@ and calls ``policy.registry.plan_workload``. At the edges:
 * no data for the home zone, or any failure building the forecast, gives the ``no-signal``
   plan: release at the latest safe start (or now, if that has passed) in the home zone. The
   workload is never blocked and never held past its deadline for want of data.
+
+``latency_risk`` moves every plan's latest start earlier by that share of the expected duration
+(``policy.margins``), the no-signal plan's too. With ``adaptive_threshold`` the threshold and
+margin come from the replay-buffer learner (``planning.adaptive``), refitted as planning goes.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from datetime import datetime, timedelta
 
 from carbon_kube.domain.clock import Clock
 from carbon_kube.domain.errors import ProviderError
-from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.intensity import IntensitySeries, from_epoch_s
 from carbon_kube.domain.plans import Lever, Plan, RunSegment
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.domain.zones import Zone
@@ -33,9 +37,12 @@ from carbon_kube.observability.metrics import (
     PROVIDER_DATA_AGE_SECONDS,
     ZONE_INTENSITY_G_PER_KWH,
 )
+from carbon_kube.planning.adaptive import ThresholdLearner
 from carbon_kube.planning.settings import PlanningSettings
 from carbon_kube.policy.forecasts import make_forecast
 from carbon_kube.policy.grids import IntensityGrid
+from carbon_kube.policy.jobs import JobTable
+from carbon_kube.policy.margins import planning_deadlines_s
 from carbon_kube.policy.registry import plan_workload
 from carbon_kube.policy.threshold import NAME as THRESHOLD
 from carbon_kube.policy.threshold import ThresholdArgs
@@ -57,6 +64,12 @@ class PlanningService:
         # Providers (HTTP clients, caches) are not guaranteed thread-safe; the webhook and
         # extender call from worker threads. Planning one workload takes milliseconds.
         self._lock = threading.Lock()
+        self._learner = ThresholdLearner(settings) if settings.adaptive_threshold else None
+
+    @property
+    def learner(self) -> ThresholdLearner | None:
+        """The adaptive learner when ``adaptive_threshold`` is on."""
+        return self._learner
 
     @property
     def settings(self) -> PlanningSettings:
@@ -70,6 +83,10 @@ class PlanningService:
         """The plan for ``workload`` decided now (see module docstring for the edges)."""
         now = self._clock.now()
         with self._lock:
+            if self._learner is not None:
+                self._learner.observe(workload)
+                self._learner.refit_if_due(self._source, now)
+            threshold_g_per_kwh, latency_risk = self._knobs()
             try:
                 series = self._series_for(workload, now)
             except ProviderError as error:
@@ -85,7 +102,12 @@ class PlanningService:
             planned = dataclasses.replace(workload, allowed_zones=candidates)
             forecast = make_forecast(self._settings.forecast, IntensityGrid(series))
             return plan_workload(
-                planned, self._settings.policy, forecast, self._clock, self._policy_args()
+                planned,
+                self._settings.policy,
+                forecast,
+                self._clock,
+                self._policy_args(threshold_g_per_kwh),
+                latency_risk,
             )
         except (KeyError, ValueError) as error:
             # The data do not fit the request (gaps, mixed steps, a run beyond the data):
@@ -98,15 +120,24 @@ class PlanningService:
             )
             return self.no_signal_plan(workload)
 
-    def _policy_args(self) -> ThresholdArgs | None:
+    def _knobs(self) -> tuple[float, float]:
+        """Threshold and latency risk in force: the learner's, or the settings'."""
+        if self._learner is not None:
+            return self._learner.threshold_g_per_kwh, self._learner.latency_risk
+        return self._settings.threshold_g_per_kwh, self._settings.latency_risk
+
+    def _policy_args(self, threshold_g_per_kwh: float) -> ThresholdArgs | None:
         """The policy's arguments from settings; other policies keep their defaults."""
         if self._settings.policy == THRESHOLD:
-            return ThresholdArgs(self._settings.threshold_g_per_kwh)
+            return ThresholdArgs(threshold_g_per_kwh)
         return None
 
     def no_signal_plan(self, workload: Workload) -> Plan:
-        """Run in the home zone from the latest safe start (now, if that has passed)."""
-        start = max(workload.latest_start, self._clock.now(), workload.submit_at)
+        """Run in the home zone from the latest safe start (now, if that has passed).
+
+        The latest safe start keeps the ``latency_risk`` margin, as every other plan does.
+        """
+        start = max(self._guarded_latest_start(workload), self._clock.now(), workload.submit_at)
         return Plan(
             workload_id=workload.workload_id,
             zone=workload.home_zone,
@@ -114,6 +145,14 @@ class PlanningService:
             reason=NO_SIGNAL,
             lever=Lever.NONE if start == workload.submit_at else Lever.TIME,
         )
+
+    def _guarded_latest_start(self, workload: Workload) -> datetime:
+        risk = self._settings.latency_risk if self._learner is None else self._learner.latency_risk
+        if risk == 0.0:
+            return workload.latest_start
+        table = JobTable.from_workloads([workload], (workload.home_zone,))
+        deadline_s = float(planning_deadlines_s(table, risk)[0])
+        return from_epoch_s(deadline_s) - workload.expected_duration
 
     def intensity_now(self, zone: Zone) -> float | None:
         """The zone's current intensity in g/kWh, or None when no source has it."""

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
+from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK
 from carbon_kube.policy.registry import POLICIES
+from carbon_kube.policy.threshold import NAME as THRESHOLD
 
 ForecastKind = Literal["persistence", "oracle"]
 
@@ -54,6 +56,14 @@ class PlanningSettings(BaseModel):
     day). ``forecast`` ``oracle`` reads the source's future values as if known: with the
     embedded data that is a replay of the real year, fine for the lab and demos, never a claim
     about a real grid's future.
+
+    ``latency_risk`` (Helm ``threshold.latencyRisk``) is the deadline margin as a share of each
+    workload's expected duration: plans start by ``deadline - (1 + latency_risk) x expected
+    duration`` (``policy.margins``). ``adaptive_threshold`` (Helm ``rl.enabled``) lets the
+    replay-buffer learner (``policy.adaptive_threshold``) re-pick the threshold and margin every
+    ``adaptive_refit`` from the last ``adaptive_buffer`` of observed intensity and planned
+    workloads; ``threshold_g_per_kwh`` and ``latency_risk`` are then its fixed default, kept
+    until a replay beats them. It tunes the threshold policy only.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -63,6 +73,10 @@ class PlanningSettings(BaseModel):
     forecast: ForecastKind = "persistence"
     history: timedelta = timedelta(days=1)
     threshold_g_per_kwh: float = Field(default=200.0, ge=0.0)
+    latency_risk: float = DEFAULT_LATENCY_RISK
+    adaptive_threshold: bool = False
+    adaptive_buffer: timedelta = timedelta(days=14)
+    adaptive_refit: timedelta = timedelta(hours=6)
 
     @field_validator("home_zone")
     @classmethod
@@ -84,6 +98,30 @@ class PlanningSettings(BaseModel):
         if value < timedelta(0):
             raise InputError("history must not be negative", field="--history")
         return value
+
+    @field_validator("latency_risk")
+    @classmethod
+    def _latency_risk(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"expected a share in [0, 1], got {value}", field="--latency-risk")
+        return value
+
+    @field_validator("adaptive_buffer", "adaptive_refit")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise InputError("the learner's buffer and refit period must be positive")
+        return value
+
+    @model_validator(mode="after")
+    def _adaptive_needs_threshold(self) -> PlanningSettings:
+        if self.adaptive_threshold and self.policy != THRESHOLD:
+            raise InputError(
+                f"the adaptive learner tunes the threshold policy; got policy {self.policy!r} "
+                "(use --policy threshold, or turn the learner off)",
+                field="--adaptive-threshold",
+            )
+        return self
 
     @property
     def home(self) -> Zone:

@@ -22,6 +22,7 @@ from carbon_kube.policy import agnostic, spatial, spatiotemporal, temporal, thre
 from carbon_kube.policy.capacity import CapacityLimits, Fallback, apply_capacity
 from carbon_kube.policy.forecasts import Forecast
 from carbon_kube.policy.jobs import JobTable
+from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK, with_deadline_margin
 from carbon_kube.policy.schedules import Schedule, to_plans
 
 
@@ -98,9 +99,15 @@ def plan_jobs(
     decided_s: FloatArray,
     args: Any = None,
     capacity: CapacityLimits | None = None,
+    latency_risk: float = DEFAULT_LATENCY_RISK,
 ) -> Schedule:
-    """Plan every job with policy ``name``, then fit the plans into ``capacity`` if given."""
+    """Plan every job with policy ``name``, then fit the plans into ``capacity`` if given.
+
+    ``latency_risk`` > 0 plans every job to a deadline earlier by that share of its expected
+    duration (``policy.margins``); the schedule's rows are still ``jobs``' rows.
+    """
     spec = POLICIES[name]
+    jobs = with_deadline_margin(jobs, latency_risk)
     schedule = spec.plan(jobs, forecast, decided_s, args if args is not None else spec.default_args)
     if capacity is None:
         return schedule
@@ -109,10 +116,15 @@ def plan_jobs(
 
 
 def plan_workload(
-    workload: Workload, name: str, forecast: Forecast, clock: Clock, args: Any = None
+    workload: Workload,
+    name: str,
+    forecast: Forecast,
+    clock: Clock,
+    args: Any = None,
+    latency_risk: float = DEFAULT_LATENCY_RISK,
 ) -> Plan:
     """Plan one workload as decided now (``clock``); the start is never before now or submit."""
     jobs = JobTable.from_workloads([workload], forecast.grid.zones)
     decided = np.array([float(to_epoch_s(clock.now()))])
-    schedule = plan_jobs(name, jobs, forecast, decided, args)
+    schedule = plan_jobs(name, jobs, forecast, decided, args, latency_risk=latency_risk)
     return to_plans(jobs, schedule, forecast.name)[0]

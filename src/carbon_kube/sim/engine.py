@@ -5,6 +5,11 @@ Every policy plans all jobs at their submit times with the chosen forecast (``or
 each plan against the *true* intensity: energy is facility power x running time, emissions the
 exact integral of power x intensity over every run segment. ``carbon-agnostic`` is always
 simulated, as the baseline savings are measured against.
+
+``latency_risk`` plans every policy to a deadline earlier by that share of each job's expected
+duration (``policy.margins``); ``duration_error_sigma`` lets jobs run longer or shorter than
+planned (``sim.overruns``), which is what makes a margin worth its grams. Both 0 by default:
+every job runs exactly as planned.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from carbon_kube.policy import agnostic, spatiotemporal, temporal, threshold
 from carbon_kube.policy.capacity import CapacityLimits
 from carbon_kube.policy.grids import SECONDS_PER_HOUR, BoolArray, IntArray, IntensityGrid
 from carbon_kube.policy.jobs import JobTable
+from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK, check_latency_risk
 from carbon_kube.policy.registry import plan_jobs
 from carbon_kube.policy.schedules import Schedule, levers
 from carbon_kube.sim.model_forecasts import build_forecast
+from carbon_kube.sim.overruns import DEFAULT_OVERRUN_SEED, actual_durations_s, apply_overruns
 
 BASELINE = agnostic.NAME
 
@@ -41,6 +48,14 @@ class SimulationSettings:
     resume_overhead: timedelta = temporal.DEFAULT_RESUME_OVERHEAD
     pauses: bool = True
     capacity: CapacityLimits | None = None
+    latency_risk: float = DEFAULT_LATENCY_RISK
+    duration_error_sigma: float = 0.0
+    duration_error_seed: int = DEFAULT_OVERRUN_SEED
+
+    def __post_init__(self) -> None:
+        check_latency_risk(self.latency_risk)
+        if not self.duration_error_sigma >= 0:
+            raise ValueError(f"duration error must be >= 0, got {self.duration_error_sigma}")
 
     def policy_args(self, name: str) -> object:
         """The typed ``Args`` of policy ``name`` built from these settings."""
@@ -87,6 +102,7 @@ def simulate(
     power_w = (
         jobs.cpus * settings.power.watts_per_vcpu + jobs.memory_gib * settings.power.watts_per_gib
     ) * settings.power.pue
+    actual_s = actual_durations_s(jobs, settings.duration_error_sigma, settings.duration_error_seed)
     outcomes: dict[str, PolicyOutcome] = {}
     for name in dict.fromkeys((BASELINE, *settings.policies)):
         began = time.perf_counter()
@@ -97,8 +113,11 @@ def simulate(
             jobs.submit_s,
             settings.policy_args(name),
             settings.capacity,
+            settings.latency_risk,
         )
-        outcomes[name] = measure(name, jobs, schedule, truth, power_w, time.perf_counter() - began)
+        outcomes[name] = measure(
+            name, jobs, schedule, truth, power_w, time.perf_counter() - began, actual_s
+        )
         if on_policy_done is not None:
             on_policy_done(name)
     baseline = outcomes[BASELINE]
@@ -113,8 +132,13 @@ def measure(
     truth: IntensityGrid,
     power_w: FloatArray,
     seconds: float,
+    actual_duration_s: FloatArray | None = None,
 ) -> PolicyOutcome:
-    """Energy and true emissions of ``schedule`` (split jobs summed over their segments)."""
+    """Energy and true emissions of ``schedule`` (split jobs summed over their segments).
+
+    With ``actual_duration_s`` each run ends when the job really finishes (``sim.overruns``);
+    without it, every job runs for exactly its expected duration.
+    """
     integral = truth.integral_by_zone(schedule.zone_index, schedule.start_s, schedule.end_s)
     split = schedule.split_rows
     if split.size:
@@ -126,14 +150,21 @@ def measure(
             schedule.segment_rows, weights=per_segment, minlength=len(jobs)
         )[split]
     power_kw = power_w / 1000.0
+    run_s = schedule.run_s
+    end_s = schedule.end_s
+    if actual_duration_s is not None and not np.array_equal(actual_duration_s, jobs.duration_s):
+        overrun = apply_overruns(jobs, schedule, truth, actual_duration_s)
+        run_s = run_s + overrun.delta_run_s
+        end_s = overrun.end_s
+        integral = integral + overrun.delta_integral
     return PolicyOutcome(
         policy=name,
         schedule=schedule,
         power_w=power_w,
-        energy_kwh=power_kw * schedule.run_s / SECONDS_PER_HOUR,
+        energy_kwh=power_kw * run_s / SECONDS_PER_HOUR,
         co2_g=power_kw * integral,
         delay_s=schedule.start_s - jobs.submit_s,
-        deadline_missed=schedule.end_s > jobs.deadline_s + 1e-6,
+        deadline_missed=end_s > jobs.deadline_s + 1e-6,
         lever=levers(jobs, schedule),
         seconds=seconds,
     )

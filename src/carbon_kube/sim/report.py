@@ -40,6 +40,8 @@ def summarise(
         "threshold_g_per_kwh": settings.threshold_g_per_kwh,
         "resume_overhead_s": settings.resume_overhead.total_seconds(),
         "pauses": settings.pauses,
+        "latency_risk": settings.latency_risk,
+        "duration_error_sigma": settings.duration_error_sigma,
         "capacity_vcpus": dict(settings.capacity.vcpus_by_zone) if settings.capacity else {},
         **(inputs or {}),
     }
