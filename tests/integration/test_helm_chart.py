@@ -170,12 +170,52 @@ def test_values_reach_the_components_and_the_configmap() -> None:
     assert settings["threshold"]["gramsPerKWh"] == 150
 
 
+def _args_of(docs: list[dict[str, Any]], component: str) -> list[str]:
+    (deployment,) = [
+        d for d in _of_kind(docs, "Deployment") if d["metadata"]["name"].endswith(component)
+    ]
+    args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    return args
+
+
+@needs_helm
+def test_latency_risk_reaches_the_webhook_and_the_controller_and_the_learner_is_off() -> None:
+    docs = _render("threshold.latencyRisk=1")  # --set parses integers only
+
+    webhook, controller = _args_of(docs, "webhook"), _args_of(docs, "controller")
+
+    assert "--latency-risk=1" in webhook
+    assert "--replan-latency-risk=1" in controller
+    assert not [a for a in webhook + controller if "adaptive" in a]
+
+
+@needs_helm
+def test_rl_enabled_switches_the_planners_to_the_adaptive_learner() -> None:
+    docs = _render("rl.enabled=true", "policy=threshold")
+
+    assert "--adaptive-threshold" in _args_of(docs, "webhook")
+    assert "--replan-adaptive-threshold" in _args_of(docs, "controller")
+    assert not [a for a in _args_of(docs, "extender") if "adaptive" in a]
+
+
+@needs_helm
+def test_rl_enabled_with_another_policy_fails_rendering_with_the_fix() -> None:
+    result = _helm(
+        "template", "ck", str(CHART), "--set", "rl.enabled=true", "--set", "policy=temporal"
+    )
+
+    assert result.returncode != 0
+    assert "set policy: threshold" in result.stderr
+
+
 @needs_helm
 @pytest.mark.parametrize(
     "bad",
     [
         "threshold.gramsPerKWh=-5",
         "threshold.latencyRisk=2",
+        "threshold.latencyRisk=-0.1",
+        "rl.enabled=maybe",
         "zones.home=germany",
         "webhook.failurePolicy=Sometimes",
         "securityContext.readOnlyRootFilesystem=false",

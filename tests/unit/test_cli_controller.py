@@ -47,6 +47,17 @@ def test_outside_a_cluster_without_kubeconfig_says_how_to_fix_it(
         (["--region-zone", "eu-west-1"], "--region-zone"),
         (["--region-zone", "eu-west-1=ireland"], "grid zone id"),
         (["--replan-home-zone", "DE", "--replan-forecast", "crystal-ball"], "--replan-forecast"),
+        (["--replan-latency-risk", "1.5"], "--replan-latency-risk"),
+        (
+            [
+                "--replan-home-zone",
+                "DE",
+                "--replan-policy",
+                "temporal",
+                "--replan-adaptive-threshold",
+            ],
+            "--adaptive-threshold",
+        ),
     ],
 )
 def test_bad_options_are_rejected_before_connecting(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -113,3 +114,77 @@ def test_threshold_policy_uses_the_configured_threshold(threshold: float, want_h
     workload = a_job("ns/j").lasting(HOUR).due(T0 + 6 * HOUR).build()
 
     assert service.plan(workload).start_at == T0 + want_hour * HOUR
+
+
+def test_latency_risk_moves_a_held_workload_earlier_by_that_share_of_its_duration() -> None:
+    # Never at or below 200 g/kWh: without a margin the threshold waits to 8 h (10 h - 2 h).
+    falling = [float(900 - 10 * h) for h in range(48)]
+    clock = FixedClock(T0)
+    source = EmbeddedProvider(
+        clock, replay=False, series={Zone("DE"): make_series(falling, start=T0 - DAY)}
+    )
+    settings = PlanningSettings(
+        home_zone="DE", policy="threshold", forecast="oracle", latency_risk=0.5
+    )
+    workload = a_job("ns/j").lasting(2 * HOUR).due(T0 + 10 * HOUR).build()
+
+    plan = PlanningService(source, clock, settings).plan(workload)
+
+    assert plan.start_at == T0 + 7 * HOUR
+
+
+def test_the_no_signal_plan_keeps_the_latency_risk_margin() -> None:
+    clock = FixedClock(T0)
+    source = EmbeddedProvider(clock, replay=False, series={})
+    settings = PlanningSettings(home_zone="DE", latency_risk=0.5)
+    workload = a_job("ns/j").lasting(2 * HOUR).due(T0 + 6 * HOUR).build()
+
+    plan = PlanningService(source, clock, settings).no_signal_plan(workload)
+
+    assert plan.start_at == T0 + 3 * HOUR
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.01])
+def test_a_latency_risk_outside_zero_to_one_is_an_input_error(bad: float) -> None:
+    with pytest.raises(InputError, match="--latency-risk"):
+        PlanningSettings(home_zone="DE", latency_risk=bad)
+
+
+def test_the_adaptive_learner_needs_the_threshold_policy() -> None:
+    with pytest.raises(InputError, match="--adaptive-threshold"):
+        PlanningSettings(home_zone="DE", policy="temporal", adaptive_threshold=True)
+
+
+def test_with_the_learner_on_the_threshold_follows_the_replay_of_planned_workloads() -> None:
+    # Always above 200 g/kWh with a daily cycle: the fixed threshold only waits to the last start.
+    days = 20
+    values = [650.0 + 100.0 * math.sin(2 * math.pi * h / 24) for h in range(24 * days)]
+    start = T0 - (days - 2) * DAY
+    clock = FixedClock(start + DAY)
+    source = EmbeddedProvider(
+        clock, replay=False, series={Zone("DE"): make_series(values, start=start)}
+    )
+    settings = PlanningSettings(
+        home_zone="DE",
+        policy="threshold",
+        forecast="oracle",
+        adaptive_threshold=True,
+        adaptive_refit=timedelta(days=100),
+    )
+    service = PlanningService(source, clock, settings)
+    learner = service.learner
+    assert learner is not None
+    for i in range(24 * 14):
+        submit = start + DAY + i * HOUR
+        learner.observe(
+            a_job(f"ns/j{i}").submitted(submit).lasting(HOUR).due(submit + 13 * HOUR).build()
+        )
+    clock.advance(16 * DAY)
+
+    service.plan(
+        a_job("ns/now").submitted(clock.now()).lasting(HOUR).due(clock.now() + 13 * HOUR).build()
+    )
+
+    assert learner.last_choice is not None
+    assert learner.last_choice.beats_default
+    assert learner.threshold_g_per_kwh > 200.0

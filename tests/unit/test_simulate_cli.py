@@ -254,3 +254,44 @@ def test_a_missing_column_is_reported_on_the_header_line(
     jobs = _jobs(tmp_path, ["a,2022-01-01T01:00:00Z,3600"], "job_id,submit_time,duration_s")
     err = _fails(capsys, ["simulate", "--jobs", str(jobs), "--intensity", str(intensity_file)])
     assert "jobs.csv:1: missing column(s) cpus" in err
+
+
+def test_latency_risk_and_duration_error_are_used_and_echoed(
+    tmp_path: Path, intensity_file: Path
+) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--jobs",
+            str(_jobs(tmp_path, GOOD_ROWS)),
+            "--intensity",
+            str(intensity_file),
+            "--out",
+            str(out),
+            "--latency-risk",
+            "0.25",
+            "--duration-error",
+            "0.3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    inputs = json.loads((out / "summary.json").read_text())[0]["inputs"]
+    assert (inputs["latency_risk"], inputs["duration_error_sigma"]) == (0.25, 0.3)
+
+
+@pytest.mark.parametrize(
+    ("args", "want"),
+    [
+        (["--latency-risk", "1.5"], "--latency-risk"),
+        (["--latency-risk", "-0.1"], "--latency-risk"),
+        (["--duration-error", "-1"], "--duration-error"),
+    ],
+)
+def test_a_bad_margin_or_duration_error_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], want: str
+) -> None:
+    message = _fails(capsys, ["simulate", *args])
+
+    assert want in message
