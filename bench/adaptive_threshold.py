@@ -9,13 +9,19 @@ the next, unseen week with its choice; the fixed threshold plans the same held-o
 
 ``--duration-error S`` lets jobs run exp(S x N(0,1)) times their expected duration and gives
 the learner the deadline margin as a second knob (candidates 0, 0.1, 0.25, 0.5; SLA: no more
-misses than the carbon-agnostic baseline plus 1 % of jobs).
+misses than the carbon-agnostic baseline plus 1 % of jobs). ``--fixed-latency-risk R`` gives the
+fixed default (and the learner's default) that margin, for a like-for-like comparison.
 
 Prints, per zone: mean intensity, share of hours at or below 200, then for the fixed default
-and the adaptive learner the emissions (t), avoided % against carbon-agnostic, deadline misses
+and the adaptive learner the emissions (kg), avoided % against carbon-agnostic, deadline misses
 and mean delay, and the median chosen threshold. Run from the repository root:
 
     .venv/bin/python bench/adaptive_threshold.py [--jobs 20000] [--duration-error 0.2]
+
+To decide for your own zone (Helm ``rl.enabled``), give its intensity history instead (any file
+``carbon-kube simulate --intensity`` reads, a year is best; every zone in it is replayed):
+
+    .venv/bin/python bench/adaptive_threshold.py --intensity my-zone.csv
 """
 
 from __future__ import annotations
@@ -85,6 +91,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20_000, help="jobs per zone-year")
     parser.add_argument("--duration-error", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument(
+        "--fixed-latency-risk",
+        type=float,
+        default=0.0,
+        help="the fixed default's margin (Helm threshold.latencyRisk), also the learner's default",
+    )
+    parser.add_argument(
+        "--intensity", type=Path, action="append", help="replay these files' zones instead"
+    )
     options = parser.parse_args()
     risks = (0.0, 0.1, 0.25, 0.5) if options.duration_error > 0 else (0.0,)
     settings = WalkForwardSettings(
@@ -92,14 +107,19 @@ def main() -> None:
             latency_risks=risks,
             max_extra_miss_rate=0.01 if options.duration_error > 0 else 0.0,
             default_threshold_g_per_kwh=FIXED_G_PER_KWH,
+            default_latency_risk=options.fixed_latency_risk,
         )
     )
     sources: list[tuple[str, IntensitySeries]] = []
-    embedded = load_embedded_series()
-    sources += [(f"{z} 2020 (embedded)", embedded[Zone(z)]) for z in EMBEDDED_ZONES]
-    for zone in EM_ZONES:
-        found = read_intensity_file(options.data / f"{zone}_2022_hourly.csv.gz")
-        sources.append((f"{zone} 2022 (EM)", found[Zone(zone)]))
+    if options.intensity:
+        for path in options.intensity:
+            sources += [(f"{z} ({path.name})", s) for z, s in read_intensity_file(path).items()]
+    else:
+        embedded = load_embedded_series()
+        sources += [(f"{z} 2020 (embedded)", embedded[Zone(z)]) for z in EMBEDDED_ZONES]
+        for zone in EM_ZONES:
+            found = read_intensity_file(options.data / f"{zone}_2022_hourly.csv.gz")
+            sources.append((f"{zone} 2022 (EM)", found[Zone(zone)]))
     runs = []
     with Progress(transient=True) as progress:
         task = progress.add_task("zones", total=len(sources))
@@ -107,24 +127,24 @@ def main() -> None:
             result = run_zone(series, options.jobs, options.duration_error, options.seed, settings)
             runs.append(ZoneRun(label, series, result))
             progress.advance(task)
-    print_table(runs, options.duration_error)
+    print_table(runs, options.duration_error, options.fixed_latency_risk)
 
 
-def print_table(runs: list[ZoneRun], sigma: float) -> None:
+def print_table(runs: list[ZoneRun], sigma: float, fixed_risk: float) -> None:
     table = Table(
-        title=f"threshold: fixed {FIXED_G_PER_KWH:.0f} g/kWh vs adaptive, held-out weeks "
-        f"(persistence forecast, duration error sigma {sigma})"
+        title=f"threshold: fixed {FIXED_G_PER_KWH:.0f} g/kWh (latency risk {fixed_risk}) vs "
+        f"adaptive, held-out weeks (persistence forecast, duration error sigma {sigma})"
     )
     for column in (
         "zone",
         "mean g/kWh",
         "h <= 200",
         "jobs",
-        "base t",
-        "fixed t",
+        "base kg",
+        "fixed kg",
         "fixed %",
         "fixed miss",
-        "adapt t",
+        "adapt kg",
         "adapt %",
         "adapt miss",
         "fixed/adapt delay h",
@@ -142,11 +162,11 @@ def print_table(runs: list[ZoneRun], sigma: float) -> None:
             f"{values.mean():.0f}",
             f"{100 * np.mean(values <= FIXED_G_PER_KWH):.0f} %",
             f"{r.held_out_jobs:,}",
-            f"{r.baseline.co2_g / 1e6:.3f}",
-            f"{r.fixed.co2_g / 1e6:.3f}",
+            f"{r.baseline.co2_g / 1e3:,.0f}",
+            f"{r.fixed.co2_g / 1e3:,.0f}",
             f"{r.avoided_pct(r.fixed):.2f}",
             f"{r.fixed.deadline_misses}",
-            f"{r.adaptive.co2_g / 1e6:.3f}",
+            f"{r.adaptive.co2_g / 1e3:,.0f}",
             f"{r.avoided_pct(r.adaptive):.2f}",
             f"{r.adaptive.deadline_misses}",
             f"{r.fixed.mean_delay_s / 3600:.1f}/{r.adaptive.mean_delay_s / 3600:.1f}",
