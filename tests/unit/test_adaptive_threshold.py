@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 
 from carbon_kube.domain.zones import Zone
 from carbon_kube.policy.adaptive_threshold import (
+    DEFAULT_PERCENTILES,
     AdaptiveThresholdArgs,
     ReplayBuffer,
+    candidate_thresholds,
     choose_threshold,
 )
 from carbon_kube.policy.forecasts import OracleForecast
@@ -52,6 +55,8 @@ def buffer_of(
         jobs=jobs,
         power_kw=np.full(len(jobs), 0.01),
         actual_duration_s=jobs.duration_s.copy() if actual_s is None else actual_s,
+        observed_from_s=float(truth.grid.origin_s),
+        observed_to_s=float(truth.grid.end_s),
     )
 
 
@@ -101,6 +106,21 @@ def test_an_empty_buffer_keeps_the_default_threshold_and_margin() -> None:
 
     assert (choice.threshold_g_per_kwh, choice.latency_risk) == (180.0, 0.1)
     assert choice.chosen is None
+
+
+def test_candidate_thresholds_come_only_from_intensity_observed_in_the_buffer_span() -> None:
+    # Two days at 100-140 g/kWh observed, then a future at 900: no candidate may come from it.
+    truth = make_truth({"DE": [100.0 + h for h in range(48)] + [900.0] * 48})
+    buffer = dataclasses.replace(
+        buffer_of(truth, hourly_jobs(truth, 5)),
+        observed_to_s=float(truth.grid.origin_s + 48 * 3600),
+    )
+
+    found = candidate_thresholds(buffer, AdaptiveThresholdArgs())
+
+    assert found[0] == 200.0
+    assert all(100.0 <= v <= 147.0 for v in found[1:])
+    assert len(found) == 1 + len(DEFAULT_PERCENTILES)
 
 
 def test_the_same_buffer_always_gives_the_same_choice() -> None:

@@ -137,7 +137,7 @@ def test_the_no_signal_plan_keeps_the_latency_risk_margin() -> None:
     clock = FixedClock(T0)
     source = EmbeddedProvider(clock, replay=False, series={})
     settings = PlanningSettings(home_zone="DE", latency_risk=0.5)
-    workload = a_job("ns/j").lasting(2 * HOUR).due(T0 + 6 * HOUR).build()
+    workload = a_job("ns/j").lasting(2 * HOUR).due(T0 + 6 * HOUR).allowed("FR").build()
 
     plan = PlanningService(source, clock, settings).no_signal_plan(workload)
 
@@ -176,8 +176,14 @@ def test_with_the_learner_on_the_threshold_follows_the_replay_of_planned_workloa
     assert learner is not None
     for i in range(24 * 14):
         submit = start + DAY + i * HOUR
+        # Other allowed zones (without data here) play no part in the threshold replay.
         learner.observe(
-            a_job(f"ns/j{i}").submitted(submit).lasting(HOUR).due(submit + 13 * HOUR).build()
+            a_job(f"ns/j{i}")
+            .submitted(submit)
+            .lasting(HOUR)
+            .due(submit + 13 * HOUR)
+            .allowed("FR")
+            .build()
         )
     clock.advance(16 * DAY)
 

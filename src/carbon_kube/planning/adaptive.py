@@ -16,6 +16,7 @@ it plans: the webhook from every admission, the controller from the workloads it
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime, timedelta
 
@@ -94,8 +95,9 @@ class ThresholdLearner:
         series = source.history(home, buffer_start - _FORECAST_LOOKBACK, end)
         truth = IntensityGrid({home: series})
         data_end_s = truth.grid.end_s
+        # The threshold policy runs at home: other allowed zones play no part in the replay.
         finished = [
-            w
+            dataclasses.replace(w, allowed_zones=())
             for w in self._seen.values()
             if w.home_zone == home
             and w.submit_at >= buffer_start
@@ -115,5 +117,7 @@ class ThresholdLearner:
             jobs=jobs,
             power_kw=power_kw,
             actual_duration_s=np.asarray(jobs.duration_s, dtype=np.float64),
+            observed_from_s=float(to_epoch_s(buffer_start)),
+            observed_to_s=float(to_epoch_s(end)),
         )
         return choose_threshold(buffer, self._args)

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from carbon_kube.domain.clock import Clock
 from carbon_kube.domain.errors import ProviderError
-from carbon_kube.domain.intensity import IntensitySeries, from_epoch_s
+from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.plans import Lever, Plan, RunSegment
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.domain.zones import Zone
@@ -41,8 +41,7 @@ from carbon_kube.planning.adaptive import ThresholdLearner
 from carbon_kube.planning.settings import PlanningSettings
 from carbon_kube.policy.forecasts import make_forecast
 from carbon_kube.policy.grids import IntensityGrid
-from carbon_kube.policy.jobs import JobTable
-from carbon_kube.policy.margins import planning_deadlines_s
+from carbon_kube.policy.margins import guarded_latest_start
 from carbon_kube.policy.registry import plan_workload
 from carbon_kube.policy.threshold import NAME as THRESHOLD
 from carbon_kube.policy.threshold import ThresholdArgs
@@ -148,11 +147,7 @@ class PlanningService:
 
     def _guarded_latest_start(self, workload: Workload) -> datetime:
         risk = self._settings.latency_risk if self._learner is None else self._learner.latency_risk
-        if risk == 0.0:
-            return workload.latest_start
-        table = JobTable.from_workloads([workload], (workload.home_zone,))
-        deadline_s = float(planning_deadlines_s(table, risk)[0])
-        return from_epoch_s(deadline_s) - workload.expected_duration
+        return guarded_latest_start(workload, risk)
 
     def intensity_now(self, zone: Zone) -> float | None:
         """The zone's current intensity in g/kWh, or None when no source has it."""

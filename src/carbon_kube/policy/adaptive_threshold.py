@@ -70,6 +70,9 @@ class ReplayBuffer:
     ``truth`` must cover every job's run (the caller keeps only jobs whose latest possible end
     lies inside it); ``actual_duration_s`` equals ``jobs.duration_s`` when run times were not
     observed. ``zone_index`` is the zone's index in ``truth`` (every job's home).
+    ``observed_from_s``/``observed_to_s`` bound the intensity the candidate percentiles are
+    drawn from: what was observed in the buffer's span, never what came after it (``truth`` may
+    extend further, e.g. a whole year in the simulator).
     """
 
     truth: IntensityGrid
@@ -78,6 +81,8 @@ class ReplayBuffer:
     jobs: JobTable
     power_kw: FloatArray
     actual_duration_s: FloatArray
+    observed_from_s: float
+    observed_to_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +119,17 @@ class ThresholdChoice:
 
 
 def candidate_thresholds(buffer: ReplayBuffer, args: AdaptiveThresholdArgs) -> list[float]:
-    """The default first, then the percentiles of the zone's observed intensity, ascending."""
-    values = buffer.truth.values_g_per_kwh[buffer.zone_index]
+    """The default first, then the percentiles of the zone's observed intensity, ascending.
+
+    Only the grid steps wholly inside ``[observed_from_s, observed_to_s)`` count; with none,
+    the default is the only candidate.
+    """
+    grid = buffer.truth.grid
+    first = max(0, -(-(int(buffer.observed_from_s) - grid.origin_s) // grid.step_s))
+    last = min(grid.n_steps, (int(buffer.observed_to_s) - grid.origin_s) // grid.step_s)
+    values = buffer.truth.values_g_per_kwh[buffer.zone_index, first:last]
+    if values.size == 0:
+        return [args.default_threshold_g_per_kwh]
     found = sorted({float(v) for v in np.percentile(values, args.percentiles)})
     return [args.default_threshold_g_per_kwh] + [
         v for v in found if v != args.default_threshold_g_per_kwh

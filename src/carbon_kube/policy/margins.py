@@ -22,10 +22,12 @@ returned unchanged). Pure: no I/O, no clock.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
 import numpy as np
 
 from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.workloads import Workload
 from carbon_kube.policy.jobs import JobTable
 
 DEFAULT_LATENCY_RISK = 0.0
@@ -53,3 +55,11 @@ def with_deadline_margin(jobs: JobTable, latency_risk: float) -> JobTable:
     if check_latency_risk(latency_risk) == 0.0:
         return jobs
     return dataclasses.replace(jobs, deadline_s=planning_deadlines_s(jobs, latency_risk))
+
+
+def guarded_latest_start(workload: Workload, latency_risk: float) -> datetime:
+    """One workload's latest start with the margin (the same rule as ``planning_deadlines_s``)."""
+    check_latency_risk(latency_risk)
+    guarded = workload.deadline - latency_risk * workload.expected_duration
+    floor = min(workload.deadline, workload.submit_at + workload.expected_duration)
+    return max(guarded, floor) - workload.expected_duration

@@ -114,6 +114,8 @@ def walk_forward(
             jobs=jobs.take(seen),
             power_kw=power_kw[seen],
             actual_duration_s=actual_duration_s[seen],
+            observed_from_s=period_start_s - buffer_s,
+            observed_to_s=period_start_s,
         )
         choice = choose_threshold(buffer, args)
         choices.append(choice)
