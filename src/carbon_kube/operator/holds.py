@@ -93,6 +93,10 @@ class HoldIndex:
             due.append(current[1])
         return due
 
+    def count_due(self, until: datetime) -> int:
+        """How many held workloads are due at or before ``until`` (a scan: call sparingly)."""
+        return sum(1 for _, held in self._entries.values() if held.due_at <= until)
+
     def next_due(self) -> datetime | None:
         """The earliest due instant, or None when nothing is held."""
         while self._heap:
