@@ -61,7 +61,7 @@ class ControllerSettings:
     # Virtual: how much earlier than due a burst may start being released (0: never). Work
     # due together (plans start on the same green hour) is released ahead at
     # ``release_ahead_rate_per_s`` so the last of it goes out near its due instant instead
-    # of a queue's length after it. See ``Controller._ahead``.
+    # of a queue's length after it. See ``Controller._release_window``.
     release_ahead_max: timedelta = timedelta(0)
     # Real: the release rate assumed when spreading a burst ahead (releases per second the
     # apiserver sustains; lower is safer: the burst then starts earlier).
