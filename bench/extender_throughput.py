@@ -89,7 +89,9 @@ def _pod(index: int, scheduler_name: str) -> dict[str, Any]:
     }
 
 
-def _scheduler_config(kubeconfig: Path, profile: str, extender_url: str | None) -> dict[str, Any]:
+def _scheduler_config(
+    kubeconfig: Path, profile: str, extender_url: str | None, verbs: tuple[str, ...]
+) -> dict[str, Any]:
     config: dict[str, Any] = {
         "apiVersion": "kubescheduler.config.k8s.io/v1",
         "kind": "KubeSchedulerConfiguration",
@@ -105,8 +107,7 @@ def _scheduler_config(kubeconfig: Path, profile: str, extender_url: str | None) 
         config["extenders"] = [
             {
                 "urlPrefix": extender_url,
-                "filterVerb": "filter",
-                "prioritizeVerb": "prioritize",
+                **{f"{verb}Verb": verb for verb in verbs},
                 "weight": 5,
                 "nodeCacheCapable": True,
                 "ignorable": True,
@@ -193,6 +194,7 @@ def _measure_profile(
     threads: int,
     directory: Path,
     round_index: int,
+    verbs: tuple[str, ...],
 ) -> dict[str, Any]:
     namespace = f"bench-{profile}-{round_index}"
     kube.create(
@@ -209,7 +211,7 @@ def _measure_profile(
     recorder = BindRecorder(kube, namespace, listed["metadata"]["resourceVersion"]).start()
     config_path = directory / f"{profile}.yaml"
     config_path.write_text(
-        yaml.safe_dump(_scheduler_config(state.kubeconfig, profile, extender_url))
+        yaml.safe_dump(_scheduler_config(state.kubeconfig, profile, extender_url, verbs))
     )
     (port,) = free_loopback_ports(1)
     started = time.monotonic()
@@ -262,7 +264,7 @@ def _extender_calls(url: str) -> dict[str, Any]:
     return calls
 
 
-def run(nodes: int, pods: int, rounds: int, threads: int) -> dict[str, Any]:
+def run(nodes: int, pods: int, rounds: int, threads: int, verbs: tuple[str, ...]) -> dict[str, Any]:
     per_pool = max(1, nodes // len(POOLS))
     settings = LabSettings(
         bin_dir=default_bin_dir(),
@@ -280,6 +282,7 @@ def run(nodes: int, pods: int, rounds: int, threads: int) -> dict[str, Any]:
     result: dict[str, Any] = {
         "nodes": per_pool * len(POOLS),
         "pods_per_profile_per_round": pods,
+        "extender_verbs": list(verbs),
         "lab_up_s": round(time.monotonic() - t0, 1),
         "rounds": [],
     }
@@ -297,7 +300,7 @@ def run(nodes: int, pods: int, rounds: int, threads: int) -> dict[str, Any]:
                 figures = {}
                 for profile, url in order:
                     figures[profile] = _measure_profile(
-                        state, kube, profile, url, pods, threads, directory, round_index
+                        state, kube, profile, url, pods, threads, directory, round_index, verbs
                     )
                     # kwok is still marking the pods Running: let it finish, so its
                     # writes do not land in the next profile's measurement.
@@ -333,11 +336,19 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=2000, help="per profile and round")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--verbs",
+        default="filter,prioritize",
+        help="extender verbs the carbon-kube profile calls (prioritize alone: one call a pod)",
+    )
     args = parser.parse_args()
+    verbs = tuple(v.strip() for v in args.verbs.split(",") if v.strip())
+    if not verbs or not set(verbs) <= {"filter", "prioritize"}:
+        parser.error(f"--verbs: expected filter and/or prioritize, got {args.verbs!r}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # A background job ignores SIGINT; turn SIGTERM into SystemExit so `finally` runs `down`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(json.dumps(run(args.nodes, args.pods, args.rounds, args.threads), indent=2))
+    print(json.dumps(run(args.nodes, args.pods, args.rounds, args.threads, verbs), indent=2))
 
 
 if __name__ == "__main__":
