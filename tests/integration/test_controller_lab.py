@@ -22,11 +22,13 @@ import yaml
 
 from carbon_kube.domain.annotations import (
     DEADLINE,
+    DECIDED_AT,
     EXPECTED_DURATION,
     FLEXIBLE_LABEL,
     GRID_ZONE_LABEL,
     LATEST_START,
     PLAN_ZONE,
+    REASON,
     RELEASE_AT,
     RELEASED_AT,
     RELEASED_REASON,
@@ -34,6 +36,7 @@ from carbon_kube.domain.annotations import (
     format_rfc3339,
     parse_rfc3339,
 )
+from carbon_kube.domain.clock import FixedClock
 from carbon_kube.kube.client import JOBS, NAMESPACES, NODES, PODS, KubeApiError, KubeClient
 from carbon_kube.kube.resources import (
     CRDS,
@@ -45,6 +48,9 @@ from carbon_kube.kube.resources import (
 from carbon_kube.lab.clock import VirtualClock
 from carbon_kube.lab.control_plane import LabState, wait_for
 from carbon_kube.lab.processes import free_loopback_ports
+from carbon_kube.operator.replanning import PlanningReplanner
+from carbon_kube.planning import PlanningService, PlanningSettings
+from carbon_kube.planning.sources import SourceSettings, build_intensity_source
 from tests.integration.controller_process import ControllerProcess
 from tests.integration.kube_objects import job_is_complete, make_job, make_pod
 
@@ -574,3 +580,94 @@ def test_karpenter_nodepool_weights_follow_zone_intensity_and_instance_efficienc
     finally:
         for name, _, _ in names.values():
             kube.delete(NODEPOOLS, name, missing_ok=True)
+
+
+def _oracle_plan(obj: dict[str, Any], at: datetime, created_at: datetime) -> dict[str, str]:
+    """The plan the controller's re-planner (DE, oracle, embedded data) makes at ``at``."""
+    fixed = FixedClock(at)
+    service = PlanningService(
+        build_intensity_source(SourceSettings(), fixed),
+        fixed,
+        PlanningSettings(home_zone="DE", forecast="oracle"),
+    )
+    plan = PlanningReplanner(service).replan(obj, at, created_at)
+    assert plan is not None, "the embedded data gives the re-planner a signal"
+    return dict(plan)
+
+
+def test_a_held_pod_is_replanned_when_the_forecast_moves_and_released_at_its_new_plan(
+    lab: LabState, kube: KubeClient, namespace: str, lease_namespace: str, tmp_path: Path
+) -> None:
+    # Fast clock: one virtual hour is 12 real seconds, a re-planning round (30 virtual
+    # minutes) 6 real seconds. The pod is created once the controller leads, so its first
+    # re-planning rounds find it.
+    fast = VirtualClock.starting_now(300.0, virtual_epoch=datetime(2020, 3, 2, 6, tzinfo=UTC))
+    replica = ControllerProcess(
+        lab.state_dir,
+        fast,
+        f"lease-{uuid.uuid4().hex[:8]}",
+        tmp_path / "replan.log",
+        extra_args=("--replan-home-zone", "DE", "--replan-forecast", "oracle"),
+        identity="replanner",
+    ).start()
+    try:
+        replica.wait_leading()
+        t = fast.now().replace(microsecond=0)
+        deadline, duration = t + timedelta(hours=8), timedelta(hours=1)
+        latest_start = deadline - duration
+        flexibility = {DEADLINE: format_rfc3339(deadline), EXPECTED_DURATION: "1h"}
+        probe = _gated_pod("stale", **flexibility)
+        want_now = parse_rfc3339(_oracle_plan(probe, t, t)[RELEASE_AT], RELEASE_AT)
+        # A plan made on an older forecast: whichever of two instants is farther from what
+        # the forecast says now; both lie a few re-planning rounds ahead, before the guard.
+        stale_release = max(
+            (t + timedelta(hours=2), latest_start - timedelta(minutes=30)),
+            key=lambda instant: abs(instant - want_now),
+        )
+        stale = {
+            **flexibility,
+            RELEASE_AT: format_rfc3339(stale_release),
+            LATEST_START: format_rfc3339(latest_start),
+            PLAN_ZONE: "DE",
+            DECIDED_AT: format_rfc3339(t - timedelta(hours=1)),
+            REASON: "forecast",
+        }
+        kube.create(PODS, _gated_pod("stale", **stale), namespace)
+        wait_for(
+            lambda: (
+                _annotations(kube.get(PODS, "stale", namespace))[DECIDED_AT] != stale[DECIDED_AT]
+            ),
+            timedelta(seconds=60),
+            "the controller to re-plan the held pod",
+            poll=timedelta(seconds=0.2),
+        )
+        replanned = kube.get(PODS, "stale", namespace)
+        wait_for(
+            lambda: _is_released_pod(kube, namespace, "stale"),
+            timedelta(seconds=120),
+            "the re-planned pod to be released",
+            poll=timedelta(seconds=0.2),
+        )
+        released = kube.get(PODS, "stale", namespace)
+    finally:
+        replica.stop()
+
+    written = _annotations(replanned)
+    decided_at = parse_rfc3339(written[DECIDED_AT], DECIDED_AT)
+    created_at = fast.to_virtual(
+        parse_rfc3339(replanned["metadata"]["creationTimestamp"], "creationTimestamp")
+    )
+    want = _oracle_plan(replanned, decided_at, created_at)
+    new_release = parse_rfc3339(written[RELEASE_AT], RELEASE_AT)
+    assert written[RELEASE_AT] == want[RELEASE_AT]
+    assert written[PLAN_ZONE] == want[PLAN_ZONE]
+    assert abs(new_release - stale_release) >= timedelta(minutes=15)  # a material move
+    assert written[LATEST_START] == stale[LATEST_START]  # the deadline guard never moves
+    assert decided_at <= new_release <= latest_start
+    assert "re-planned" in replica.output()
+    # Released by the new plan, not the stale one (lag: a few real seconds, 5 virtual min each).
+    after = _annotations(released)
+    assert after[RELEASED_REASON] == "planned"
+    released_at = _released_at(released)
+    assert new_release <= released_at <= new_release + 15 * MINUTE
+    assert released_at <= latest_start

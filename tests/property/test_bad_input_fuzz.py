@@ -33,7 +33,11 @@ FUZZ = settings(
 SMALL_LIMIT_BYTES = 64 * 1024
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
     ),
@@ -105,6 +109,17 @@ def test_arbitrary_bytes_are_a_client_error(
     for url in (f"{webhook_url}/mutate", f"{extender_url}/filter"):
         response = post(client, url, raw)
         assert_client_error_or_ok(response)
+
+
+def test_nan_and_infinity_literals_are_refused_as_not_json(
+    client: httpx.Client, webhook_url: str, extender_url: str
+) -> None:
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        body = json.dumps(valid_extender_args())[:-1] + f', "X": {literal}}}'
+        for url in (f"{webhook_url}/mutate", f"{extender_url}/prioritize"):
+            response = post(client, url, body.encode())
+            assert response.status_code == 400
+            assert "body is not JSON" in response.json()["error"]
 
 
 @FUZZ

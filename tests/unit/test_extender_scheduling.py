@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from carbon_kube.extender.scheduling import (
     serve_filter,
     serve_prioritize,
 )
-from carbon_kube.extender.wire import ExtenderArgs
+from carbon_kube.extender.wire import ExtenderArgs, encode_priorities
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.providers.embedded import EmbeddedProvider
 from carbon_kube.providers.regions import load_region_zone_map
@@ -76,6 +77,30 @@ def test_prioritize_answers_every_node_in_the_order_given() -> None:
     context = make_context({"IE": 100.0})
     names = list(reversed(ALL))
     assert [p.host for p in serve_prioritize(args_for(names), context)] == names
+
+
+def test_the_encoded_answer_is_the_host_priority_list_for_known_and_unknown_nodes() -> None:
+    context = make_context({"IE": 100.0, "DE": 400.0})
+    context.nodes.update([make_node('odd "näme"\\', "eu-west-1")])
+    names = [*ALL, 'odd "näme"\\', "unseen ünïcode"]
+
+    priorities = serve_prioritize(args_for(names), context)
+
+    want = [{"Host": p.host, "Score": p.score} for p in priorities]
+    assert json.loads(encode_priorities(priorities)) == want
+    assert [entry["Host"] for entry in want] == names
+
+
+def test_a_node_list_refresh_moves_nodes_between_groups() -> None:
+    context = make_context({"IE": 100.0, "DE": 400.0})
+    before = {p.host: p.score for p in serve_prioritize(args_for(ALL), context)}
+
+    context.nodes.replace([make_node("de-intel", "eu-west-1"), make_node("ie-intel", None)])
+
+    after = {p.host: p.score for p in serve_prioritize(args_for(ALL), context)}
+    assert before["de-intel"] == 0
+    assert after["de-intel"] == 10  # now in IE, the only zone with data among candidates
+    assert after["ie-intel"] == after["ie-arm"] == 5  # unlabelled now, and dropped: neutral
 
 
 def test_without_any_data_every_node_scores_neutral() -> None:

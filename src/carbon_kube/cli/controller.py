@@ -124,6 +124,19 @@ def run(
     release_concurrency: int = typer.Option(
         32, "--release-concurrency", min=1, max=256, help="Release PATCHes in flight at once."
     ),
+    release_ahead_max: str = typer.Option(
+        "0s",
+        "--release-ahead-max",
+        help="Start releasing work due together up to this long (virtual) early, so a burst "
+        "ends near its due time instead of queueing past it (0s: off).",
+    ),
+    release_ahead_rate: float = typer.Option(
+        100.0,
+        "--release-ahead-rate",
+        min=1.0,
+        help="Releases per real second assumed when spreading a burst ahead "
+        "(what the apiserver sustains; lower starts earlier).",
+    ),
     release_lead: str = typer.Option(
         "0s", "--release-lead", help="Release this long (virtual) before the due time."
     ),
@@ -213,6 +226,8 @@ def run(
         regions=load_region_zone_map().with_overrides(_region_overrides(region_zone)),
         kinds=_kinds(kinds),
         release_lead=_duration(release_lead, "--release-lead"),
+        release_ahead_max=_duration(release_ahead_max, "--release-ahead-max"),
+        release_ahead_rate_per_s=release_ahead_rate,
         release_concurrency=release_concurrency,
         label_nodes=label_nodes,
         nodepool_weights=nodepool_weights,

@@ -20,6 +20,7 @@ from typing import Any
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import RegionZoneMap, Zone
+from carbon_kube.extender.wire import HostEntry, host_fragment
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +41,29 @@ GroupKey = tuple[Zone | None, str | None]
 UNKNOWN_GROUP = 0
 
 
+class _Entries(dict[str, HostEntry]):
+    """Name -> entry; a missing name is answered as unknown (and not stored)."""
+
+    def __missing__(self, name: str) -> HostEntry:
+        return (UNKNOWN_GROUP, host_fragment(name))
+
+
 @dataclass(frozen=True, slots=True)
 class NodeGroups:
-    """A consistent view for scoring: node name -> group id, group id -> (zone, type).
+    """A consistent view for scoring: node name -> (group id, host fragment), group -> key.
 
     Nodes with the same grid zone and instance type score the same for a given pod, so the
     extender scores groups, not nodes; group ``UNKNOWN_GROUP`` is (no zone, no type), the
-    group of every node the cache has not seen.
+    group of every node the cache has not seen. Each node's ``wire.host_fragment`` (its name
+    JSON-encoded) is computed here, once per node list, rather than on every prioritize.
     """
 
-    group_of: Mapping[str, int]
+    entry_of: _Entries
     keys: tuple[GroupKey, ...]
+
+    def entries(self, names: list[str]) -> list[HostEntry]:
+        """The entry of each name, in order; a name the cache has not seen is unknown."""
+        return list(map(self.entry_of.__getitem__, names))
 
 
 class NodeCache:
@@ -63,7 +76,7 @@ class NodeCache:
     def __init__(self, regions: RegionZoneMap) -> None:
         self._regions = regions
         self._nodes: dict[str, NodeInfo] = {}
-        self._groups = NodeGroups({}, ((None, None),))
+        self._groups = NodeGroups(_Entries(), ((None, None),))
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -73,7 +86,7 @@ class NodeCache:
         return self._nodes.get(name)
 
     def groups(self) -> NodeGroups:
-        """The current name -> (zone, instance type) group view (see ``NodeGroups``)."""
+        """The current name -> group view (see ``NodeGroups``)."""
         return self._groups
 
     def info_from_object(self, node: Mapping[str, Any]) -> NodeInfo | None:
@@ -107,12 +120,12 @@ class NodeCache:
 
     def _swap(self, nodes: dict[str, NodeInfo]) -> None:
         keys: dict[GroupKey, int] = {(None, None): UNKNOWN_GROUP}
-        group_of = {}
+        entry_of = _Entries()
         for name, info in nodes.items():
             key = (info.zone, info.instance_type)
-            group_of[name] = keys.setdefault(key, len(keys))
+            entry_of[name] = (keys.setdefault(key, len(keys)), host_fragment(name))
         self._nodes = nodes
-        self._groups = NodeGroups(group_of, tuple(keys))
+        self._groups = NodeGroups(entry_of, tuple(keys))
 
     def _zone_of(self, region: str) -> Zone | None:
         try:

@@ -5,7 +5,7 @@ type, pod request)`` through ``policy.scoring.score_nodes`` (0..10; the lowest-e
 10). Nodes whose zone has no data score neutral (5): carbon never blocks or decides scheduling
 without data. Scores depend only on (grid zone, instance type), so nodes are grouped by that
 pair (``NodeCache.groups``) and scored once per group: thousands of nodes cost a dictionary
-lookup each, and the answer stays columnar (``Priorities``) until it is encoded.
+lookup each, and the answer stays by group (``Priorities``) until it is encoded.
 
 ``serve_filter`` removes only nodes a workload's policy forbids: a pod annotated
 ``carbon-kube.io/allowed-zones`` may run in those grid zones and the cluster's home zone;
@@ -32,7 +32,7 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel, default_power_model
-from carbon_kube.extender.nodes import UNKNOWN_GROUP, NodeCache
+from carbon_kube.extender.nodes import NodeCache
 from carbon_kube.extender.wire import ExtenderArgs, ExtenderFilterResult, NodeList, Priorities
 from carbon_kube.observability.metrics import EXTENDER_FILTERED_NODES
 from carbon_kube.planning.service import PlanningService
@@ -121,9 +121,8 @@ def serve_prioritize(args: ExtenderArgs, context: ExtenderContext) -> Priorities
     cpus, memory_gib = object_size(WorkloadKind.POD, args.pod)
     hours = _scored_duration(args.pod) / timedelta(hours=1)
     view = context.nodes.groups()
-    group_of = view.group_of
-    node_groups = [group_of.get(name, UNKNOWN_GROUP) for name in names]
-    used = sorted(set(node_groups))
+    entries = view.entries(names)
+    used = sorted({group for group, _ in entries})
     candidates = [
         NodeEnergy(
             node=str(group),
@@ -137,7 +136,7 @@ def serve_prioritize(args: ExtenderArgs, context: ExtenderContext) -> Priorities
     score_of_group = [0] * len(view.keys)
     for group, score in zip(used, score_nodes(candidates, intensities), strict=True):
         score_of_group[group] = score
-    return Priorities(hosts=names, scores=[score_of_group[group] for group in node_groups])
+    return Priorities(hosts=names, entries=entries, score_of_group=score_of_group)
 
 
 def _learn_nodes(args: ExtenderArgs, context: ExtenderContext) -> None:

@@ -79,16 +79,29 @@ class HostPriority:
     score: int
 
 
+HostEntry = tuple[int, str]
+"""One candidate node as prioritize sees it: (group id, its ``host_fragment``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Priorities:
-    """A prioritize answer, columnar: ``hosts[i]`` scores ``scores[i]``.
+    """A prioritize answer: ``hosts[i]`` scores ``score_of_group[entries[i][0]]``.
 
-    Not a list of models: an answer for 5,000 nodes is built and encoded on every scheduling
-    cycle, and one object per node would dominate its latency.
+    Not a list of models, nor even a list of scores: an answer for 5,000 nodes is built and
+    encoded on every scheduling cycle, and one object (or one Python-level step) per node
+    dominated its latency. Nodes with the same grid zone and instance type share a group and
+    a score; each entry carries the node's pre-encoded ``host_fragment`` (cached with the node,
+    see ``NodeCache``), so encoding is one string concatenation per node.
     """
 
     hosts: list[str]
-    scores: list[int]
+    entries: list[HostEntry]
+    score_of_group: list[int]
+
+    @property
+    def scores(self) -> list[int]:
+        score_of_group = self.score_of_group
+        return [score_of_group[group] for group, _ in self.entries]
 
     def __iter__(self) -> Iterator[HostPriority]:
         return (HostPriority(h, s) for h, s in zip(self.hosts, self.scores, strict=True))
@@ -97,15 +110,17 @@ class Priorities:
         return len(self.hosts)
 
 
-_SCORE_SUFFIX = [f',"Score":{score}}}' for score in range(101)]
+_FRAGMENT_HEAD = '{"Host":'
+_FRAGMENT_TAIL = ',"Score":'
+
+
+def host_fragment(host: str) -> str:
+    """``{"Host":"<host>","Score":`` : the start of a node's HostPriority, its score to follow."""
+    return _FRAGMENT_HEAD + encode_basestring_ascii(host) + _FRAGMENT_TAIL
 
 
 def encode_priorities(priorities: Priorities) -> bytes:
     """``[{"Host": ..., "Score": ...}, ...]`` (HostPriorityList), built as one string."""
-    parts = [
-        '{"Host":'
-        + encode_basestring_ascii(host)
-        + (_SCORE_SUFFIX[score] if 0 <= score <= 100 else f',"Score":{score}}}')
-        for host, score in zip(priorities.hosts, priorities.scores, strict=True)
-    ]
+    tail_of_group = [f"{score}}}" for score in priorities.score_of_group]
+    parts = [fragment + tail_of_group[group] for group, fragment in priorities.entries]
     return ("[" + ",".join(parts) + "]").encode()

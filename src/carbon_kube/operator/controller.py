@@ -13,6 +13,7 @@ release is retried after ``retry_after`` (real time); a provider error leaves in
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -143,18 +144,49 @@ class Controller:
         lead = self._settings.release_lead
         while not stop.is_set():
             self._wake.clear()
-            now = self._clock.now()
-            for held in self._index.pop_due(now + lead):
+            start = self._clock.now() + lead
+            release_until, _ = self._release_window(start)
+            for held in self._index.pop_due(release_until):
                 self._in_flight.add(held.key)
                 self._spawn(self._release(held))
-            await self._sleep_until_next(stop)
+            _, wake_at = self._release_window(self._clock.now() + lead)
+            await self._sleep_until(wake_at, stop)
 
-    async def _sleep_until_next(self, stop: asyncio.Event) -> None:
-        max_sleep_s = self._settings.max_sleep.total_seconds()
+    def _release_window(self, start: datetime) -> tuple[datetime, datetime | None]:
+        """(release what is due by this instant now, when the next release should start).
+
+        Without ``release_ahead_max`` that is (``start``, the next due instant). With it, the
+        due instants within ``release_ahead_max`` of ``start`` are scheduled as late as
+        possible at the assumed rate (one release every ``1 / release_ahead_rate_per_s`` real
+        seconds): the last is released at its due instant and each earlier one no later than
+        its own due instant nor one gap before its successor. A burst of ``n`` due together
+        thus starts ``n / rate`` seconds early and ends on time; work spread out no faster
+        than the rate is not moved at all. Nothing is released more than ``release_ahead_max``
+        early.
+        """
         next_due = self._index.next_due()
+        horizon = self._settings.release_ahead_max
+        if next_due is None or horizon <= timedelta(0) or next_due > start + horizon:
+            return start, next_due
+        dues = self._index.dues_until(start + horizon)
+        gap = timedelta(seconds=self._clock.speedup / self._settings.release_ahead_rate_per_s)
+        starts = [dues[-1]] * len(dues)
+        latest = dues[-1]
+        for k in range(len(dues) - 1, -1, -1):
+            latest = min(dues[k], latest)
+            starts[k] = latest
+            latest -= gap
+        started = bisect.bisect_right(starts, start)
+        release_until = max(start, dues[started - 1]) if started else start
+        wake_at = starts[started] if started < len(starts) else None
+        return release_until, wake_at
+
+    async def _sleep_until(self, wake_at: datetime | None, stop: asyncio.Event) -> None:
+        """Sleep until ``wake_at`` (virtual, lead included), a wake-up, or ``max_sleep``."""
+        max_sleep_s = self._settings.max_sleep.total_seconds()
         sleep_s = max_sleep_s
-        if next_due is not None:
-            ahead = next_due - self._settings.release_lead - self._clock.now()
+        if wake_at is not None:
+            ahead = wake_at - self._settings.release_lead - self._clock.now()
             sleep_s = min(max_sleep_s, max(0.0, ahead.total_seconds() / self._clock.speedup))
         if sleep_s <= 0:
             await asyncio.sleep(0)

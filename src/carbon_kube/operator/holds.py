@@ -93,6 +93,10 @@ class HoldIndex:
             due.append(current[1])
         return due
 
+    def dues_until(self, until: datetime) -> list[datetime]:
+        """The due instants at or before ``until``, earliest first (a scan and a sort)."""
+        return sorted(held.due_at for _, held in self._entries.values() if held.due_at <= until)
+
     def next_due(self) -> datetime | None:
         """The earliest due instant, or None when nothing is held."""
         while self._heap:

@@ -58,6 +58,14 @@ class ControllerSettings:
     # Virtual: release this long before the due instant, to absorb release and scheduling
     # latency (at speed-up 600 one real second is ten virtual minutes).
     release_lead: timedelta = timedelta(0)
+    # Virtual: how much earlier than due a burst may start being released (0: never). Work
+    # due together (plans start on the same green hour) is released ahead at
+    # ``release_ahead_rate_per_s`` so the last of it goes out near its due instant instead
+    # of a queue's length after it. See ``Controller._release_window``.
+    release_ahead_max: timedelta = timedelta(0)
+    # Real: the release rate assumed when spreading a burst ahead (releases per second the
+    # apiserver sustains; lower is safer: the burst then starts earlier).
+    release_ahead_rate_per_s: float = 100.0
     # Virtual: how often node intensity labels and NodePool weights are refreshed.
     node_label_interval: timedelta = timedelta(minutes=15)
     label_nodes: bool = True
@@ -78,3 +86,7 @@ class ControllerSettings:
             raise ValueError("release_concurrency must be >= 1")
         if self.release_lead < timedelta(0):
             raise ValueError("release_lead must not be negative")
+        if self.release_ahead_max < timedelta(0):
+            raise ValueError("release_ahead_max must not be negative")
+        if self.release_ahead_rate_per_s <= 0:
+            raise ValueError("release_ahead_rate_per_s must be positive")

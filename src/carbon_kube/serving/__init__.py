@@ -10,7 +10,8 @@ Bad input, by cause -> status:
 
 * body larger than the limit -> 413;
 * ``Content-Type`` not JSON -> 415;
-* not UTF-8, not JSON, or nested too deeply for the parser -> 400;
+* not UTF-8, not JSON (NaN and Infinity literals included), or nested deeper than 1,024
+  levels -> 400;
 * JSON of the wrong shape (``pydantic.ValidationError``) -> 400 listing the first errors
   with their location, e.g. ``request.uid: Field required``.
 """
@@ -18,13 +19,13 @@ Bad input, by cause -> status:
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -84,16 +85,13 @@ async def read_json(request: web.Request) -> Any:
         ) from too_large
     if not raw:
         raise BadRequestError(400, "empty body: expected a JSON object")
+    # orjson: the scheduler sends thousands of node names per request and the stdlib decoder
+    # is the slower half of reading them. It checks UTF-8 and refuses NaN/Infinity literals
+    # and nesting deeper than 1,024 levels, all as JSONDecodeError: a 400, never a crash.
     try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise BadRequestError(
-            400, f"body is not UTF-8: {error.reason} at byte {error.start}"
-        ) from None
-    except json.JSONDecodeError as error:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
         raise BadRequestError(400, f"body is not JSON: {error.msg} at byte {error.pos}") from None
-    except RecursionError:
-        raise BadRequestError(400, "body is nested too deeply to be a Kubernetes object") from None
 
 
 def parse_body(model: type[_Model], data: Any) -> _Model:
