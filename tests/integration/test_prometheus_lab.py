@@ -1,4 +1,4 @@
-"""Debian's Prometheus scrapes the real webhook and extender in the lab; the rules evaluate.
+"""Debian's Prometheus scrapes the real webhook, extender and controller in the lab.
 
 The webhook (``carbon-kube webhook serve``, HTTPS) is registered with the lab's apiserver and
 admits real Pods and a Job; the extender (``carbon-kube extender serve``) lists the lab's Nodes
@@ -14,8 +14,13 @@ alerts (their ``for:`` is minutes, so "pending" is the proof the expression matc
 health of every rule. Counters are created by their first increment and ``rate()`` ignores
 a series' first sample, so traffic comes in two phases with scrapes in between.
 
+The controller (``carbon-kube controller run --metrics-port``) starts only in the second
+test, once the first test's namespace is gone, so it never releases the webhook's holds and
+every count it exports is one the test caused: it releases workloads whose plan is due and
+keeps two held for days; the recorded held, release and hold-time series must match.
+
 Savings series (``carbon_kube:*emissions*``) are covered by the promtool unit tests only:
-no component records job outcomes yet (the controller will, via ``record_job_outcome``).
+no component records job outcomes yet (``record_job_outcome`` has no caller).
 """
 
 from __future__ import annotations
@@ -27,16 +32,27 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from typer.testing import CliRunner
 
-from carbon_kube.domain.annotations import FLEXIBLE_LABEL, MAX_DELAY
-from carbon_kube.kube.client import JOBS, PODS, KubeClient, ResourcePath
+from carbon_kube.cli.app import app
+from carbon_kube.domain.annotations import (
+    FLEXIBLE_LABEL,
+    LATEST_START,
+    MAX_DELAY,
+    RELEASE_AT,
+    SCHEDULING_GATE,
+    format_rfc3339,
+)
+from carbon_kube.exports.files import read_metrics_export
+from carbon_kube.kube.client import JOBS, NAMESPACES, PODS, KubeApiError, KubeClient, ResourcePath
+from carbon_kube.lab.clock import VirtualClock
 from carbon_kube.lab.control_plane import LabState, wait_for
 from carbon_kube.lab.processes import (
     RunningProcess,
@@ -46,6 +62,7 @@ from carbon_kube.lab.processes import (
     tail_log,
     wait_until_ready,
 )
+from tests.integration.controller_process import ControllerProcess
 from tests.integration.kube_objects import make_job, make_pod
 from tests.integration.tls import write_serving_cert
 from tests.prometheus_tools import RULES, require_binary
@@ -57,7 +74,19 @@ MUTATING = ResourcePath(
 )
 CARBON_KUBE = Path(sys.executable).parent / "carbon-kube"
 START_TIMEOUT = timedelta(seconds=120)
-RULE_GROUPS = {"carbon-kube-savings", "carbon-kube-health", "carbon-kube-alerts"}
+RULE_GROUPS = {
+    "carbon-kube-savings",
+    "carbon-kube-health",
+    "carbon-kube-holds",
+    "carbon-kube-alerts",
+}
+RULE_COUNT = 21
+SPEEDUP = 60.0
+LEASE_NAMESPACE = "carbon-kube"
+CONTROLLER_ARGS = ("--kinds", "pod,job", "--no-label-nodes")
+# The controller labels its series with the Kubernetes kind (HeldKind: "Pod", "Job"), the
+# webhook with the domain's ("pod", "job"): a known mismatch, reported, not fixed here.
+POD, JOB = "Pod", "Job"
 BAD_BODY = b'{"not": "an admission review"}'
 
 
@@ -65,6 +94,7 @@ BAD_BODY = b'{"not": "an admission review"}'
 class Components:
     webhook_url: str
     extender_url: str
+    controller_port: int
     prometheus_url: str
     ca_file: Path
     log_dir: Path
@@ -113,7 +143,7 @@ def components(
         "timestamp,zone,g_per_kwh\n"
         + "".join(f"2020-01-01T{hour:02d}:00:00Z,XX,{100 + hour}\n" for hour in range(24))
     )
-    webhook_port, extender_port, prometheus_port = free_loopback_ports(3)
+    webhook_port, extender_port, controller_port, prometheus_port = free_loopback_ports(4)
     planning = [
         "--home-zone", "DE", "--policy", "temporal", "--forecast", "oracle",
         "--intensity-file", str(intensity), "--lab-state-dir", str(lab.state_dir),
@@ -142,7 +172,8 @@ def components(
             )
         )  # fmt: skip
         config = work / "prometheus.yml"
-        config.write_text(yaml.safe_dump(_prometheus_config(webhook_port, extender_port, ca_file)))
+        scraped = _prometheus_config(webhook_port, extender_port, controller_port, ca_file)
+        config.write_text(yaml.safe_dump(scraped))
         prometheus_url = f"http://127.0.0.1:{prometheus_port}"
         started.append(
             _start(
@@ -156,7 +187,9 @@ def components(
         name = f"carbon-kube-prom-{uuid.uuid4().hex[:6]}"
         kube.create(MUTATING, _webhook_configuration(name, webhook_url, cert.ca_pem))
         try:
-            yield Components(webhook_url, extender_url, prometheus_url, ca_file, logs)
+            yield Components(
+                webhook_url, extender_url, controller_port, prometheus_url, ca_file, logs
+            )
         finally:
             kube.delete(MUTATING, name)
     finally:
@@ -164,7 +197,10 @@ def components(
             stop_process(process)
 
 
-def _prometheus_config(webhook_port: int, extender_port: int, ca_file: Path) -> dict[str, Any]:
+def _prometheus_config(
+    webhook_port: int, extender_port: int, controller_port: int, ca_file: Path
+) -> dict[str, Any]:
+    """Scrape and evaluate every second; the controller's target is down until it starts."""
     return {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(RULES)],
@@ -178,6 +214,10 @@ def _prometheus_config(webhook_port: int, extender_port: int, ca_file: Path) -> 
             {
                 "job_name": "carbon-kube-extender",
                 "static_configs": [{"targets": [f"127.0.0.1:{extender_port}"]}],
+            },
+            {
+                "job_name": "carbon-kube-controller",
+                "static_configs": [{"targets": [f"127.0.0.1:{controller_port}"]}],
             },
         ],
     }
@@ -298,6 +338,31 @@ def _eventually(components: Components, expr: str, what: str) -> list[dict[str, 
     return found
 
 
+def _eventually_true(check: Any, components: Components, what: str) -> None:
+    try:
+        wait_for(check, timedelta(seconds=90), what)
+    except TimeoutError as error:
+        raise AssertionError(f"{error}; component logs:\n{components.logs()}") from error
+
+
+def _eventually_equal(
+    components: Components, expr: str, label: str, expected: dict[str, float], what: str
+) -> None:
+    seen: dict[str, float] = {}
+
+    def equal() -> bool:
+        nonlocal seen
+        seen = _values(components, expr, label)
+        return seen == expected
+
+    try:
+        wait_for(equal, timedelta(seconds=90), what)
+    except TimeoutError as error:
+        raise AssertionError(
+            f"{error}: last saw {seen}, wanted {expected}; logs:\n{components.logs()}"
+        ) from error
+
+
 # -- the test -------------------------------------------------------------------------------
 
 
@@ -376,6 +441,21 @@ def test_prometheus_scrapes_the_components_and_the_rules_produce_their_series(
         == 1.0
     )
 
+    # Decisions by reason: the recorded rates carry exactly the (kind, reason) pairs the
+    # webhook counted, and pods, planned in both phases, have a positive rate.
+    def kinds_and_reasons(expr: str) -> set[tuple[str, str]]:
+        return {(s["metric"]["kind"], s["metric"]["reason"]) for s in _query(components, expr)}
+
+    counted = kinds_and_reasons('carbon_kube_decisions_total{component="webhook"}')
+    assert {kind for kind, _ in counted} == {"pod", "job"}
+    _eventually_true(
+        lambda: kinds_and_reasons('carbon_kube:decisions:rate5m{component="webhook"}') == counted,
+        components,
+        "the recorded decision rates to cover every (kind, reason) counted",
+    )
+    pod_rate = _values(components, 'sum(carbon_kube:decisions:rate5m{kind="pod"})')
+    assert pod_rate[""] > 0
+
     # The extender's view of the signal: intensity and data age for the lab's zones.
     intensities = _values(components, "carbon_kube_zone_intensity_g_per_kwh", "zone")
     # The lab's regions map to IE (no embedded data: no value) and DE (embedded data).
@@ -401,4 +481,163 @@ def test_prometheus_scrapes_the_components_and_the_rules_produce_their_series(
         if rule["health"] != "ok"
     ]
     assert unhealthy == []
-    assert sum(len(group["rules"]) for group in rules) == 17
+    assert sum(len(group["rules"]) for group in rules) == RULE_COUNT
+
+
+# -- the controller -------------------------------------------------------------------------
+
+
+def _ensure_namespace(kube: KubeClient, name: str) -> None:
+    try:
+        kube.create(
+            NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        )
+    except KubeApiError as error:
+        if not error.is_conflict:
+            raise
+
+
+def _other_test_namespaces(kube: KubeClient, mine: str) -> list[str]:
+    names = [ns["metadata"]["name"] for ns in kube.list(NAMESPACES)]
+    return [name for name in names if name.startswith("t-") and name != mine]
+
+
+def _due_pod(name: str, release_at: str, latest_start: str) -> dict[str, Any]:
+    return (
+        make_pod(name)
+        .gated(SCHEDULING_GATE)
+        .annotated(RELEASE_AT, release_at)
+        .annotated(LATEST_START, latest_start)
+        .build()
+    )
+
+
+def _due_job(name: str, release_at: str, latest_start: str) -> dict[str, Any]:
+    job = make_job(name).suspended().build()
+    job["metadata"]["labels"] = {FLEXIBLE_LABEL: "true"}
+    job["metadata"]["annotations"] = {RELEASE_AT: release_at, LATEST_START: latest_start}
+    return job
+
+
+def test_prometheus_scrapes_the_controller_and_the_hold_rules_match_what_it_did(
+    lab: LabState, kube: KubeClient, namespace: str, components: Components, tmp_path: Path
+) -> None:
+    # Other tests' holds (the webhook's, above) must be gone, or the controller would
+    # release them too and the counts would not be the test's alone.
+    wait_for(
+        lambda: not _other_test_namespaces(kube, namespace),
+        timedelta(seconds=120),
+        "the other tests' namespaces to be deleted",
+    )
+    _ensure_namespace(kube, LEASE_NAMESPACE)
+    clock = VirtualClock.starting_now(SPEEDUP)
+    controller = ControllerProcess(
+        lab.state_dir,
+        clock,
+        f"lease-{uuid.uuid4().hex[:8]}",
+        tmp_path / "controller.log",
+        extra_args=(*CONTROLLER_ARGS, "--metrics-port", str(components.controller_port)),
+        identity="metrics",
+    )
+    controller.start()
+    try:
+        controller.wait_leading()
+        _hold_and_release(kube, namespace, components, clock)
+        _export_sees_the_held_pods(components, tmp_path / "export")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n--- controller\n{controller.output()[-3000:]}") from error
+    finally:
+        controller.stop()
+
+
+def _hold_and_release(
+    kube: KubeClient, namespace: str, components: Components, clock: VirtualClock
+) -> None:
+    now = clock.now().replace(microsecond=0)
+    due = format_rfc3339(now)
+    days_away = format_rfc3339(now + timedelta(days=3))
+    safe = format_rfc3339(now + timedelta(hours=1))
+    started_real_s = time.monotonic()
+
+    # Phase 1: one pod due now, two held for days; every series comes into existence.
+    kube.create(PODS, _due_pod("a0", due, safe), namespace)
+    for name in ("h0", "h1"):
+        kube.create(PODS, _due_pod(name, days_away, days_away), namespace)
+    _eventually_equal(
+        components,
+        "sum by (trigger) (carbon_kube_releases_total)",
+        "trigger",
+        {"planned": 1.0},
+        "the controller's first release to be scraped",
+    )
+    _eventually_equal(
+        components,
+        "carbon_kube:held_workloads:max",
+        "kind",
+        {POD: 2.0, JOB: 0.0},
+        "the recorded held workloads to count the two pods held for days",
+    )
+    time.sleep(3)  # a few more scrapes of the phase-1 values
+
+    # Phase 2: two more pods and a Job due now.
+    for name in ("a1", "a2"):
+        kube.create(PODS, _due_pod(name, due, safe), namespace)
+    kube.create(JOBS, _due_job("j", due, safe), namespace)
+    _eventually_equal(
+        components,
+        'sum by (kind) (carbon_kube_releases_total{trigger="planned"})',
+        "kind",
+        {POD: 3.0, JOB: 1.0},
+        "every due workload's release to be scraped",
+    )
+    elapsed_virtual_s = (time.monotonic() - started_real_s + 2) * SPEEDUP
+
+    # The recorded series agree with what the controller did.
+    _eventually_equal(
+        components,
+        "carbon_kube:held_workloads:max",
+        "kind",
+        {POD: 2.0, JOB: 0.0},
+        "the held workloads to stay at the two pods held for days",
+    )
+    held = kube.list(PODS, namespace)
+    gated = {
+        pod["metadata"]["name"]
+        for pod in held
+        if any(g["name"] == SCHEDULING_GATE for g in pod["spec"].get("schedulingGates") or [])
+    }
+    assert gated == {"h0", "h1"}
+    # Two of the three Pod releases came after the series' first sample: a positive rate,
+    # once the rule has evaluated on the phase-2 scrape.
+    _eventually(
+        components,
+        f'carbon_kube:releases:rate5m{{trigger="planned", kind="{POD}"}} > 0',
+        "a positive recorded release rate for Pods",
+    )
+    assert _values(
+        components, "sum by (kind) (carbon_kube_hold_duration_seconds_count)", "kind"
+    ) == {POD: 3.0, JOB: 1.0}
+    # Mean hold time of the pods released in phase 2 (rate() skips a0's first sample): held
+    # from creation to release, so within the virtual time the test took.
+    mean_s = _eventually(
+        components,
+        # ">= 0" drops the NaN of phase 1, when the count had not moved yet
+        f'carbon_kube:hold_duration_seconds:mean_rate1h{{kind="{POD}"}} >= 0',
+        "the recorded mean hold time",
+    )
+    assert 0 <= float(mean_s[0]["value"][1]) <= elapsed_virtual_s
+    up = _values(components, 'up{job="carbon-kube-controller"}')
+    assert up == {"": 1.0}
+
+
+def _export_sees_the_held_pods(components: Components, out: Path) -> None:
+    """``carbon-kube metrics export`` on this Prometheus: the held gauge ends at 2 Pods."""
+    end = datetime.now(UTC)
+    args = ["metrics", "export", "--prometheus", components.prometheus_url,
+            "--start", (end - timedelta(minutes=5)).isoformat(), "--end", end.isoformat(),
+            "--step", "1s", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    held = read_metrics_export(out).of("held_workloads")
+    last = held.sort_values("timestamp").groupby("kind")["value"].last().to_dict()
+    assert last == {POD: 2.0, JOB: 0.0}

@@ -24,6 +24,7 @@ from carbon_kube.cli import (
     forecast,
     intensity,
     lab,
+    metrics,
     report,
     simulate,
     traces,
@@ -57,6 +58,7 @@ app.add_typer(dashboards.app, name="dashboards")
 app.add_typer(forecast.app, name="forecast")
 app.add_typer(controller.app, name="controller")
 app.command("report")(report.report_command)
+app.add_typer(metrics.app, name="metrics")
 
 
 def _version(show: bool) -> None:
