@@ -281,9 +281,9 @@ def test_controller_releases_every_kind_at_its_plan_and_pins_pods_to_the_plan_zo
     url = f"http://127.0.0.1:{metrics_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         exposed = response.read().decode()
-    assert 'carbon_kube_releases_total{kind="Pod",trigger="planned"} 1.0' in exposed
-    assert 'carbon_kube_releases_total{kind="Pod",trigger="latest-safe-start"} 1.0' in exposed
-    assert 'carbon_kube_held_workloads{kind="Pod"}' in exposed
+    assert 'carbon_kube_releases_total{kind="pod",trigger="planned"} 1.0' in exposed
+    assert 'carbon_kube_releases_total{kind="pod",trigger="latest-safe-start"} 1.0' in exposed
+    assert 'carbon_kube_held_workloads{kind="pod"}' in exposed
 
 
 def test_nodes_are_labelled_with_grid_zone_and_current_intensity(

@@ -28,14 +28,17 @@ import json
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from carbon_kube.domain.annotations import (
     DEADLINE,
@@ -53,6 +56,7 @@ from carbon_kube.kube.client import JOBS, NAMESPACES, KubeApiError, KubeClient
 from carbon_kube.kube.resources import MUTATING_WEBHOOKS
 from carbon_kube.lab.clock import VirtualClock
 from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.processes import free_loopback_ports
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.providers.embedded import EmbeddedProvider, load_embedded_series
@@ -157,6 +161,41 @@ def webhook_for(kube: KubeClient, tmp_path: Path) -> Iterator[Any]:
         server.stop()
 
 
+@dataclass(frozen=True)
+class ReportedOutcomes:
+    """What the controller's /metrics says about the releases it estimated."""
+
+    jobs: int
+    baseline_g: float
+    avoided_g: float
+
+
+def _reported_outcomes(port: int) -> ReportedOutcomes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get("kind") == "job":
+                totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return ReportedOutcomes(
+        jobs=int(totals.get("carbon_kube_job_emissions_grams_count", 0)),
+        baseline_g=totals.get("carbon_kube_counterfactual_emissions_grams_total", 0.0),
+        avoided_g=totals.get("carbon_kube_avoided_emissions_grams_total", 0.0)
+        - totals.get("carbon_kube_excess_emissions_grams_total", 0.0),
+    )
+
+
+def _wait_for_reported_outcomes(port: int, jobs: int) -> ReportedOutcomes:
+    """The controller's totals once every release's estimate is in (they follow the patch)."""
+    deadline = time.monotonic() + 30
+    while True:
+        reported = _reported_outcomes(port)
+        if reported.jobs >= jobs or time.monotonic() > deadline:
+            return reported
+        time.sleep(0.5)
+
+
 def _namespace(kube: KubeClient, name: str) -> str:
     kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     return name
@@ -188,6 +227,7 @@ def test_one_day_of_pai_jobs_emits_what_the_simulator_predicts_with_no_deadline_
     assert n > 100
 
     clock = VirtualClock.starting_now(SPEEDUP, virtual_epoch=DAY_START - timedelta(minutes=3))
+    (metrics_port,) = free_loopback_ports(1)
     suffix = uuid.uuid4().hex[:6]
     off_ns = _namespace(kube, f"e2e-off-{suffix}")
     on_ns = _namespace(kube, f"e2e-on-{suffix}")
@@ -201,7 +241,24 @@ def test_one_day_of_pai_jobs_emits_what_the_simulator_predicts_with_no_deadline_
         # Release 2 virtual minutes (0.17 real s) early: at speed-up 720 every real
         # millisecond of API latency is 0.7 virtual seconds, enough to miss a deadline that
         # the plan meets exactly at the latest safe start.
-        extra_args=("--kinds", "job", "--no-label-nodes", "--release-lead", "2m"),
+        # With a home zone the controller also reports each release's estimated emissions
+        # against the baseline (the savings metrics); it re-plans with the webhook's policy
+        # and the same oracle, so plans stay put.
+        extra_args=(
+            "--kinds",
+            "job",
+            "--no-label-nodes",
+            "--release-lead",
+            "2m",
+            "--replan-home-zone",
+            str(ZONE),
+            "--replan-policy",
+            POLICY,
+            "--replan-forecast",
+            "oracle",
+            "--metrics-port",
+            str(metrics_port),
+        ),
     )
     try:
         kube.create(
@@ -240,6 +297,7 @@ def test_one_day_of_pai_jobs_emits_what_the_simulator_predicts_with_no_deadline_
         last_latest_start = datetime.fromtimestamp(float(jobs.latest_start_s.max()), tz=UTC)
         budget = clock.to_real(last_latest_start) - clock.real_now() + timedelta(minutes=2)
         wait_for(all_started, budget, "every opted-in job to be released and started")
+        reported = _wait_for_reported_outcomes(metrics_port, n)
     finally:
         controller.stop()
 
@@ -284,6 +342,8 @@ def test_one_day_of_pai_jobs_emits_what_the_simulator_predicts_with_no_deadline_
         "predicted_savings_pct": 100 * (1 - predicted_on_g / predicted_off_g),
         "gap_on_pct": 100 * (measured_on_g / predicted_on_g - 1),
         "gap_off_pct": 100 * (measured_off_g / predicted_off_g - 1),
+        "controller_estimated_savings_pct": 100 * reported.avoided_g / reported.baseline_g,
+        "controller_estimated_jobs": reported.jobs,
         "deadline_misses_on": misses_on,
         "worst_finish_vs_deadline_virtual_s": float(late_s.max()),
         "release_to_start_lag_real_s_max": max(lags_s),
@@ -297,5 +357,9 @@ def test_one_day_of_pai_jobs_emits_what_the_simulator_predicts_with_no_deadline_
     assert abs(figures["gap_on_pct"]) <= 5.0
     assert abs(figures["gap_off_pct"]) <= 5.0
     assert measured_on_g < measured_off_g
+    # The controller's own savings metrics tell the same story: its per-release estimates
+    # (pod requests, creation instants) give the same saving as the test's accounting.
+    assert reported.jobs == n
+    assert abs(figures["controller_estimated_savings_pct"] - figures["measured_savings_pct"]) <= 1.0
     for ns in (on_ns, off_ns):
         kube.delete(NAMESPACES, ns)

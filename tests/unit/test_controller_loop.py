@@ -54,7 +54,7 @@ def _controller(client: RecordingClient, now: datetime) -> Controller:
 
 
 def _released_total() -> float:
-    labels = {"kind": "Pod", "trigger": "planned"}
+    labels = {"kind": "pod", "trigger": "planned"}
     return REGISTRY.get_sample_value("carbon_kube_releases_total", labels) or 0.0
 
 

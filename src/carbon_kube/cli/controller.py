@@ -28,10 +28,12 @@ from carbon_kube.lab.clock import VirtualClock, real_utc_now
 from carbon_kube.lab.control_plane import read_state
 from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.leadership import LeaseSettings
+from carbon_kube.operator.outcomes import PlanningOutcomes
 from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.operator.running import run_controller
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
 from carbon_kube.operator.workloads import HeldKind
+from carbon_kube.planning.outcomes import OutcomeEstimator
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.settings import PlanningSettings, SourceSettings
 from carbon_kube.planning.sources import build_intensity_source
@@ -159,8 +161,9 @@ def run(
     replan_home_zone: str | None = typer.Option(
         None,
         "--replan-home-zone",
-        help="Re-plan held work as the forecast moves, planning with this home grid zone "
-        "(off when not given).",
+        help="Re-plan held work as the forecast moves, planning with this home grid zone, and "
+        "report each release's estimated emissions vs the carbon-agnostic baseline "
+        "(carbon_kube_avoided_emissions_grams etc.; both off when not given).",
     ),
     replan_forecast: str = typer.Option(
         "persistence", "--replan-forecast", help="Forecast to re-plan with: persistence or oracle."
@@ -237,6 +240,7 @@ def run(
     )
     carbon = _provider(provider, electricitymaps_url, clock)
     replanner = None
+    outcomes = None
     if replan_home_zone is not None:
         if replan_forecast not in ("persistence", "oracle"):
             raise InputError(
@@ -253,6 +257,7 @@ def run(
         )
         source = build_intensity_source(SourceSettings(), clock)
         replanner = PlanningReplanner(PlanningService(source, clock, planning))
+        outcomes = PlanningOutcomes(OutcomeEstimator(source), parse_zone(replan_home_zone))
     if metrics_port:
         start_http_server(metrics_port, registry=REGISTRY)
     with client_for(kubeconfig, pool_maxsize=release_concurrency) as client:
@@ -264,6 +269,7 @@ def run(
             real_now=real_utc_now,
             provider=carbon,
             replanner=replanner,
+            outcomes=outcomes,
         )
 
 

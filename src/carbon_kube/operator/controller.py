@@ -36,14 +36,22 @@ from carbon_kube.observability.metrics import (
     RELEASES,
     REPLANS,
     ZONE_INTENSITY_G_PER_KWH,
+    record_job_outcome,
 )
 from carbon_kube.operator.holds import HeldWorkload, HoldIndex, WorkloadKey
 from carbon_kube.operator.nodepools import is_managed, pool_profile, weights_by_rate
 from carbon_kube.operator.nodes import grid_zone_of, node_label_patch
+from carbon_kube.operator.outcomes import OutcomeSource
 from carbon_kube.operator.releasing import DueReason, release_timing
 from carbon_kube.operator.replanning import Replanner, plan_moved_materially, replan_patch
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings
-from carbon_kube.operator.workloads import HeldKind, is_held, release_patch, resource_of
+from carbon_kube.operator.workloads import (
+    HeldKind,
+    is_held,
+    release_patch,
+    resource_of,
+    workload_kind,
+)
 from carbon_kube.providers.base import IntensityProvider
 
 __all__ = ["Controller"]
@@ -63,12 +71,14 @@ class Controller:
         *,
         provider: IntensityProvider | None = None,
         replanner: Replanner | None = None,
+        outcomes: OutcomeSource | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
         self._settings = settings
         self._provider = provider
         self._replanner = replanner
+        self._outcomes = outcomes
         self._index = HoldIndex()
         self._in_flight: set[WorkloadKey] = set()
         self._released: set[WorkloadKey] = set()
@@ -201,10 +211,11 @@ class Controller:
     async def _release(self, held: HeldWorkload) -> None:
         key = held.key
         reason = held.timing.reason
+        released_at = self._clock.now()
         patch = release_patch(
             key.kind,
             held.obj,
-            released_at=self._clock.now(),
+            released_at=released_at,
             reason=str(reason),
             node_labels=list(self._node_labels.values()),
         )
@@ -231,11 +242,34 @@ class Controller:
         self._in_flight.discard(key)
         self.releases += 1
         self._count_release(held)
+        if self._outcomes is not None:
+            self._spawn(self._record_outcome(held, released_at))
         zone_note = f", zone {patch.zone}" if patch.zone else ""
         _log.info("released %s (%s%s)", key, reason, zone_note)
 
+    async def _record_outcome(self, held: HeldWorkload, released_at: datetime) -> None:
+        """Report the released workload's estimated emissions against the baseline's.
+
+        Runs after the release (off its critical path); no estimate, no report.
+        """
+        outcomes = self._outcomes
+        if outcomes is None:
+            return
+        created = self._created_at(held.obj.get("metadata") or {})
+        call = partial(outcomes.outcome, held.key.kind, held.obj, released_at, created)
+        outcome = await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        if outcome is None:
+            return
+        record_job_outcome(
+            kind=workload_kind(held.key.kind).value,
+            lever=str(outcome.lever),
+            energy_kwh=outcome.energy_kwh,
+            emissions_g=outcome.emissions_g,
+            counterfactual_g=outcome.counterfactual_g,
+        )
+
     def _count_release(self, held: HeldWorkload) -> None:
-        kind = str(held.key.kind)
+        kind = workload_kind(held.key.kind).value
         now = self._clock.now()
         RELEASES.labels(kind, str(held.timing.reason)).inc()
         created = self._created_at(held.obj.get("metadata") or {})
@@ -253,7 +287,7 @@ class Controller:
         for held in self._index.entries():
             counts[held.key.kind] = counts.get(held.key.kind, 0) + 1
         for kind, count in counts.items():
-            HELD_WORKLOADS.labels(str(kind)).set(count)
+            HELD_WORKLOADS.labels(workload_kind(kind).value).set(count)
 
     async def _every(
         self,
@@ -363,7 +397,7 @@ class Controller:
             await self._call(
                 partial(self._client.patch, resource_of(key.kind), key.name, patch, key.namespace)
             )
-            REPLANS.labels(str(key.kind)).inc()
+            REPLANS.labels(workload_kind(key.kind).value).inc()
             _log.info("re-planned %s: release-at %s", key, fresh.get("carbon-kube.io/release-at"))
 
     # -- plumbing ------------------------------------------------------------------------------

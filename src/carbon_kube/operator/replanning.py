@@ -21,8 +21,8 @@ from carbon_kube.domain.annotations import (
     plan_annotations,
 )
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
+from carbon_kube.operator.workloads import HeldKind, workload_kind
 from carbon_kube.planning.service import NO_SIGNAL, PlanningService
 from carbon_kube.planning.workloads import workload_from_object
 
@@ -41,12 +41,7 @@ class Replanner(Protocol):
     ) -> Mapping[str, str] | None: ...
 
 
-_KINDS = {
-    "Pod": WorkloadKind.POD,
-    "Job": WorkloadKind.JOB,
-    "SparkApplication": WorkloadKind.SPARK,
-    "FlinkDeployment": WorkloadKind.FLINK,
-}
+_KINDS = {str(held): workload_kind(held) for held in HeldKind}
 
 
 class PlanningReplanner:

@@ -24,6 +24,7 @@ from carbon_kube.kube.connection import ApiConnection
 from carbon_kube.operator.controller import Controller
 from carbon_kube.operator.handlers import build_registry, kopf_settings
 from carbon_kube.operator.leadership import LeaseElector
+from carbon_kube.operator.outcomes import OutcomeSource
 from carbon_kube.operator.replanning import Replanner
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings
 from carbon_kube.providers.base import IntensityProvider
@@ -46,6 +47,7 @@ def run_controller(
     real_now: Callable[[], datetime],
     provider: IntensityProvider | None = None,
     replanner: Replanner | None = None,
+    outcomes: OutcomeSource | None = None,
 ) -> None:
     """Block until stopped by a signal (returns) or by losing leadership (raises)."""
     stopping = threading.Event()
@@ -63,7 +65,17 @@ def run_controller(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         lost = asyncio.run(
-            _lead(settings, connection, client, clock, real_now, elector, provider, replanner)
+            _lead(
+                settings,
+                connection,
+                client,
+                clock,
+                real_now,
+                elector,
+                provider,
+                replanner,
+                outcomes,
+            )
         )
     finally:
         for signum, handler in previous.items():
@@ -85,13 +97,16 @@ async def _lead(
     elector: LeaseElector,
     provider: IntensityProvider | None,
     replanner: Replanner | None,
+    outcomes: OutcomeSource | None,
 ) -> bool:
     """Run until a signal or a lost Lease; True when the Lease was lost."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    controller = Controller(client, clock, settings, provider=provider, replanner=replanner)
+    controller = Controller(
+        client, clock, settings, provider=provider, replanner=replanner, outcomes=outcomes
+    )
     registry = build_registry(controller, connection, settings.kinds)
     lost = False
 

@@ -41,6 +41,7 @@ from carbon_kube.domain.annotations import (
     format_rfc3339,
     is_opted_in,
 )
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kube.client import JOBS, PODS, JsonObject, PatchType, ResourcePath
 from carbon_kube.kube.resources import FLINK_DEPLOYMENTS, SPARK_APPLICATIONS
 
@@ -51,6 +52,7 @@ __all__ = [
     "release_patch",
     "resource_of",
     "tightening_selector",
+    "workload_kind",
 ]
 
 
@@ -72,6 +74,23 @@ _RESOURCES: dict[HeldKind, ResourcePath] = {
 def resource_of(kind: HeldKind) -> ResourcePath:
     """The REST path of ``kind``."""
     return _RESOURCES[kind]
+
+
+_WORKLOAD_KINDS: dict[HeldKind, WorkloadKind] = {
+    HeldKind.POD: WorkloadKind.POD,
+    HeldKind.JOB: WorkloadKind.JOB,
+    HeldKind.SPARK: WorkloadKind.SPARK,
+    HeldKind.FLINK: WorkloadKind.FLINK,
+}
+
+
+def workload_kind(kind: HeldKind) -> WorkloadKind:
+    """The domain kind of ``kind``; its value is the ``kind`` label of every metric.
+
+    The webhook labels its series with the same values, so decisions, holds and releases of
+    one kind join in PromQL.
+    """
+    return _WORKLOAD_KINDS[kind]
 
 
 @dataclass(frozen=True, slots=True)

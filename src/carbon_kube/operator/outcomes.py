@@ -1,0 +1,52 @@
+"""Estimate each released workload's emissions and the baseline's, for the savings metrics.
+
+The controller is the one component that sees every release, so it reports the per-job
+estimates (``carbon_kube_job_emissions_grams``, ``..._counterfactual_...``, avoided/excess by
+lever) that the "Carbon savings" dashboard and the savings recording rules read. The estimate
+itself is ``planning.outcomes``; this module turns a Kubernetes object into its workload and
+its planned zone. Anything unreadable gives no estimate rather than a wrong one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from carbon_kube.domain.annotations import PLAN_ZONE
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.zones import Zone
+from carbon_kube.operator.workloads import HeldKind, workload_kind
+from carbon_kube.planning.outcomes import JobOutcome, OutcomeEstimator
+from carbon_kube.planning.workloads import workload_from_object
+
+__all__ = ["OutcomeSource", "PlanningOutcomes"]
+
+
+class OutcomeSource(Protocol):
+    """The estimate for ``obj`` released (started) at ``start``, or None."""
+
+    def outcome(
+        self, kind: HeldKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
+    ) -> JobOutcome | None: ...
+
+
+class PlanningOutcomes:
+    """:class:`OutcomeSource` over an :class:`OutcomeEstimator` and the cluster's home zone."""
+
+    def __init__(self, estimator: OutcomeEstimator, home_zone: Zone) -> None:
+        self._estimator = estimator
+        self._home_zone = home_zone
+
+    def outcome(
+        self, kind: HeldKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
+    ) -> JobOutcome | None:
+        try:
+            workload, _ = workload_from_object(
+                workload_kind(kind), obj, home_zone=self._home_zone, submitted_at=created_at
+            )
+        except (InputError, ValueError):
+            return None
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        zone = Zone(str(annotations.get(PLAN_ZONE) or self._home_zone))
+        return self._estimator.estimate(workload, start=start, zone=zone)

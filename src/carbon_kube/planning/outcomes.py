@@ -1,0 +1,125 @@
+"""Estimated outcome of one released workload: its emissions and the carbon-agnostic baseline's.
+
+When the controller releases held work it knows everything the estimate needs: the workload's
+size and expected duration (its annotations and requests), where it was planned to run
+(``plan-zone``), when it was released, and when it was submitted. The baseline is the same work
+started at submission in the home zone, which is what would have happened without Carbon-Kube.
+
+Both figures are *estimates* computed from the same intensity source the plans came from, over
+the expected (not the actual) run: ``power_w x integral of intensity over the run``, the
+simulator's formula (``energy.emissions``), so the cluster's metrics and the simulator's
+reports are comparable. The lever says what the plan changed: the start (``time``), the grid
+zone (``region``) or both.
+
+``job_outcome`` is pure; :meth:`OutcomeEstimator.estimate` fetches the two series and returns
+None when either zone lacks data for the run (nothing is reported rather than a guess).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from carbon_kube.domain.errors import ProviderError
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.plans import Lever
+from carbon_kube.domain.workloads import Workload
+from carbon_kube.domain.zones import Zone
+from carbon_kube.energy.emissions import emissions_g
+from carbon_kube.energy.power import PowerModel, default_power_model
+from carbon_kube.providers.base import IntensityProvider
+
+__all__ = ["JobOutcome", "OutcomeEstimator", "job_outcome", "lever_of"]
+
+_HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """One workload's estimated energy and emissions, and the baseline's emissions."""
+
+    energy_kwh: float
+    emissions_g: float
+    counterfactual_g: float
+    lever: Lever
+
+    @property
+    def avoided_g(self) -> float:
+        """Grams saved against the baseline (negative when the plan cost carbon)."""
+        return self.counterfactual_g - self.emissions_g
+
+
+def lever_of(workload: Workload, start: datetime, zone: Zone) -> Lever:
+    """What running ``workload`` from ``start`` in ``zone`` changed against the baseline."""
+    moved_in_time = start > workload.submit_at
+    moved_in_space = zone != workload.home_zone
+    if moved_in_time and moved_in_space:
+        return Lever.TIME_AND_REGION
+    if moved_in_space:
+        return Lever.REGION
+    if moved_in_time:
+        return Lever.TIME
+    return Lever.NONE
+
+
+def job_outcome(
+    workload: Workload,
+    *,
+    start: datetime,
+    zone: Zone,
+    run_series: IntensitySeries,
+    home_series: IntensitySeries,
+    power: PowerModel,
+) -> JobOutcome:
+    """The estimate for ``workload`` run from ``start`` in ``zone`` (``run_series``' grid).
+
+    Raises ``ValueError`` when a series does not cover its run.
+    """
+    power_w = power.power_w(workload.cpus, workload.memory_gib)
+    duration = workload.expected_duration
+    baseline_start = min(start, workload.submit_at)
+    return JobOutcome(
+        energy_kwh=power_w * duration.total_seconds() / 3600.0 / 1000.0,
+        emissions_g=emissions_g(run_series, start, start + duration, power_w),
+        counterfactual_g=emissions_g(
+            home_series, baseline_start, baseline_start + duration, power_w
+        ),
+        lever=lever_of(workload, start, zone),
+    )
+
+
+class OutcomeEstimator:
+    """:func:`job_outcome` over an intensity source (thread-safe: the source may not be)."""
+
+    def __init__(self, source: IntensityProvider, power: PowerModel | None = None) -> None:
+        self._source = source
+        self._power = power or default_power_model()
+        self._lock = threading.Lock()
+
+    def estimate(self, workload: Workload, *, start: datetime, zone: Zone) -> JobOutcome | None:
+        """The estimate, or None when the source lacks either zone's data for the run."""
+        first = _floor_hour(min(start, workload.submit_at))
+        last = _floor_hour(max(start, workload.submit_at) + workload.expected_duration) + 2 * _HOUR
+        try:
+            with self._lock:
+                home_series = self._source.history(workload.home_zone, first, last)
+                run_series = (
+                    home_series
+                    if zone == workload.home_zone
+                    else self._source.history(zone, first, last)
+                )
+            return job_outcome(
+                workload,
+                start=start,
+                zone=zone,
+                run_series=run_series,
+                home_series=home_series,
+                power=self._power,
+            )
+        except (ProviderError, ValueError, KeyError):
+            return None
+
+
+def _floor_hour(instant: datetime) -> datetime:
+    return instant.replace(minute=0, second=0, microsecond=0)

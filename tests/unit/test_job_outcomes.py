@@ -1,0 +1,143 @@
+"""Per-job outcome estimates: what a released workload emits against the baseline's run."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from carbon_kube.domain.clock import FixedClock
+from carbon_kube.domain.plans import Lever
+from carbon_kube.domain.zones import Zone
+from carbon_kube.energy.power import PowerModel
+from carbon_kube.observability.metrics import REGISTRY
+from carbon_kube.operator.controller import Controller
+from carbon_kube.operator.outcomes import PlanningOutcomes
+from carbon_kube.operator.settings import ControllerSettings, WallClock
+from carbon_kube.operator.workloads import HeldKind
+from carbon_kube.planning.outcomes import OutcomeEstimator, job_outcome, lever_of
+from carbon_kube.providers.embedded import EmbeddedProvider
+from carbon_kube.providers.regions import load_region_zone_map
+from tests.builders import HOUR, T0, a_job, make_series
+from tests.held_workloads import held_pod
+
+# 1 kW flat: grams = g/kWh x hours, easy to check by hand.
+ONE_KW = PowerModel(watts_per_vcpu=1000.0, watts_per_gib=0.0, pue=1.0)
+
+
+def test_a_job_moved_to_a_clean_hour_avoids_the_difference_times_its_energy() -> None:
+    home = make_series([400, 400, 100, 100])
+    job = a_job("j").submitted(T0).lasting(HOUR).needing(1.0).due(T0 + 4 * HOUR).build()
+
+    outcome = job_outcome(
+        job, start=T0 + 2 * HOUR, zone=Zone("DE"), run_series=home, home_series=home, power=ONE_KW
+    )
+
+    assert outcome.energy_kwh == pytest.approx(1.0)
+    assert outcome.emissions_g == pytest.approx(100.0)
+    assert outcome.counterfactual_g == pytest.approx(400.0)
+    assert outcome.avoided_g == pytest.approx(300.0)
+    assert outcome.lever is Lever.TIME
+
+
+def test_a_run_started_mid_hour_integrates_both_hours_it_touches() -> None:
+    home = make_series([400, 100, 100])
+    job = a_job("j").submitted(T0).lasting(HOUR).needing(2.0).due(T0 + 3 * HOUR).build()
+
+    outcome = job_outcome(
+        job,
+        start=T0 + HOUR / 2,
+        zone=Zone("DE"),
+        run_series=home,
+        home_series=home,
+        power=ONE_KW,
+    )
+
+    assert outcome.emissions_g == pytest.approx(2.0 * (0.5 * 400 + 0.5 * 100))
+    assert outcome.counterfactual_g == pytest.approx(2.0 * 400)
+
+
+def test_a_job_run_elsewhere_is_compared_with_its_home_grid_at_submission() -> None:
+    home = make_series([300, 300], zone="DE")
+    away = make_series([50, 50], zone="FR")
+    job = a_job("j").submitted(T0).lasting(HOUR).needing(1.0).allowed("DE", "FR").build()
+
+    outcome = job_outcome(
+        job, start=T0, zone=Zone("FR"), run_series=away, home_series=home, power=ONE_KW
+    )
+
+    assert (outcome.emissions_g, outcome.counterfactual_g) == pytest.approx((50.0, 300.0))
+    assert outcome.lever is Lever.REGION
+
+
+@pytest.mark.parametrize(
+    ("start_after", "zone", "lever"),
+    [
+        (timedelta(0), "DE", Lever.NONE),
+        (HOUR, "DE", Lever.TIME),
+        (timedelta(0), "FR", Lever.REGION),
+        (HOUR, "FR", Lever.TIME_AND_REGION),
+    ],
+)
+def test_the_lever_names_what_the_release_changed(
+    start_after: timedelta, zone: str, lever: Lever
+) -> None:
+    job = a_job("j").submitted(T0).lasting(HOUR).build()
+    assert lever_of(job, T0 + start_after, Zone(zone)) is lever
+
+
+def test_no_estimate_when_the_source_does_not_cover_the_run() -> None:
+    clock = FixedClock(T0)
+    source = EmbeddedProvider(clock, replay=False, series={Zone("DE"): make_series([300, 300])})
+    job = a_job("j").submitted(T0).lasting(5 * HOUR).needing(1.0).build()
+
+    assert OutcomeEstimator(source, ONE_KW).estimate(job, start=T0, zone=Zone("DE")) is None
+    assert OutcomeEstimator(source, ONE_KW).estimate(job, start=T0, zone=Zone("PL")) is None
+
+
+class _Patches:
+    def patch(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {}
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_release_reports_the_estimated_avoided_grams_under_its_lever() -> None:
+    now = T0 + 2 * HOUR
+    series = make_series([400, 400, 100, 100, 100, 100])
+    source = EmbeddedProvider(FixedClock(now), replay=False, series={Zone("DE"): series})
+    outcomes = PlanningOutcomes(OutcomeEstimator(source, ONE_KW), Zone("DE"))
+    settings = ControllerSettings(
+        regions=load_region_zone_map(),
+        label_nodes=False,
+        max_sleep=timedelta(milliseconds=50),
+    )
+    controller = Controller(
+        _Patches(),  # type: ignore[arg-type]
+        WallClock(lambda: now),
+        settings,
+        outcomes=outcomes,
+    )
+    pod = held_pod("p").planned(release_at=now).deadline(T0 + 5 * HOUR, expected=HOUR).build()
+    pod["metadata"]["creationTimestamp"] = T0.strftime("%Y-%m-%dT%H:%M:%SZ")
+    pod["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "500m"}}
+    avoided_before = _sample("carbon_kube_avoided_emissions_grams_total", kind="pod", lever="time")
+    baseline_before = _sample("carbon_kube_counterfactual_emissions_grams_total", kind="pod")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        controller.observe_workload(HeldKind.POD, pod, deleted=False)
+        asyncio.get_running_loop().call_later(0.5, stop.set)
+        await controller.run_loops(stop)
+
+    asyncio.run(main())
+
+    avoided = _sample("carbon_kube_avoided_emissions_grams_total", kind="pod", lever="time")
+    baseline = _sample("carbon_kube_counterfactual_emissions_grams_total", kind="pod")
+    # 0.5 vCPU at 1 kW/vCPU for an hour: 0.5 kWh at 400 g/kWh (baseline) vs 100 g/kWh (planned).
+    assert baseline - baseline_before == pytest.approx(200.0)
+    assert avoided - avoided_before == pytest.approx(150.0)
