@@ -4,7 +4,10 @@ baselines, on the real data in ../shared/data (never copied into the project).
 Part 1, DACF (e-Energy'22) regions, Jul-Dec 2021: daily origins at 00:00 UTC, 24 h horizon;
 DACF's own forecast is scored as model `provider` on exactly the same hours with the same MAPE.
 The learned model uses the GFS day-ahead weather forecasts from the same files (known 24 h before
-each hour) and the intensity history; it does not use DACF's source-production forecasts.
+each hour) and the intensity history. `lightgbm` also blends in DACF's day-ahead forecast for the
+hours of the origin's UTC day (DACF forecasts each UTC day from data up to the end of the day
+before, so at a 00:00 UTC origin that day's forecast is known); `lightgbm-alone` is the same
+fitted model without the blend. Both share one set of fits.
 
 Part 2, Electricity Maps zones, 2022: daily origins, 24 h horizon, history from 2021, Open-Meteo
 reanalysis used only up to each origin (observed weather; no look-ahead).
@@ -30,7 +33,12 @@ import numpy as np
 from carbon_kube.cli.forecast_io import read_history, write_atomically
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone
-from carbon_kube.forecasting import BoostingConfig, build_models, run_backtest
+from carbon_kube.forecasting import (
+    BoostingConfig,
+    GradientBoostingForecaster,
+    build_models,
+    run_backtest,
+)
 from carbon_kube.forecasting.backtesting import BacktestResult
 from carbon_kube.providers.dacf import (
     REGION_ZONES,
@@ -72,20 +80,30 @@ def dacf_row(data: Path, region: str, config: BoostingConfig) -> Row:
     test_file = folder / f"{region}_carbon_from_src_prod_forecasts_direct.csv.gz"
     forecast = read_dacf_forecast(test_file)
     start, end = datetime(2021, 7, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC)
+    models = build_models(
+        ["provider", "lightgbm"], horizon=HORIZON, provider_forecasts=forecast, boosting=config
+    )
+    blended = models[-1]
+    assert isinstance(blended, GradientBoostingForecaster)
+    models.append(
+        GradientBoostingForecaster(
+            blended.config, name="lightgbm-alone", fit_cache=blended.fit_cache
+        )
+    )
     if region == "DE":
-        # Only the Jul-Dec file exists: the learned model needs 57 days of it before a first origin.
+        # Only the Jul-Dec file exists: the learned model needs its required history of it first.
         (series,) = read_dacf_intensity(test_file).values()
         weather = None
-        start = datetime(2021, 8, 27, tzinfo=UTC)
-        note = "history only from 2021-07-01 (no 2020 file), so scored from 2021-08-27; no weather"
+        start = series.start + blended.required_history(HORIZON)
+        note = (
+            f"history only from 2021-07-01 (no 2020 file), so scored from {start:%Y-%m-%d}; "
+            "no weather"
+        )
     else:
         history_file = folder / f"{region}_direct_emissions.csv.gz"
         (series,) = read_dacf_intensity(history_file).values()
         weather = read_dacf_weather(history_file)
         note = ""
-    models = build_models(
-        ["provider", "lightgbm"], horizon=HORIZON, provider_forecasts=forecast, boosting=config
-    )
     began = time.perf_counter()
     result = run_backtest(series, models, start=start, end=end, horizon=HORIZON, weather=weather)
     return Row(region, result, time.perf_counter() - began, note)
