@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -286,7 +287,13 @@ def kept_em_section(previous: str) -> str:
     return (
         "\n> Part 2 below was NOT re-run in this generation (`--zones` was empty, for time);\n"
         "> it is kept verbatim from the previous run, made with the previous model version\n"
-        "> (uncalibrated quantile boosters, plain median objective).\n\n" + previous[at:]
+        "> (uncalibrated quantile boosters, plain median objective); its per-model notes\n"
+        "> are dropped (they mixed in part 1's).\n\n"
+        + "".join(
+            line
+            for line in previous[at:].splitlines(keepends=True)
+            if not re.match(r"^\* \S+ notes: ", line)
+        )
     )
 
 
