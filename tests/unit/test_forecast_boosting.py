@@ -21,6 +21,7 @@ SMALL = BoostingConfig(
     origin_stride=timedelta(hours=6),
     max_horizon=timedelta(hours=24),
     num_threads=1,
+    calibration_window=timedelta(days=7),
 )
 
 
@@ -71,7 +72,7 @@ def test_day_ahead_weather_makes_the_learned_model_beat_persistence(data):
 
 def test_the_learned_model_says_how_much_history_it_needs(data):
     series, weather = data
-    with pytest.raises(InputError, match="needs at least 43 days"):
+    with pytest.raises(InputError, match="needs at least 50 days"):
         GradientBoostingForecaster(SMALL).forecast(series, T0 + 30 * DAY, 24 * HOUR, weather)
 
 

@@ -138,7 +138,7 @@ def test_show_prints_the_next_hours_and_plots_them(intensity_csv, tmp_path):
 
 def test_show_with_the_learned_model_without_weather_says_so(tmp_path):
     intensity_csv = tmp_path / "long.csv"
-    write_intensity_csv([make_daily_series(60)], intensity_csv)
+    write_intensity_csv([make_daily_series(90)], intensity_csv)
     code, stdout, _ = run(
         [
             "forecast",

@@ -28,6 +28,7 @@ SMALL = BoostingConfig(
     origin_stride=timedelta(hours=12),
     max_horizon=timedelta(hours=24),
     num_threads=1,
+    calibration_window=timedelta(days=5),
 )
 
 
@@ -125,3 +126,45 @@ def test_weather_stamped_after_the_origin_never_reaches_a_feature(data):
     # Day-ahead weather (issued 24 h before its hour): known up to origin + 24 h, not after.
     assert np.all(np.isfinite(at_target[:25]))
     assert np.all(np.isnan(at_target[25:]))
+
+
+def provider_for(series: IntensitySeries, seed: int = 5) -> IntensitySeries:
+    """A noisy but informative day-ahead forecast of the series (like DACF's)."""
+    noise = np.random.default_rng(seed).normal(1.0, 0.05, len(series))
+    return IntensitySeries(series.zone, series.start, series.step, series.values_g_per_kwh * noise)
+
+
+def poisoned_provider(provider: IntensitySeries, origin: datetime) -> IntensitySeries:
+    """Provider values for UTC days that had not begun at the origin become absurd."""
+    next_day = datetime(origin.year, origin.month, origin.day, tzinfo=origin.tzinfo) + DAY
+    values = provider.values_g_per_kwh.copy()
+    values[provider.index_at(next_day) :] = POISON_G_PER_KWH
+    return IntensitySeries(provider.zone, provider.start, provider.step, values)
+
+
+def test_the_provider_blend_ignores_provider_forecasts_not_issued_at_the_origin(data):
+    series, weather = data
+    origin = T0 + 50 * DAY + 7 * HOUR
+    provider = provider_for(series)
+    clean = GradientBoostingForecaster(SMALL, provider_forecasts=provider).forecast(
+        series, origin, 24 * HOUR, weather
+    )
+    dirty = GradientBoostingForecaster(
+        SMALL, provider_forecasts=poisoned_provider(provider, origin)
+    ).forecast(poisoned(series, origin), origin, 24 * HOUR, poisoned_weather(weather, origin))
+    for name in ("p10_g_per_kwh", "p50_g_per_kwh", "p90_g_per_kwh"):
+        np.testing.assert_array_equal(getattr(clean, name), getattr(dirty, name), err_msg=name)
+
+
+def test_the_provider_blend_does_use_the_forecast_of_the_current_day(data):
+    """The poisoning above must be able to fail: today's provider values do reach p50."""
+    series, weather = data
+    origin = T0 + 50 * DAY + 7 * HOUR
+    provider = provider_for(series)
+    values = provider.values_g_per_kwh.copy()
+    values[provider.index_at(origin) :] = POISON_G_PER_KWH
+    spiked = IntensitySeries(provider.zone, provider.start, provider.step, values)
+    model = GradientBoostingForecaster(SMALL, provider_forecasts=spiked)
+    forecast = model.forecast(series, origin, 24 * HOUR, weather)
+    assert forecast.p50_g_per_kwh[0] > 1e6  # 07:00 of the origin's own day: issued
+    assert forecast.p50_g_per_kwh[-1] < 1e6  # 06:00 of the next day: not yet issued

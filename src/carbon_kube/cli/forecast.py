@@ -37,7 +37,8 @@ from carbon_kube.providers.files import GapFill
 app = typer.Typer(
     help=(
         "Forecast grid carbon intensity 1-72 h ahead (persistence, seasonal-naive, the source's "
-        "own forecast, LightGBM quantile regression) and backtest the forecasts."
+        "own forecast, LightGBM with out-of-sample calibrated p10-p90, blended with the "
+        "source's forecast when one is given) and backtest the forecasts."
     ),
     no_args_is_help=True,
 )

@@ -1,4 +1,4 @@
-"""The learned forecaster: LightGBM quantile regression, one model per quantile, per zone.
+"""The learned forecaster: LightGBM median regression per zone, bands calibrated out of sample.
 
 Training rows are (origin, horizon) pairs taken every ``origin_stride`` over the
 ``train_window`` before a *training cut-off*; the cut-off is the origin rounded down to a
@@ -6,6 +6,13 @@ multiple of ``retrain_every`` since the epoch, so a forecast is a pure function 
 (history, origin, weather, config): the same call gives the same answer whatever was asked
 before, and fitted models are memoised by cut-off and data fingerprint. LightGBM runs with
 ``deterministic=True``, a fixed seed and ``num_threads`` threads, so results repeat exactly.
+
+Each fit trains twice: once without the ``calibration_window`` before the cut-off, to forecast
+that window out of sample (``calibration.CalibrationSet``: the p10/p90 band and the provider
+blend are learned from it), and once on everything up to the cut-off for the forecasts served.
+Given a provider's day-ahead forecast (``provider_forecasts``, e.g. DACF's), the served p50 is
+a per-horizon-step blend of it and the model's own, using only provider values issued by the
+origin; without one the model is LightGBM alone.
 
 Weather is optional. Without it (or with none known at the origin) the model trains on lags
 and calendar features only, logs that once per fit and says so in every forecast's notes.
@@ -22,11 +29,25 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from carbon_kube.domain.forecasts import QUANTILES, QuantileForecast
+from carbon_kube.domain.forecasts import QuantileForecast
 from carbon_kube.domain.intensity import FloatArray, IntensitySeries, to_epoch_s
 from carbon_kube.domain.weather import WeatherKind, WeatherSeries
+from carbon_kube.forecasting.calibration import (
+    CalibrationSet,
+    blend,
+    blend_weights,
+    check_provider,
+    issued_values,
+    residual_band,
+)
 from carbon_kube.forecasting.features import build_features
-from carbon_kube.forecasting.protocol import DAY, check_request, known_before, steps_in
+from carbon_kube.forecasting.protocol import (
+    DAY,
+    KnownHistory,
+    check_request,
+    known_before,
+    steps_in,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +68,8 @@ class BoostingConfig:
     train_window: timedelta = timedelta(days=365)
     min_train: timedelta = timedelta(days=28)
     retrain_every: timedelta = timedelta(days=28)
+    # Held out of the first fit and forecast out of sample: the band and the provider blend.
+    calibration_window: timedelta = timedelta(days=28)
     origin_stride: timedelta = timedelta(hours=3)
     max_horizon: timedelta = timedelta(hours=72)
 
@@ -70,19 +93,42 @@ class BoostingConfig:
 
 @dataclass
 class _Fitted:
-    boosters: dict[float, lgb.Booster]
+    booster: lgb.Booster
     weather_names: tuple[str, ...]
     notes: tuple[str, ...]
     n_rows: int
+    calibration: CalibrationSet
+    cutoff_s: int
+
+
+PROVIDER_NOTE = (
+    "lightgbm: p50 blended with the provider's day-ahead forecast for hours whose UTC day had "
+    "begun at the origin; one weight for all hours, fitted (min MAPE) on the model's "
+    "out-of-sample forecasts of the last {days}-{days2} days (same origin hour)"
+)
+PROVIDER_EQUAL_NOTE = (
+    "lightgbm: under 7 days of provider forecasts before the training cut-off, "
+    "so provider and lightgbm are blended with equal weights"
+)
+BAND_NOTE = (
+    "lightgbm: p10/p90 = p50 + 10th/90th percentile of out-of-sample residuals on the "
+    "last {days} days before the origin (same origin hour, per horizon hour)"
+)
 
 
 @dataclass
 class GradientBoostingForecaster:
-    """LightGBM quantile regression on lags, calendar and (optional) weather, per zone."""
+    """LightGBM median regression on lags, calendar and (optional) weather, per zone.
+
+    ``provider_forecasts`` (optional) is a provider's own day-ahead forecast of the same zone;
+    when given, p50 is blended with it (see the module docstring). ``fit_cache`` may be shared
+    between instances of the same config: the fits do not depend on the provider forecast.
+    """
 
     config: BoostingConfig = field(default_factory=BoostingConfig)
     name: str = "lightgbm"
-    _fitted: dict[tuple[str, int, int, str], _Fitted] = field(default_factory=dict, repr=False)
+    provider_forecasts: IntensitySeries | None = None
+    fit_cache: dict[tuple[str, int, int, str], _Fitted] = field(default_factory=dict, repr=False)
     _told: set[str] = field(default_factory=set, repr=False)
 
     @property
@@ -90,8 +136,13 @@ class GradientBoostingForecaster:
         return self.config.max_horizon
 
     def required_history(self, horizon: timedelta) -> timedelta:
-        """Training data plus the lags of its first origin (four weeks) and the horizon."""
-        return self.config.min_train + timedelta(days=28) + DAY * -(-horizon // DAY)
+        """Training data, the lags of its first origin (four weeks), calibration, horizon."""
+        return (
+            self.config.min_train
+            + timedelta(days=28)
+            + self.config.calibration_window
+            + DAY * -(-horizon // DAY)
+        )
 
     def forecast(
         self,
@@ -113,13 +164,47 @@ class GradientBoostingForecaster:
             weather,
             fitted.weather_names,
         )
-        predicted = np.vstack(
-            [fitted.boosters[q].predict(rows.matrix) * rows.level_g_per_kwh for q in QUANTILES]
+        level = float(rows.level_g_per_kwh[0])
+        p50 = np.maximum(_predict(fitted.booster, rows.matrix) * rows.level_g_per_kwh, 0.0)
+        window_s = int(self.config.calibration_window.total_seconds())
+        # The blend learns from every out-of-sample row (up to two windows); the band from the
+        # last window only, so that it follows the current spread of errors.
+        everything = fitted.calibration.at_hour_of(known.origin_s).joined(
+            _served_since_cutoff(known, fitted, weather)
         )
-        # Quantile models are fitted separately and may cross; sorting restores p10<=p50<=p90.
-        p10, p50, p90 = np.sort(np.maximum(predicted, 0.0), axis=0)
+        cal = everything.latest(window_s)
+        cal_point = cal.predicted_g_per_kwh[:, :n_steps]
+        cal_actual = cal.actual_g_per_kwh[:, :n_steps]
+        days = self.config.calibration_window.days
+        notes = [*fitted.notes, BAND_NOTE.format(days=days)]
+        if self.provider_forecasts is not None:
+            check_provider(self.provider_forecasts, str(known.zone), known.step_s)
+            provider_now = issued_values(
+                self.provider_forecasts,
+                known.target_epochs(n_steps),
+                np.full(n_steps, known.origin_s, dtype=np.int64),
+            )
+            weights, learned = blend_weights(
+                everything.predicted_g_per_kwh[:, :n_steps],
+                issued_values(
+                    self.provider_forecasts,
+                    everything.target_s(n_steps),
+                    everything.origin_s[:, None],
+                ),
+                everything.actual_g_per_kwh[:, :n_steps],
+            )
+            provider_cal = issued_values(
+                self.provider_forecasts, cal.target_s(n_steps), cal.origin_s[:, None]
+            )
+            p50 = np.maximum(blend(p50, provider_now, weights), 0.0)
+            cal_point = blend(cal_point, provider_cal, weights)
+            notes.append(
+                PROVIDER_NOTE.format(days=days, days2=2 * days) if learned else PROVIDER_EQUAL_NOTE
+            )
+        residual_ratio = (cal_actual - cal_point) / cal.level_g_per_kwh[:, None]
+        p10, p90 = residual_band(p50, level, residual_ratio)
         return QuantileForecast(
-            known.zone, self.name, known.origin, known.step, p10, p50, p90, fitted.notes
+            known.zone, self.name, known.origin, known.step, p10, p50, p90, tuple(notes)
         )
 
     def _fit_for(
@@ -137,9 +222,11 @@ class GradientBoostingForecaster:
         n_known = (cutoff_s - history.start_s) // step_s
         y = history.values_g_per_kwh[:n_known]
         key = (str(history.zone), cutoff_s, step_s, _fingerprint(y, weather))
-        if key not in self._fitted:
-            self._fitted[key] = self._fit(y, history.start_s, step_s, weather, history.zone)
-        return self._fitted[key]
+        if key not in self.fit_cache:
+            fitted = self._fit(y, history.start_s, step_s, weather, history.zone)
+            fitted.cutoff_s = cutoff_s
+            self.fit_cache[key] = fitted
+        return self.fit_cache[key]
 
     def _fit(
         self,
@@ -152,6 +239,43 @@ class GradientBoostingForecaster:
         cfg = self.config
         step = timedelta(seconds=step_s)
         n_steps = steps_in(cfg.max_horizon, step)
+        weather_names, notes = _weather_plan(weather, zone, tell=zone not in self._told)
+        self._told.add(zone)
+        held_out = steps_in(cfg.calibration_window, step)
+        early, _ = self._train(y[: y.size - held_out], start_s, step_s, weather, weather_names)
+        # Every origin of the held-out window whose whole horizon is known before the cut-off.
+        origins = np.arange(y.size - held_out, y.size - n_steps + 1, dtype=np.int64)
+        rows = build_features(y, start_s, step_s, origins, n_steps, weather, weather_names)
+        level = rows.level_g_per_kwh.reshape(origins.size, n_steps)
+        predicted = np.maximum(_predict(early, rows.matrix).reshape(level.shape) * level, 0.0)
+        actual = y[origins[:, None] + np.arange(n_steps, dtype=np.int64)]
+        calibration = CalibrationSet(
+            start_s + origins * step_s, level[:, 0].copy(), predicted, actual, step_s
+        )
+        booster, n_rows = self._train(y, start_s, step_s, weather, weather_names)
+        log.info(
+            "trained %s for %s on %d rows, weather: %s",
+            self.name,
+            zone,
+            n_rows,
+            ", ".join(weather_names) or "none",
+        )
+        return _Fitted(
+            booster, weather_names, notes, n_rows, calibration, start_s + y.size * step_s
+        )
+
+    def _train(
+        self,
+        y: FloatArray,
+        start_s: int,
+        step_s: int,
+        weather: WeatherSeries | None,
+        weather_names: tuple[str, ...],
+    ) -> tuple[lgb.Booster, int]:
+        """A median (p50) booster on every stride origin of ``y`` whose horizon ``y`` covers."""
+        cfg = self.config
+        step = timedelta(seconds=step_s)
+        n_steps = steps_in(cfg.max_horizon, step)
         lag_steps = steps_in(timedelta(days=28), step)
         stride = max(1, steps_in(cfg.origin_stride, step))
         first = max(lag_steps, y.size - steps_in(cfg.train_window, step))
@@ -159,31 +283,62 @@ class GradientBoostingForecaster:
         last = y.size - n_steps
         origins = np.arange(last, first - 1, -stride, dtype=np.int64)[::-1]
         if origins.size < 2:
-            raise ValueError(f"{zone}: too little history to train (internal check)")
-        weather_names, notes = _weather_plan(weather, zone, tell=zone not in self._told)
-        self._told.add(zone)
+            raise ValueError("too little history to train (internal check)")
         rows = build_features(y, start_s, step_s, origins, n_steps, weather, weather_names)
         targets = np.repeat(origins, n_steps) + np.tile(np.arange(n_steps), origins.size)
         ratio = y[targets] / rows.level_g_per_kwh
-        boosters = {}
-        for q in QUANTILES:
-            data = lgb.Dataset(
-                rows.matrix,
-                label=ratio,
-                feature_name=list(rows.names),
-                free_raw_data=True,
-                params={"verbosity": -1, "seed": cfg.seed},
-            )
-            boosters[q] = lgb.train(cfg.lightgbm_params(q), data, num_boost_round=cfg.n_estimators)
-        log.info(
-            "trained %s for %s on %d rows (%d origins), weather: %s",
-            self.name,
-            zone,
-            ratio.size,
-            origins.size,
-            ", ".join(weather_names) or "none",
+        # MAPE is the target metric: an L1 loss weighted by 1/actual has the MAPE-optimal
+        # point as its minimum (a plain median over-forecasts on average).
+        finite = np.isfinite(ratio) & (ratio > 0)
+        weight = np.where(finite, 1.0 / np.where(finite, ratio, 1.0), 0.0)
+        data = lgb.Dataset(
+            rows.matrix,
+            label=np.where(finite, ratio, 0.0),
+            weight=weight / weight[finite].mean(),
+            feature_name=list(rows.names),
+            free_raw_data=True,
+            params={"verbosity": -1, "seed": cfg.seed},
         )
-        return _Fitted(boosters, weather_names, notes, int(ratio.size))
+        booster = lgb.train(cfg.lightgbm_params(0.5), data, num_boost_round=cfg.n_estimators)
+        return booster, int(ratio.size)
+
+
+def _predict(booster: lgb.Booster, matrix: FloatArray) -> FloatArray:
+    return np.asarray(booster.predict(matrix), dtype=np.float64)
+
+
+def _served_since_cutoff(
+    known: KnownHistory, fitted: _Fitted, weather: WeatherSeries | None
+) -> CalibrationSet:
+    """Forecasts of the served booster at whole days before the origin, after its cut-off.
+
+    Their targets are all known at the origin and the booster never trained on them, so they
+    extend the calibration window up to the origin.
+    """
+    n_steps = fitted.calibration.predicted_g_per_kwh.shape[1]
+    per_day = known.steps_per_day
+    y = known.values_g_per_kwh
+    start_s = known.origin_s - known.step_s * y.size
+    days_back = np.arange(1, y.size // max(per_day, 1) + 1, dtype=np.int64)
+    origins = y.size - days_back * per_day
+    origins_s = start_s + origins * known.step_s
+    usable = (origins_s >= fitted.cutoff_s) & (origins + n_steps <= y.size) & (origins >= 0)
+    origins = origins[usable][::-1]
+    if origins.size == 0:
+        return CalibrationSet(
+            np.empty(0, dtype=np.int64),
+            np.empty(0),
+            np.empty((0, n_steps)),
+            np.empty((0, n_steps)),
+            known.step_s,
+        )
+    rows = build_features(y, start_s, known.step_s, origins, n_steps, weather, fitted.weather_names)
+    level = rows.level_g_per_kwh.reshape(origins.size, n_steps)
+    predicted = np.maximum(_predict(fitted.booster, rows.matrix).reshape(level.shape) * level, 0.0)
+    actual = y[origins[:, None] + np.arange(n_steps, dtype=np.int64)]
+    return CalibrationSet(
+        start_s + origins * known.step_s, level[:, 0].copy(), predicted, actual, known.step_s
+    )
 
 
 def _weather_plan(

@@ -29,6 +29,9 @@ def build_models(
 ) -> list[Forecaster]:
     """The named models, baselines first; ``provider`` needs the source's forecast series.
 
+    Given the source's forecast series, ``lightgbm`` blends its p50 with it (see
+    ``boosting``); without one it is LightGBM alone.
+
     The learned model is trained for exactly ``horizon`` (rounded up to whole hours), which
     keeps training as small as the question asked.
     """
@@ -56,5 +59,5 @@ def build_models(
             config = boosting or BoostingConfig()
             hours = -(-horizon // timedelta(hours=1))
             config = replace(config, max_horizon=timedelta(hours=hours))
-            models.append(GradientBoostingForecaster(config))
+            models.append(GradientBoostingForecaster(config, provider_forecasts=provider_forecasts))
     return models
