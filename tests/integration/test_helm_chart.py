@@ -190,6 +190,18 @@ def test_latency_risk_reaches_the_webhook_and_the_controller_and_the_learner_is_
 
 
 @needs_helm
+def test_release_ahead_is_off_by_default_and_reaches_the_controller_when_set() -> None:
+    default = _args_of(_render(), "controller")
+    tuned = _args_of(
+        _render("controller.releaseAheadMax=3m", "controller.releaseAheadRate=120"), "controller"
+    )
+
+    assert "--release-ahead-max=0s" in default
+    assert "--release-ahead-max=3m" in tuned
+    assert "--release-ahead-rate=120" in tuned
+
+
+@needs_helm
 def test_rl_enabled_switches_the_planners_to_the_adaptive_learner() -> None:
     docs = _render("rl.enabled=true", "policy=threshold")
 
