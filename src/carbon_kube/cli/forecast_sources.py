@@ -1,0 +1,174 @@
+"""Where ``carbon-kube forecast show`` reads a zone's recent history (and the source's forecast).
+
+No new plumbing: live APIs go through the same ``FallbackProvider`` + ``IntensityCache`` chain
+that ``intensity fetch`` fills (built by ``cli.fetch``), the offline default is the planning
+source (``planning.build_intensity_source``: the embedded year replayed at today's date), and
+files are read by ``forecast_io.read_history`` like ``forecast backtest`` reads them.
+
+When a live API fails, the chain answers with the newest cached history flagged ``stale``; the
+caller must say so in its output. This module decides nothing about models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import httpx
+
+from carbon_kube.cli import fetch
+from carbon_kube.cli.forecast_io import read_history
+from carbon_kube.domain.clock import Clock
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.intensity import IntensitySeries, SignalKind
+from carbon_kube.domain.zones import Zone
+from carbon_kube.planning.settings import SourceKind, SourceSettings
+from carbon_kube.planning.sources import build_intensity_source, count_provider_failure
+from carbon_kube.providers.base import ForecastUnsupportedError, IntensityProvider
+from carbon_kube.providers.caching import IntensityCache, SeriesKind
+from carbon_kube.providers.fallback import FallbackProvider
+from carbon_kube.providers.files import GapFill
+
+
+class ShowSource(StrEnum):
+    """The sources ``forecast show`` can read history from."""
+
+    AUTO = "auto"
+    EMBEDDED = "embedded"
+    FILE = "file"
+    CACHE = "cache"
+    ELECTRICITYMAPS = "electricitymaps"
+    UKCARBON = "ukcarbon"
+
+
+LIVE = {
+    ShowSource.ELECTRICITYMAPS: fetch.Source.ELECTRICITYMAPS,
+    ShowSource.UKCARBON: fetch.Source.UKCARBON,
+}
+
+
+@dataclass(frozen=True)
+class ShowInputs:
+    """The history a forecast starts from, where it came from, and the source's own forecast."""
+
+    history: IntensitySeries
+    description: str
+    provider_forecast: IntensitySeries | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.history.stale
+
+
+def resolve_source(source: ShowSource, files: Sequence[Path], has_em_token: bool) -> ShowSource:
+    """``auto``: the files if given, Electricity Maps if a token is set, else the embedded data.
+
+    The UK API needs no key but is never picked automatically: the offline default must stay
+    offline. An explicit source that contradicts ``--intensity`` is a user error.
+    """
+    if source is ShowSource.AUTO:
+        if files:
+            return ShowSource.FILE
+        return ShowSource.ELECTRICITYMAPS if has_em_token else ShowSource.EMBEDDED
+    if files and source is not ShowSource.FILE:
+        raise InputError(
+            f"--intensity reads files, but --source is {source}; drop one of them",
+            field="--source",
+        )
+    if source is ShowSource.FILE and not files:
+        raise InputError("--source file needs --intensity FILE", field="--intensity")
+    return source
+
+
+def read_show_inputs(
+    source: ShowSource,
+    zone: Zone,
+    *,
+    window: timedelta,
+    want_provider_forecast: bool,
+    horizon: timedelta,
+    clock: Clock,
+    client: httpx.Client,
+    cache_path: Path,
+    files: Sequence[Path] = (),
+    fill_gaps: GapFill = GapFill.ERROR,
+    assume_utc: bool = False,
+) -> ShowInputs:
+    """History over the last ``window`` before now (files: all of them) from ``source``.
+
+    ``source`` must be resolved (not ``auto``). With ``want_provider_forecast`` a live source's
+    own forecast of ``horizon`` is fetched through the same chain (stale from the cache too).
+    """
+    if source is ShowSource.FILE:
+        series = read_history(files, zone, fill_gaps, assume_utc)
+        return ShowInputs(series, ", ".join(str(p) for p in files))
+    now = _hour_floor(clock.now())
+    start = now - window
+    if source is ShowSource.EMBEDDED:
+        provider = build_intensity_source(SourceSettings(kind=SourceKind.EMBEDDED), clock)
+        _require_zone(provider, zone, "the embedded dataset")
+        if want_provider_forecast:
+            raise InputError(
+                "the embedded dataset is historical and has no forecast of its own; for "
+                "--model provider use --source electricitymaps or ukcarbon, or "
+                "--provider-forecast FILE",
+                field="--model",
+            )
+        return ShowInputs(
+            provider.history(zone, start, now),
+            "the embedded dataset (a real year replayed at today's date, not live data)",
+        )
+    cache = IntensityCache(cache_path, clock=clock)
+    if source is ShowSource.CACHE:
+        cached = cache.last_series(SeriesKind.HISTORY, zone, start, now, SignalKind.AVERAGE)
+        if cached is None:
+            raise InputError(
+                f"the cache {cache_path} holds no {zone} history from the last "
+                f"{window.days} days; fill it with `carbon-kube intensity fetch --zone {zone} "
+                "--start DATE` or choose another --source",
+                field="--source",
+            )
+        forecast = (
+            cache.last_series(SeriesKind.FORECAST, zone, now, now + horizon, SignalKind.AVERAGE)
+            if want_provider_forecast
+            else None
+        )
+        if want_provider_forecast and forecast is None:
+            raise InputError(
+                f"the cache {cache_path} holds no {zone} forecast; run `carbon-kube intensity "
+                f"fetch --zone {zone}` first",
+                field="--model",
+            )
+        return ShowInputs(cached, f"the cache {cache_path} (as last fetched)", forecast)
+    live, signal = fetch.build_live_provider(LIVE[source], zone, client, clock)
+    chain = FallbackProvider(
+        [live],
+        clock=clock,
+        cache=IntensityCache(cache_path, clock=clock),
+        signal=signal,
+        on_failure=count_provider_failure,
+    )
+    history = chain.history(zone, start, now)
+    forecast = None
+    if want_provider_forecast:
+        try:
+            forecast = chain.forecast(zone, horizon)
+        except ForecastUnsupportedError as error:
+            raise InputError(f"{source} has no forecast for {zone}: {error}") from error
+    return ShowInputs(history, f"{source} via the cache {cache_path}", forecast)
+
+
+def _require_zone(provider: IntensityProvider, zone: Zone, what: str) -> None:
+    if zone not in provider.zones():
+        raise InputError(
+            f"zone {zone} is not in {what} (zones: {', '.join(sorted(provider.zones()))}); "
+            "pass --intensity FILE or choose a live --source",
+            field="--zone",
+        )
+
+
+def _hour_floor(instant: datetime) -> datetime:
+    return instant.replace(minute=0, second=0, microsecond=0)
