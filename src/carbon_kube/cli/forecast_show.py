@@ -48,8 +48,9 @@ from carbon_kube.providers.files import GapFill
 AUTO = "auto"
 # The learned model is built and validated for 1-72 h; asking it for more is refused.
 LEARNED_MAX_HORIZON = BoostingConfig().max_horizon
-# ``--model provider`` needs history only up to the origin (its band needs past forecasts).
-PROVIDER_WINDOW = timedelta(days=1)
+# ``--model provider`` needs history only to place the origin (its band needs past forecasts,
+# which a live API does not give): a few hours, served by Electricity Maps' one-call /history.
+PROVIDER_WINDOW = timedelta(hours=12)
 
 
 def make_show_command(
@@ -259,18 +260,21 @@ def _print(
         f"history: {inputs.description}, {series.start:%Y-%m-%d %H:%M} .. "
         f"{series.end:%Y-%m-%d %H:%M} UTC ({format_duration(series.end - series.start)})",
         markup=False,
+        soft_wrap=True,
     )
     if inputs.stale:
         console.print(
             "STALE: the live source could not be reached; this forecast starts from the newest "
             f"history cached earlier, which ends {series.end:%Y-%m-%d %H:%M} UTC",
             markup=False,
+            soft_wrap=True,
         )
     best = int(np.argmin(forecast.p50_g_per_kwh))
     console.print(
         f"lowest p50: {forecast.p50_g_per_kwh[best]:.0f} g/kWh at "
         f"{forecast.target_times()[best]:%Y-%m-%d %H:%M} UTC",
         markup=False,
+        soft_wrap=True,
     )
     for note in notes:
-        console.print(f"note: {note}", markup=False)
+        console.print(f"note: {note}", markup=False, soft_wrap=True)

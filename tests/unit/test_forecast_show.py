@@ -1,0 +1,293 @@
+"""``carbon-kube forecast show`` against the embedded data, a temp cache and recorded APIs."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import typer
+
+from carbon_kube.cli.app import EXIT_INPUT_ERROR, EXIT_PROVIDER_ERROR, run_guarded
+from carbon_kube.cli.forecast_show import make_show_command
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.intensity import SignalKind
+from carbon_kube.domain.zones import Zone
+from carbon_kube.forecasting import build_models
+from carbon_kube.forecasting.registry import choose_by_history
+from carbon_kube.providers.caching import IntensityCache, SeriesKind
+from carbon_kube.providers.embedded import EmbeddedProvider
+from tests.http_fixtures import FAKE_SECRET, NOW, Recorded, clock, ok, status
+
+HOUR = timedelta(hours=1)
+
+
+def run_show(recorded: Recorded, *args: str) -> int:
+    """Run the real command through the CLI's error boundary; return its exit code."""
+    app = typer.Typer()
+    app.command("show")(make_show_command(client_factory=recorded.client, clock=clock()))
+    app.command("other")(lambda: None)  # two commands, so "show" is named as on the real CLI
+    with pytest.raises(SystemExit) as exited:
+        run_guarded(lambda: app(args=["show", *args], standalone_mode=True))
+    return int(exited.value.code or 0)
+
+
+@pytest.fixture(autouse=True)
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ELECTRICITYMAPS_API_TOKEN", raising=False)
+
+
+@pytest.fixture
+def cache_path(tmp_path: Path) -> Path:
+    return tmp_path / "cache.sqlite"
+
+
+def _em_time(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def past_range_from_embedded(request: httpx.Request) -> httpx.Response:
+    """An Electricity Maps ``/past-range`` answer for the asked range, both ends included.
+
+    The shape is that of ``fixtures/electricitymaps/past_range.json``; the values are the
+    embedded DE year replayed at the asked dates, so weeks of history cost no fixture files.
+    """
+    start = datetime.fromisoformat(request.url.params["start"])
+    end = datetime.fromisoformat(request.url.params["end"])
+    series = EmbeddedProvider(clock()).history(Zone("DE"), start, end + HOUR)
+    data = [
+        {"zone": "DE", "carbonIntensity": round(float(v), 1), "datetime": _em_time(t)}
+        for t, v in zip(series.timestamps(), series.values_g_per_kwh, strict=True)
+    ]
+    return httpx.Response(200, json={"zone": "DE", "data": data})
+
+
+def em_history() -> Recorded:
+    return Recorded().on("/v3/carbon-intensity/past-range", past_range_from_embedded)
+
+
+def test_offline_default_forecasts_the_next_hours_from_the_embedded_data_and_plots(
+    tmp_path: Path, cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    png = tmp_path / "plots" / "de.png"
+    code = run_show(
+        Recorded(),
+        *("--zone", "DE", "--model", "persistence", "--horizon", "24h"),
+        *("--cache", str(cache_path), "--out", str(png)),
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    # The clock says 12:10, so the history ends (and the forecast starts) at 12:00.
+    assert "2024-03-01 12:00" in out
+    assert "2024-03-02 11:00" in out
+    assert "2024-03-02 12:00" not in out
+    assert "history: the embedded dataset" in out
+    assert "STALE" not in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert [p.name for p in png.parent.iterdir()] == ["de.png"]  # no temp file left behind
+
+
+def test_auto_falls_back_to_a_simpler_model_and_prints_why(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_show(
+        Recorded(),
+        *("--zone", "DE", "--history", "40d", "--horizon", "72h", "--cache", str(cache_path)),
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "seasonal-naive forecast" in out
+    assert "auto: using seasonal-naive (lightgbm needs 87 days of history, found 40 days)" in out
+
+
+def test_too_little_history_for_the_chosen_model_says_what_is_needed_and_found(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_show(
+        Recorded(),
+        *("--zone", "DE", "--model", "seasonal-naive", "--history", "10d"),
+        *("--cache", str(cache_path)),
+    )
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT_ERROR
+    assert err.count("\n") == 1
+    assert "needs at least 35 days" in err
+    assert "found 10 days" in err
+
+
+def test_too_little_history_for_any_auto_model_is_one_line(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_show(Recorded(), "--zone", "DE", "--history", "5d", "--cache", str(cache_path))
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT_ERROR
+    assert err.count("\n") == 1
+    assert "persistence needs at least 10 days, found 120 h" in err
+
+
+@pytest.mark.parametrize(
+    ("model", "want"),
+    [
+        ("lightgbm", "model lightgbm forecasts at most 72 h ahead, asked for 96 h"),
+        ("persistence", "model persistence forecasts at most 72 h ahead, asked for 96 h"),
+    ],
+)
+def test_a_horizon_beyond_the_model_is_one_line_and_exit_2(
+    model: str, want: str, cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_show(
+        Recorded(),
+        *("--zone", "DE", "--model", model, "--horizon", "96h", "--cache", str(cache_path)),
+    )
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT_ERROR
+    assert err.count("\n") == 1
+    assert want in err
+
+
+def test_a_zone_without_embedded_data_is_a_user_error(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_show(Recorded(), "--zone", "US-CAL-CISO", "--cache", str(cache_path))
+    assert code == EXIT_INPUT_ERROR
+    assert "zone US-CAL-CISO is not in the embedded dataset" in capsys.readouterr().err
+
+
+def test_the_provider_model_on_embedded_data_explains_where_forecasts_come_from(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_show(Recorded(), "--zone", "DE", "--model", "provider", "--cache", str(cache_path))
+    assert code == EXIT_INPUT_ERROR
+    assert "has no forecast of its own" in capsys.readouterr().err
+
+
+def test_intensity_files_and_a_live_source_together_are_refused(
+    tmp_path: Path, cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_show(
+        Recorded(),
+        *("--zone", "DE", "--source", "electricitymaps", "--intensity", str(tmp_path / "x.csv")),
+        *("--cache", str(cache_path)),
+    )
+    assert code == EXIT_INPUT_ERROR
+    assert "drop one of them" in capsys.readouterr().err
+
+
+def test_with_a_token_history_comes_from_electricity_maps_and_is_cached(
+    cache_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", FAKE_SECRET)
+    recorded = em_history()
+    code = run_show(
+        recorded,
+        *("--zone", "DE", "--model", "persistence", "--horizon", "72h"),
+        *("--cache", str(cache_path)),
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    # Persistence needs 3 + 7 days for 72 h: one past-range request (at most 10 days each).
+    assert recorded.paths() == ["/v3/carbon-intensity/past-range"]
+    assert recorded.requests[0].headers["auth-token"] == FAKE_SECRET
+    assert "history: electricitymaps" in out
+    assert "2024-03-04 11:00" in out
+    cached = IntensityCache(cache_path, clock=clock()).last_series(
+        SeriesKind.HISTORY, Zone("DE"), NOW - timedelta(days=10), NOW, SignalKind.AVERAGE
+    )
+    assert cached is not None
+    assert len(cached) == 240
+
+
+def test_an_api_outage_after_a_good_run_serves_the_cache_flagged_stale(
+    cache_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", FAKE_SECRET)
+    args = ("--zone", "DE", "--model", "persistence", "--cache", str(cache_path))
+    assert run_show(em_history(), *args) == 0
+    with sqlite3.connect(cache_path) as db:
+        db.execute("UPDATE series SET fetched_at_s = fetched_at_s - 86400")
+    capsys.readouterr()
+    broken = Recorded().on("/v3/carbon-intensity/past-range", status(403))
+    code = run_show(broken, *args)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert broken.requests, "the API must be asked before the cache is used"
+    assert "STALE: the live source could not be reached" in out
+    assert "(STALE history from the cache)" in out
+
+
+def test_an_api_outage_with_an_empty_cache_exits_3_with_one_line(
+    cache_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", FAKE_SECRET)
+    broken = Recorded().on("/v3/carbon-intensity/past-range", status(401, "bad token"))
+    code = run_show(broken, "--zone", "DE", "--model", "persistence", "--cache", str(cache_path))
+    err = capsys.readouterr().err
+    assert code == EXIT_PROVIDER_ERROR
+    assert err.count("\n") == 1
+    assert "nothing is cached" in err
+
+
+def test_the_cache_source_reads_what_an_earlier_run_fetched(
+    cache_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", FAKE_SECRET)
+    args = ("--zone", "DE", "--model", "persistence", "--cache", str(cache_path))
+    assert run_show(em_history(), *args) == 0
+    capsys.readouterr()
+    monkeypatch.delenv("ELECTRICITYMAPS_API_TOKEN")
+    offline = Recorded()
+    code = run_show(offline, *args, "--source", "cache")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert offline.requests == []
+    assert "history: the cache" in out
+
+
+def test_the_cache_source_with_nothing_cached_says_how_to_fill_it(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_show(Recorded(), "--zone", "DE", "--source", "cache", "--cache", str(cache_path))
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT_ERROR
+    assert "carbon-kube intensity fetch --zone DE" in err
+
+
+def test_the_provider_model_shows_the_live_forecast_up_to_its_own_reach(
+    cache_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", FAKE_SECRET)
+    recorded = (
+        Recorded()
+        .on("/v3/carbon-intensity/history", ok("electricitymaps", "history.json"))
+        .on("/v3/carbon-intensity/forecast", ok("electricitymaps", "forecast.json"))
+    )
+    args = ("--zone", "DE", "--model", "provider", "--cache", str(cache_path))
+    code = run_show(recorded, *args, "--horizon", "24h")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "provider forecast from 2024-03-01 12:00" in out
+    assert set(recorded.paths()) == {
+        "/v3/carbon-intensity/history",
+        "/v3/carbon-intensity/forecast",
+    }
+    # The recorded forecast runs 12:00 .. 12:00 the next day (25 hours): 72 h is too far.
+    code = run_show(recorded, *args, "--horizon", "72h")
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT_ERROR
+    assert "model provider forecasts at most 25 h ahead, asked for 72 h" in err
+
+
+def test_auto_choice_takes_the_best_model_the_history_allows() -> None:
+    horizon = timedelta(hours=24)
+    models = build_models(
+        ["lightgbm", "seasonal-naive", "persistence"], horizon=horizon, always_baselines=False
+    )
+    chosen, notes = choose_by_history(models, timedelta(days=100), horizon)
+    assert (chosen.name, notes) == ("lightgbm", ())
+    chosen, notes = choose_by_history(models, timedelta(days=9), horizon)
+    assert chosen.name == "persistence"
+    assert "seasonal-naive needs 35 days of history, found 9 days" in notes[0]
+    with pytest.raises(InputError, match="persistence needs at least 8 days, found 48 h"):
+        choose_by_history(models, timedelta(days=2), horizon)
