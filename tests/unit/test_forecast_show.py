@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import typer
 
@@ -24,10 +26,11 @@ from tests.http_fixtures import FAKE_SECRET, NOW, Recorded, clock, ok, status
 HOUR = timedelta(hours=1)
 
 
-def run_show(recorded: Recorded, *args: str) -> int:
+def run_show(recorded: Recorded | Callable[[], httpx.Client], *args: str) -> int:
     """Run the real command through the CLI's error boundary; return its exit code."""
+    factory = recorded.client if isinstance(recorded, Recorded) else recorded
     app = typer.Typer()
-    app.command("show")(make_show_command(client_factory=recorded.client, clock=clock()))
+    app.command("show")(make_show_command(client_factory=factory, clock=clock()))
     app.command("other")(lambda: None)  # two commands, so "show" is named as on the real CLI
     with pytest.raises(SystemExit) as exited:
         run_guarded(lambda: app(args=["show", *args], standalone_mode=True))
@@ -291,3 +294,73 @@ def test_auto_choice_takes_the_best_model_the_history_allows() -> None:
     assert "seasonal-naive needs 35 days of history, found 9 days" in notes[0]
     with pytest.raises(InputError, match="persistence needs at least 8 days, found 48 h"):
         choose_by_history(models, timedelta(days=2), horizon)
+
+
+def uk_national_range_from_embedded(request: httpx.Request) -> httpx.Response:
+    """The UK API's ``/intensity/{from}/{to}``: half-hours from the one ending at ``from``.
+
+    Shape of ``fixtures/ukcarbon/intensity_range.json``; values are the embedded GB year (hourly)
+    replayed, each hour given as two equal half-hours, so hourly means must give them back.
+    """
+    _, _, begin, finish = request.url.path.split("/")
+    start = datetime.fromisoformat(begin.replace("Z", ":00+00:00"))
+    end = datetime.fromisoformat(finish.replace("Z", ":00+00:00"))
+    series = EmbeddedProvider(clock()).history(Zone("GB"), start - HOUR, end)
+    half = timedelta(minutes=30)
+    data = []
+    for hour, value in zip(series.timestamps(), series.values_g_per_kwh, strict=True):
+        for at in (hour, hour + half):
+            if start - half <= at < end:
+                fmt = "%Y-%m-%dT%H:%MZ"
+                data.append(
+                    {
+                        "from": at.strftime(fmt),
+                        "to": (at + half).strftime(fmt),
+                        "intensity": {"forecast": 1, "actual": float(value), "index": "low"},
+                    }
+                )
+    return httpx.Response(200, json={"data": data})
+
+
+def test_the_uk_source_forecasts_gb_from_half_hours_averaged_to_hours(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return uk_national_range_from_embedded(request)
+
+    code = run_show(
+        lambda: httpx.Client(transport=httpx.MockTransport(handle)),
+        *("--zone", "GB", "--source", "ukcarbon", "--model", "persistence"),
+        *("--horizon", "24h", "--cache", str(cache_path)),
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert seen
+    assert all(path.startswith("/intensity/") for path in seen)
+    assert "history: ukcarbon" in out
+    assert "values averaged to hours" in out
+    assert "2024-03-02 11:00" in out
+    assert "2024-03-01 12:30" not in out  # hourly rows, not half-hourly
+    # Persistence for tomorrow 11:00 is today's 11:00, which the half-hours must reproduce.
+    eleven = NOW.replace(minute=0) - HOUR
+    today = EmbeddedProvider(clock()).history(Zone("GB"), eleven, eleven + HOUR)
+    row = next(line for line in out.splitlines() if "2024-03-02 11:00" in line)
+    p50 = row.split("│")[3].strip()
+    assert p50 == f"{today.values_g_per_kwh[0]:.0f}"
+
+
+def test_hourly_means_drop_partial_hours_at_both_ends() -> None:
+    from carbon_kube.cli.forecast_sources import hourly_means
+    from carbon_kube.domain.intensity import IntensitySeries
+
+    half = timedelta(minutes=30)
+    series = IntensitySeries(
+        Zone("GB"), NOW.replace(minute=30), half, np.array([9.0, 100.0, 200.0, 300.0, 400.0, 7.0])
+    )
+    hourly = hourly_means(series)
+    assert hourly.start == NOW.replace(minute=0) + HOUR
+    assert hourly.step == HOUR
+    assert list(hourly.values_g_per_kwh) == [150.0, 350.0]

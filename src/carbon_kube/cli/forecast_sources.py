@@ -12,7 +12,7 @@ caller must say so in its output. This module decides nothing about models.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -25,12 +25,15 @@ from carbon_kube.domain.clock import Clock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries, SignalKind
 from carbon_kube.domain.zones import Zone
+from carbon_kube.forecasting.protocol import format_duration
 from carbon_kube.planning.settings import SourceKind, SourceSettings
 from carbon_kube.planning.sources import build_intensity_source, count_provider_failure
 from carbon_kube.providers.base import ForecastUnsupportedError, IntensityProvider
 from carbon_kube.providers.caching import IntensityCache, SeriesKind
 from carbon_kube.providers.fallback import FallbackProvider
 from carbon_kube.providers.files import GapFill
+
+HOUR = timedelta(hours=1)
 
 
 class ShowSource(StrEnum):
@@ -155,10 +158,40 @@ def read_show_inputs(
     forecast = None
     if want_provider_forecast:
         try:
-            forecast = chain.forecast(zone, horizon)
+            forecast = hourly_means(chain.forecast(zone, horizon))
         except ForecastUnsupportedError as error:
             raise InputError(f"{source} has no forecast for {zone}: {error}") from error
-    return ShowInputs(history, f"{source} via the cache {cache_path}", forecast)
+    description = f"{source} via the cache {cache_path}"
+    if history.step < HOUR:
+        description += f" ({format_duration(history.step)} values averaged to hours)"
+    return ShowInputs(hourly_means(history), description, forecast)
+
+
+def hourly_means(series: IntensitySeries) -> IntensitySeries:
+    """Sub-hourly values (the UK API's half-hours) as hourly means over whole UTC hours.
+
+    Every model and the table work per hour; a partial hour at either end is dropped rather
+    than averaged from half its values. Hourly or coarser series are returned unchanged.
+    """
+    if series.step >= HOUR or HOUR % series.step:
+        return series
+    per_hour = HOUR // series.step
+    offset = series.start - _hour_floor(series.start)
+    skip = 0 if not offset else (HOUR - offset) // series.step
+    hours = (len(series) - skip) // per_hour
+    if hours <= 0:
+        raise InputError(
+            f"{series.zone}: the source returned under one whole hour of data "
+            f"({len(series)} values of {format_duration(series.step)})",
+            field="--history",
+        )
+    values = series.values_g_per_kwh[skip : skip + hours * per_hour].reshape(hours, per_hour)
+    return replace(
+        series,
+        start=series.start + skip * series.step,
+        step=HOUR,
+        values_g_per_kwh=values.mean(axis=1),
+    )
 
 
 def _require_zone(provider: IntensityProvider, zone: Zone, what: str) -> None:
