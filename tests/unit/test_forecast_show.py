@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import SignalKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.forecasting import build_models
-from carbon_kube.forecasting.registry import choose_by_history
+from carbon_kube.forecasting.registry import AUTO_ORDER, choose_by_history
 from carbon_kube.providers.caching import IntensityCache, SeriesKind
 from carbon_kube.providers.embedded import EmbeddedProvider
 from tests.http_fixtures import FAKE_SECRET, NOW, Recorded, clock, ok, status
@@ -364,3 +366,27 @@ def test_hourly_means_drop_partial_hours_at_both_ends() -> None:
     assert hourly.start == NOW.replace(minute=0) + HOUR
     assert hourly.step == HOUR
     assert list(hourly.values_g_per_kwh) == [150.0, 350.0]
+
+
+def test_the_docs_section_is_the_bench_scripts_and_its_history_needs_match_the_models() -> None:
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location(
+        "forecast_backtest_bench", root / "bench" / "forecast_backtest.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(bench)
+    section: str = bench.SHOW_SECTION
+    assert section in (root / "docs" / "forecasting.md").read_text(encoding="utf-8")
+    horizon = timedelta(hours=72)
+    needs = {
+        m.name: m.required_history(horizon).days
+        for m in build_models(list(AUTO_ORDER), horizon=horizon, always_baselines=False)
+    }
+    stated = (
+        f"lightgbm {needs['lightgbm']} days, seasonal-naive {needs['seasonal-naive']} days, "
+        f"persistence {needs['persistence']} days"
+    )
+    assert stated in " ".join(section.split())
