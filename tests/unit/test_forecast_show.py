@@ -16,6 +16,7 @@ import typer
 
 from carbon_kube.cli.app import EXIT_INPUT_ERROR, EXIT_PROVIDER_ERROR, run_guarded
 from carbon_kube.cli.forecast_show import make_show_command
+from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import SignalKind
 from carbon_kube.domain.zones import Zone
@@ -28,11 +29,13 @@ from tests.http_fixtures import FAKE_SECRET, NOW, Recorded, clock, ok, status
 HOUR = timedelta(hours=1)
 
 
-def run_show(recorded: Recorded | Callable[[], httpx.Client], *args: str) -> int:
+def run_show(
+    recorded: Recorded | Callable[[], httpx.Client], *args: str, at: datetime = NOW
+) -> int:
     """Run the real command through the CLI's error boundary; return its exit code."""
     factory = recorded.client if isinstance(recorded, Recorded) else recorded
     app = typer.Typer()
-    app.command("show")(make_show_command(client_factory=factory, clock=clock()))
+    app.command("show")(make_show_command(client_factory=factory, clock=FixedClock(at)))
     app.command("other")(lambda: None)  # two commands, so "show" is named as on the real CLI
     with pytest.raises(SystemExit) as exited:
         run_guarded(lambda: app(args=["show", *args], standalone_mode=True))
@@ -219,7 +222,7 @@ def test_an_api_outage_after_a_good_run_serves_the_cache_flagged_stale(
     assert code == 0, out
     assert broken.requests, "the API must be asked before the cache is used"
     assert "STALE: the live source could not be reached" in out
-    assert "(STALE history from the cache)" in out
+    assert "(STALE: from the cache)" in out
 
 
 def test_an_api_outage_with_an_empty_cache_exits_3_with_one_line(
@@ -248,6 +251,7 @@ def test_the_cache_source_reads_what_an_earlier_run_fetched(
     assert code == 0, out
     assert offline.requests == []
     assert "history: the cache" in out
+    assert "could not be reached" not in out
 
 
 def test_the_cache_source_with_nothing_cached_says_how_to_fill_it(
@@ -390,3 +394,26 @@ def test_the_docs_section_is_the_bench_scripts_and_its_history_needs_match_the_m
         f"persistence {needs['persistence']} days"
     )
     assert stated in " ".join(section.split())
+
+
+def test_the_uk_forecast_late_in_an_hour_starts_at_the_next_whole_hour(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/fw48h"):
+            return ok("ukcarbon", "intensity_fw48h.json")
+        return uk_national_range_from_embedded(request)
+
+    # At 12:40 the API's forecast starts with the 12:30 half-hour: no whole hour before 13:00.
+    code = run_show(
+        lambda: httpx.Client(transport=httpx.MockTransport(handle)),
+        *("--zone", "GB", "--source", "ukcarbon", "--model", "provider"),
+        *("--horizon", "24h", "--cache", str(cache_path)),
+        at=NOW.replace(minute=40),
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "provider forecast from 2024-03-01 13:00" in out
+    assert "p10 = p90 = p50" in out
+    assert "2024-03-02 12:00" in out
+    assert "2024-03-02 13:00" not in out

@@ -38,14 +38,15 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import parse_zone
-from carbon_kube.forecasting import BoostingConfig, Forecaster, ProviderForecaster, build_models
-from carbon_kube.forecasting.protocol import format_duration
+from carbon_kube.forecasting import BoostingConfig, Forecaster, build_models
+from carbon_kube.forecasting.protocol import format_duration, steps_in
 from carbon_kube.forecasting.registry import AUTO_ORDER, MODEL_NAMES, choose_by_history
 from carbon_kube.providers import electricitymaps
 from carbon_kube.providers.caching import default_cache_path
 from carbon_kube.providers.files import GapFill
 
 AUTO = "auto"
+PROVIDER = "provider"
 # The learned model is built and validated for 1-72 h; asking it for more is refused.
 LEARNED_MAX_HORIZON = BoostingConfig().max_horizon
 # ``--model provider`` needs history only to place the origin (its band needs past forecasts,
@@ -157,7 +158,7 @@ def make_show_command(
                 resolved,
                 wanted,
                 window=window,
-                want_provider_forecast=name == "provider" and file_forecast is None,
+                want_provider_forecast=name == PROVIDER and file_forecast is None,
                 horizon=reach,
                 clock=the_clock,
                 client=client,
@@ -167,13 +168,22 @@ def make_show_command(
                 assume_utc=assume_utc,
             )
         series = inputs.history
-        at = parse_instant(origin, "--origin") if origin else series.end
-        known = series.between(series.start, min(at, series.end)) if at > series.start else series
-        forecaster, choice_notes = _forecaster(
-            name, reach, known, boosting, file_forecast, inputs.provider_forecast, at
-        )
-        forecast = forecaster.forecast(known, at, reach, read_weather(weather, wanted, False))
-        _print(console, inputs, forecast, at, (*choice_notes, *forecast.notes))
+        choice_notes: tuple[str, ...] = ()
+        if inputs.provider_forecast is not None:
+            if origin is not None:
+                raise InputError(
+                    "a live forecast starts when it was issued; --origin applies to files only",
+                    field="--origin",
+                )
+            forecast = as_published(inputs.provider_forecast, reach)
+        else:
+            at = parse_instant(origin, "--origin") if origin else series.end
+            known = (
+                series.between(series.start, min(at, series.end)) if at > series.start else series
+            )
+            forecaster, choice_notes = _forecaster(name, reach, known, boosting, file_forecast, at)
+            forecast = forecaster.forecast(known, at, reach, read_weather(weather, wanted, False))
+        _print(console, inputs, forecast, (*choice_notes, *forecast.notes))
         if out is not None:
             write_atomically(out, lambda p: plot_forecast(series, forecast, p))
             console.print(f"wrote {out}", markup=False)
@@ -185,7 +195,7 @@ show_command = make_show_command()
 
 
 def _default_window(name: str, horizon: timedelta, boosting: BoostingConfig) -> timedelta:
-    if name == "provider":
+    if name == PROVIDER:
         return PROVIDER_WINDOW
     wanted = [name] if name != AUTO else _auto_names(horizon)
     return max(
@@ -207,18 +217,13 @@ def _forecaster(
     known: IntensitySeries,
     boosting: BoostingConfig,
     file_forecast: IntensitySeries | None,
-    live_forecast: IntensitySeries | None,
     origin: datetime,
 ) -> tuple[Forecaster, tuple[str, ...]]:
     """The model to run, and a note when ``auto`` had to fall back to a simpler one.
 
-    A forecast file holds day-ahead forecasts (each issued a day before its hour), so it is
-    served with ``build_models``' one-day lead; a live forecast was issued now and reaches its
-    own end, which is then the model's reach.
+    A forecast file holds day-ahead forecasts (each issued a day before its hour): ``provider``
+    serves it with ``build_models``' one-day lead, and ``lightgbm`` blends with it.
     """
-    if name == "provider" and file_forecast is None and live_forecast is not None:
-        lead = max(live_forecast.end - origin, timedelta(0))
-        return ProviderForecaster(live_forecast, lead=lead), ()
     names = [name] if name != AUTO else _auto_names(horizon)
     candidates = build_models(
         names,
@@ -233,14 +238,36 @@ def _forecaster(
     return choose_by_history(candidates, available, horizon)
 
 
+def as_published(live: IntensitySeries, horizon: timedelta) -> QuantileForecast:
+    """A live source's own forecast as it was published, from its first step.
+
+    It starts at the step holding the time it was fetched (the UK API's half-hour, after
+    hourly means the next whole hour), not at the end of our history, and reaches as far as
+    the source published. A single live forecast comes with no record of its past errors, so
+    there is no band: p10 and p90 equal the published value, and a note says so.
+    """
+    reach = live.end - live.start
+    if horizon > reach:
+        raise InputError(
+            f"model provider forecasts at most {format_duration(reach)} ahead, asked for "
+            f"{format_duration(horizon)}; choose a shorter --horizon or another model",
+            field="--horizon",
+        )
+    values = live.values_g_per_kwh[: steps_in(horizon, live.step)]
+    note = "provider: the published forecast has no record of its past errors; p10 = p90 = p50"
+    return QuantileForecast(
+        live.zone, PROVIDER, live.start, live.step, values, values, values, (note,)
+    )
+
+
 def _print(
     console: Console,
     inputs: ShowInputs,
     forecast: QuantileForecast,
-    origin: datetime,
     notes: tuple[str, ...],
 ) -> None:
-    stale = " (STALE history from the cache)" if inputs.stale else ""
+    origin = forecast.origin
+    stale = " (STALE: from the cache)" if inputs.fell_back else ""
     table = Table(
         title=f"{forecast.zone}: {forecast.model} forecast from {origin:%Y-%m-%d %H:%M} UTC{stale}"
     )
@@ -262,10 +289,10 @@ def _print(
         markup=False,
         soft_wrap=True,
     )
-    if inputs.stale:
+    if inputs.fell_back:
         console.print(
-            "STALE: the live source could not be reached; this forecast starts from the newest "
-            f"history cached earlier, which ends {series.end:%Y-%m-%d %H:%M} UTC",
+            "STALE: the live source could not be reached; this forecast uses data cached "
+            f"earlier (history ends {series.end:%Y-%m-%d %H:%M} UTC)",
             markup=False,
             soft_wrap=True,
         )

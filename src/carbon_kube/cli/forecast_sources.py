@@ -61,9 +61,8 @@ class ShowInputs:
     description: str
     provider_forecast: IntensitySeries | None = None
 
-    @property
-    def stale(self) -> bool:
-        return self.history.stale
+    # The live source failed and the cache answered instead (``--source cache`` is not that).
+    fell_back: bool = False
 
 
 def resolve_source(source: ShowSource, files: Sequence[Path], has_em_token: bool) -> ShowSource:
@@ -164,7 +163,8 @@ def read_show_inputs(
     description = f"{source} via the cache {cache_path}"
     if history.step < HOUR:
         description += f" ({format_duration(history.step)} values averaged to hours)"
-    return ShowInputs(hourly_means(history), description, forecast)
+    fell_back = history.stale or (forecast is not None and forecast.stale)
+    return ShowInputs(hourly_means(history), description, forecast, fell_back)
 
 
 def hourly_means(series: IntensitySeries) -> IntensitySeries:
