@@ -397,8 +397,10 @@ def test_the_docs_section_is_the_bench_scripts_and_its_history_needs_match_the_m
 
 
 def test_the_uk_forecast_late_in_an_hour_starts_at_the_next_whole_hour(
-    cache_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, cache_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    png = tmp_path / "gb.png"
+
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/fw48h"):
             return ok("ukcarbon", "intensity_fw48h.json")
@@ -408,7 +410,7 @@ def test_the_uk_forecast_late_in_an_hour_starts_at_the_next_whole_hour(
     code = run_show(
         lambda: httpx.Client(transport=httpx.MockTransport(handle)),
         *("--zone", "GB", "--source", "ukcarbon", "--model", "provider"),
-        *("--horizon", "24h", "--cache", str(cache_path)),
+        *("--horizon", "24h", "--cache", str(cache_path), "--out", str(png)),
         at=NOW.replace(minute=40),
     )
     out = capsys.readouterr().out
@@ -417,3 +419,4 @@ def test_the_uk_forecast_late_in_an_hour_starts_at_the_next_whole_hour(
     assert "p10 = p90 = p50" in out
     assert "2024-03-02 12:00" in out
     assert "2024-03-02 13:00" not in out
+    assert png.read_bytes()[:4] == b"\x89PNG"

@@ -129,8 +129,8 @@ def read_show_inputs(
         if cached is None:
             raise InputError(
                 f"the cache {cache_path} holds no {zone} history from the last "
-                f"{window.days} days; fill it with `carbon-kube intensity fetch --zone {zone} "
-                "--start DATE` or choose another --source",
+                f"{format_duration(window)}; fill it with `carbon-kube intensity fetch "
+                f"--zone {zone} --start DATE` or choose another --source",
                 field="--source",
             )
         forecast = (
