@@ -420,3 +420,17 @@ def test_the_uk_forecast_late_in_an_hour_starts_at_the_next_whole_hour(
     assert "2024-03-02 12:00" in out
     assert "2024-03-02 13:00" not in out
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_cache_file_that_cannot_be_opened_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", FAKE_SECRET)
+    not_a_database = tmp_path / "cache.sqlite"
+    not_a_database.write_text("this is not SQLite, " * 100, encoding="utf-8")
+    code = run_show(em_history(), "--zone", "DE", "--cache", str(not_a_database))
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT_ERROR
+    assert err.count("\n") == 1
+    assert "cannot open the intensity cache" in err
+    assert "cache.sqlite" in err

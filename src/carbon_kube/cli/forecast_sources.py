@@ -11,6 +11,7 @@ caller must say so in its output. This module decides nothing about models.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -123,7 +124,7 @@ def read_show_inputs(
             provider.history(zone, start, now),
             "the embedded dataset (a real year replayed at today's date, not live data)",
         )
-    cache = IntensityCache(cache_path, clock=clock)
+    cache = open_cache(cache_path, clock)
     if source is ShowSource.CACHE:
         cached = cache.last_series(SeriesKind.HISTORY, zone, start, now, SignalKind.AVERAGE)
         if cached is None:
@@ -144,12 +145,16 @@ def read_show_inputs(
                 f"fetch --zone {zone}` first",
                 field="--model",
             )
-        return ShowInputs(cached, f"the cache {cache_path} (as last fetched)", forecast)
+        return ShowInputs(
+            hourly_means(cached),
+            f"the cache {cache_path} (as last fetched)",
+            None if forecast is None else hourly_means(forecast),
+        )
     live, signal = fetch.build_live_provider(LIVE[source], zone, client, clock)
     chain = FallbackProvider(
         [live],
         clock=clock,
-        cache=IntensityCache(cache_path, clock=clock),
+        cache=cache,
         signal=signal,
         on_failure=count_provider_failure,
     )
@@ -192,6 +197,14 @@ def hourly_means(series: IntensitySeries) -> IntensitySeries:
         step=HOUR,
         values_g_per_kwh=values.mean(axis=1),
     )
+
+
+def open_cache(path: Path, clock: Clock) -> IntensityCache:
+    """The SQLite cache, or one line naming the file when it cannot be opened or created."""
+    try:
+        return IntensityCache(path, clock=clock)
+    except (OSError, sqlite3.Error) as error:
+        raise InputError(f"cannot open the intensity cache: {error}", source=path) from error
 
 
 def _require_zone(provider: IntensityProvider, zone: Zone, what: str) -> None:
