@@ -434,3 +434,15 @@ def test_a_cache_file_that_cannot_be_opened_is_one_line_naming_it(
     assert err.count("\n") == 1
     assert "cannot open the intensity cache" in err
     assert "cache.sqlite" in err
+
+
+def test_electricity_maps_without_a_token_names_the_variable_and_asks_nothing(
+    cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = em_history()
+    code = run_show(
+        recorded, "--zone", "DE", "--source", "electricitymaps", "--cache", str(cache_path)
+    )
+    assert code == EXIT_INPUT_ERROR
+    assert "ELECTRICITYMAPS_API_TOKEN" in capsys.readouterr().err
+    assert recorded.requests == []
