@@ -147,6 +147,45 @@ def per_step_table(rows: list[Row], models: list[str]) -> list[str]:
     return lines
 
 
+# How to use the forecasts; fixed text, placed before the generated parts.
+SHOW_SECTION = """\
+## Forecasting the next hours of a zone: `carbon-kube forecast show`
+
+This section is fixed text (the bench script writes it as is); it states no measured figure.
+
+    carbon-kube forecast show --zone DE --out de.png          # offline: the embedded data
+    ELECTRICITYMAPS_API_TOKEN=... carbon-kube forecast show --zone DE --horizon 24h
+    carbon-kube forecast show --zone GB --source ukcarbon --model persistence
+    carbon-kube forecast show --zone DE --source cache        # what `intensity fetch` cached
+    carbon-kube forecast show --zone DE --intensity DE_2022_hourly.csv --model seasonal-naive
+
+It prints one row per hour (UTC) with p10/p50/p90 in gCO2eq/kWh, the hour of the lowest p50,
+where the history came from and the model's notes; `--out FILE.png` also draws the last three
+days and the band (written to a temp file, then renamed).
+
+* **History** (`--source`, default `auto`): the `--intensity` files if given; else Electricity
+  Maps when `ELECTRICITYMAPS_API_TOKEN` is set; else the embedded dataset, a real year replayed
+  at today's date (offline; not live data, and the output says so). `ukcarbon` reads the UK
+  Carbon Intensity API (no key; `GB`, `GB-R1` .. `GB-R17`), its half-hours averaged to hours.
+  `cache` reads only the SQLite cache that `carbon-kube intensity fetch` fills. Live sources go
+  through the same provider chain and cache as `intensity fetch`: every answer is cached, and
+  when the API fails the newest cached history is used, marked **STALE** in the table title and
+  on its own line. With nothing cached, the command exits 3 with one line.
+* **How much history**: `--history` (e.g. `40d`); by default what the model needs for the
+  horizon. At 72 h: lightgbm 87 days, seasonal-naive 35 days, persistence 10 days.
+  Electricity Maps serves older hours through `/past-range` (10 days a request), which not
+  every API plan includes.
+* **Model** (`--model`, default `auto`): `auto` uses the first of lightgbm, seasonal-naive,
+  persistence that the history allows and prints which one and why (`note: auto: using
+  seasonal-naive (lightgbm needs 87 days of history, found 40 days)`). `provider` shows the
+  source's own forecast (Electricity Maps or UK live, the cache, or `--provider-forecast FILE`),
+  reaching as far as that forecast does.
+* **Errors** are one line and exit 2: too little history (how much the model needs and how much
+  there is), a horizon beyond the model (lightgbm and persistence: 72 h; provider: the end of
+  its forecast), a zone the source does not have, `--model provider` on the embedded data.
+"""
+
+
 def render(
     dacf: list[Row], em: list[Row], config: BoostingConfig, em_retrain_days: int, took_s: float
 ) -> str:
@@ -161,6 +200,8 @@ def render(
         f"{config.retrain_every.days} days (DACF part; {em_retrain_days} days for the "
         f"Electricity Maps part) on the last {config.train_window.days} days, "
         f"num_threads={config.num_threads}, deterministic. Total run time {took_s / 60:.1f} min.",
+        "",
+        SHOW_SECTION,
         "",
     ]
     if dacf:

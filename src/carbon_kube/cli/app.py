@@ -22,6 +22,7 @@ from carbon_kube.cli import (
     extender,
     fetch,
     forecast,
+    forecast_show,
     intensity,
     lab,
     metrics,
@@ -56,6 +57,7 @@ app.add_typer(webhook.app, name="webhook")
 app.add_typer(extender.app, name="extender")
 app.add_typer(dashboards.app, name="dashboards")
 app.add_typer(forecast.app, name="forecast")
+forecast.app.command("show")(forecast_show.show_command)
 app.add_typer(controller.app, name="controller")
 app.command("report")(report.report_command)
 app.add_typer(metrics.app, name="metrics")

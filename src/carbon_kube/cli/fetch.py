@@ -91,7 +91,9 @@ def make_fetch_command(
             raise InputError("--end needs --start", field="--end")
         cache_path = cache or default_cache_path(os.environ.get("XDG_CACHE_HOME"), Path.home())
         with client_factory() as client:
-            provider, signal = _build_provider(source, wanted, client, the_clock, watttime_region)
+            provider, signal = build_live_provider(
+                source, wanted, client, the_clock, watttime_region
+            )
             chain: IntensityProvider = FallbackProvider(
                 [provider],
                 clock=the_clock,
@@ -120,9 +122,17 @@ def make_fetch_command(
 fetch_command = make_fetch_command()
 
 
-def _build_provider(
-    source: Source, zone: Zone, client: httpx.Client, clock: Clock, watttime_region: str | None
+def build_live_provider(
+    source: Source,
+    zone: Zone,
+    client: httpx.Client,
+    clock: Clock,
+    watttime_region: str | None = None,
 ) -> tuple[IntensityProvider, SignalKind]:
+    """The live API client for ``source`` and the signal it serves (credentials from the env).
+
+    Shared with ``forecast show`` so both commands read a live API the same way.
+    """
     if source is Source.ELECTRICITYMAPS:
         token = _require_env(electricitymaps.TOKEN_ENV_VAR, "your Electricity Maps API token")
         settings = ElectricityMapsSettings(api_token=token, zones=(zone,))

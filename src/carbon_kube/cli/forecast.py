@@ -1,7 +1,8 @@
 """``carbon-kube forecast ...``: backtest forecasters and show the next hours of a zone.
 
 Parses options, reads files, calls ``carbon_kube.forecasting``, prints and writes results.
-Register in ``cli/app.py`` with ``app.add_typer(forecast.app, name="forecast")``.
+Register in ``cli/app.py`` with ``app.add_typer(forecast.app, name="forecast")``; ``show`` lives
+in ``forecast_show`` and is registered there too.
 """
 
 from __future__ import annotations
@@ -11,27 +12,22 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from carbon_kube.cli.forecast_io import (
-    plot_forecast,
     read_history,
     read_provider_forecast,
     read_weather,
-    write_atomically,
     write_backtest,
 )
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.intensity import IntensitySeries
-from carbon_kube.domain.zones import Zone, parse_zone
+from carbon_kube.domain.zones import parse_zone
 from carbon_kube.forecasting import BoostingConfig, build_models, run_backtest
 from carbon_kube.forecasting.backtesting import daily_origins
-from carbon_kube.providers.embedded import load_embedded_series
 from carbon_kube.providers.files import GapFill
 
 app = typer.Typer(
@@ -169,92 +165,6 @@ def backtest(
         for note in score.notes:
             console.print(f"note: {note}", markup=False)
     console.print(f"wrote {', '.join(str(p) for p in written)}", markup=False)
-
-
-@app.command("show")
-def show(
-    zone: str = typer.Option(..., "--zone", "-z", help="Grid zone id, e.g. DE or US-MIDA-PJM."),
-    intensity: list[Path] = typer.Option(
-        [], "--intensity", "-i", help=INTENSITY_HELP + " Default: the embedded dataset."
-    ),
-    origin: str | None = typer.Option(
-        None, help="Forecast from this instant (default: the end of the data)."
-    ),
-    horizon: str = typer.Option("72h", help="How far to forecast, up to 72h."),
-    model: str = typer.Option("lightgbm", "--model", "-m", help="One model to show."),
-    weather: Path | None = typer.Option(None, "--weather", help=WEATHER_HELP),
-    provider_forecast: Path | None = typer.Option(None, help="Forecasts for model 'provider'."),
-    plot: Path | None = typer.Option(None, help="Also draw the forecast to this PNG."),
-    seed: int = typer.Option(7, help="Seed of the learned model."),
-    trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
-    fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in the data."),
-    assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
-) -> None:
-    """Print (and plot) p10/p50/p90 for each hour after the origin.
-
-    History comes from --intensity, or else from the embedded dataset (then the origin defaults
-    to the end of that data). Live providers and their cache are not wired in yet.
-    """
-    _log_to_stderr()
-    wanted = parse_zone(zone)
-    reach = parse_hours(horizon, "--horizon")
-    if intensity:
-        series = read_history(intensity, wanted, fill_gaps, assume_utc)
-        source = ", ".join(str(p) for p in intensity)
-    else:
-        series = _embedded(wanted)
-        source = "the embedded dataset"
-    at = parse_instant(origin, "--origin") if origin else series.end
-    built = build_models(
-        [model],
-        horizon=reach,
-        provider_forecasts=read_provider_forecast(provider_forecast, wanted),
-        boosting=BoostingConfig(seed=seed, n_estimators=trees),
-        always_baselines=False,
-    )
-    forecaster = built[0]
-    forecast = forecaster.forecast(
-        series.between(series.start, min(at, series.end)) if at > series.start else series,
-        at,
-        reach,
-        read_weather(weather, wanted, perfect=False),
-    )
-    table = Table(title=f"{wanted}: {forecaster.name} forecast from {at:%Y-%m-%d %H:%M} UTC")
-    for column in ("hour (UTC)", "p10", "p50", "p90 g/kWh"):
-        table.add_column(column, justify="right")
-    for instant, lo, mid, hi in zip(
-        forecast.target_times(),
-        forecast.p10_g_per_kwh,
-        forecast.p50_g_per_kwh,
-        forecast.p90_g_per_kwh,
-        strict=True,
-    ):
-        table.add_row(f"{instant:%Y-%m-%d %H:%M}", f"{lo:.0f}", f"{mid:.0f}", f"{hi:.0f}")
-    console = Console()
-    console.print(table)
-    console.print(f"history: {source}, up to {at:%Y-%m-%d %H:%M} UTC", markup=False)
-    best = int(np.argmin(forecast.p50_g_per_kwh))
-    console.print(
-        f"lowest p50: {forecast.p50_g_per_kwh[best]:.0f} g/kWh at "
-        f"{forecast.target_times()[best]:%Y-%m-%d %H:%M} UTC",
-        markup=False,
-    )
-    for note in forecast.notes:
-        console.print(f"note: {note}", markup=False)
-    if plot is not None:
-        write_atomically(plot, lambda p: plot_forecast(series, forecast, p))
-        console.print(f"wrote {plot}", markup=False)
-
-
-def _embedded(zone: Zone) -> IntensitySeries:
-    by_zone = load_embedded_series()
-    if zone not in by_zone:
-        raise InputError(
-            f"zone {zone} is not in the embedded dataset (zones: {', '.join(sorted(by_zone))}); "
-            "pass --intensity FILE",
-            field="zone",
-        )
-    return by_zone[zone]
 
 
 def _log_to_stderr() -> None:

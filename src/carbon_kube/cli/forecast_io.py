@@ -252,16 +252,17 @@ def plot_forecast(history: IntensitySeries, forecast: QuantileForecast, path: Pa
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 4))
-    recent = history.between(
-        max(history.start, forecast.origin - timedelta(days=3)), forecast.origin
-    )
-    ax.plot(
-        _axis_times(recent.timestamps()),
-        recent.values_g_per_kwh,
-        color="black",
-        lw=1,
-        label="history",
-    )
+    begin = max(history.start, forecast.origin - timedelta(days=3))
+    # A live forecast may start after stale cached history ends: then only the forecast is drawn.
+    if begin < min(history.end, forecast.origin):
+        recent = history.between(begin, min(history.end, forecast.origin))
+        ax.plot(
+            _axis_times(recent.timestamps()),
+            recent.values_g_per_kwh,
+            color="black",
+            lw=1,
+            label="history",
+        )
     times = _axis_times(forecast.target_times())
     ax.plot(times, forecast.p50_g_per_kwh, label=f"{forecast.model} p50")
     ax.fill_between(

@@ -1,0 +1,307 @@
+"""``carbon-kube forecast show``: the next hours of a zone from live, cached, file or embedded data.
+
+Parses options, gets the history (``forecast_sources``), picks the model (``forecasting``),
+prints a table of p10/p50/p90 per step and writes the plot atomically. The HTTP client and the
+clock come from ``make_show_command`` so tests run the real command against
+``httpx.MockTransport``; like ``intensity fetch``, only this edge reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from carbon_kube.cli import fetch
+from carbon_kube.cli.forecast import INTENSITY_HELP, WEATHER_HELP, parse_hours
+from carbon_kube.cli.forecast_io import (
+    plot_forecast,
+    read_provider_forecast,
+    read_weather,
+    write_atomically,
+)
+from carbon_kube.cli.forecast_sources import (
+    ShowInputs,
+    ShowSource,
+    read_show_inputs,
+    resolve_source,
+)
+from carbon_kube.cli.options import parse_instant
+from carbon_kube.domain.clock import Clock, SystemClock
+from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.forecasts import QuantileForecast
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.zones import parse_zone
+from carbon_kube.forecasting import BoostingConfig, Forecaster, build_models
+from carbon_kube.forecasting.protocol import format_duration, steps_in
+from carbon_kube.forecasting.registry import AUTO_ORDER, MODEL_NAMES, choose_by_history
+from carbon_kube.providers import electricitymaps
+from carbon_kube.providers.caching import default_cache_path
+from carbon_kube.providers.files import GapFill
+
+AUTO = "auto"
+PROVIDER = "provider"
+# The learned model is built and validated for 1-72 h; asking it for more is refused.
+LEARNED_MAX_HORIZON = BoostingConfig().max_horizon
+# ``--model provider`` needs history only to place the origin (its band needs past forecasts,
+# which a live API does not give): a few hours, served by Electricity Maps' one-call /history.
+PROVIDER_WINDOW = timedelta(hours=12)
+
+
+def make_show_command(
+    client_factory: fetch.ClientFactory = fetch.default_client, clock: Clock | None = None
+) -> Callable[..., None]:
+    """The ``show`` command bound to an HTTP client factory and a clock (tests inject both)."""
+    the_clock = clock or SystemClock()
+
+    def show_command(
+        zone: str = typer.Option(..., "--zone", "-z", help="Grid zone id, e.g. DE, GB, GB-R13."),
+        source: ShowSource = typer.Option(
+            ShowSource.AUTO,
+            "--source",
+            "-s",
+            help=(
+                "Where history comes from. auto: the --intensity files if given, else "
+                "Electricity Maps if ELECTRICITYMAPS_API_TOKEN is set, else the embedded "
+                "dataset (offline). cache: only what `intensity fetch` cached. ukcarbon: the "
+                "UK Carbon Intensity API (GB, GB-R1..GB-R17; no key). Live sources fall back "
+                "to the cache, flagged STALE, when the API fails."
+            ),
+        ),
+        intensity: list[Path] = typer.Option(
+            [], "--intensity", "-i", help=INTENSITY_HELP + " Implies --source file."
+        ),
+        history: str | None = typer.Option(
+            None,
+            help=(
+                "How much history to read before now from embedded, cache or live sources, "
+                "e.g. 40d. Default: what the model needs (auto: what lightgbm needs, 87 days "
+                "for 72h)."
+            ),
+        ),
+        origin: str | None = typer.Option(
+            None, help="Forecast from this instant (default: the end of the history)."
+        ),
+        horizon: str = typer.Option(
+            "72h", help="How far to forecast (lightgbm and persistence: at most 72h)."
+        ),
+        model: str = typer.Option(
+            AUTO,
+            "--model",
+            "-m",
+            help=(
+                "auto, lightgbm, seasonal-naive, persistence or provider (the source's own "
+                "forecast: electricitymaps, ukcarbon, the cache, or --provider-forecast FILE). "
+                "auto uses the first of lightgbm, seasonal-naive, persistence that the "
+                "history allows and says which."
+            ),
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", "--plot", "-o", help="Also draw history and forecast to this PNG."
+        ),
+        cache: Path | None = typer.Option(
+            None,
+            help="SQLite cache file (default: $XDG_CACHE_HOME or ~/.cache, "
+            "carbon-kube/intensity.sqlite).",
+        ),
+        weather: Path | None = typer.Option(None, "--weather", help=WEATHER_HELP),
+        provider_forecast: Path | None = typer.Option(
+            None, help="The source's own forecasts (file) for model 'provider' or the blend."
+        ),
+        seed: int = typer.Option(7, help="Seed of the learned model."),
+        trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
+        fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in files."),
+        assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
+    ) -> None:
+        """Print (and plot) p10/p50/p90 for each step of the next hours of a zone.
+
+        Too little history for the model, a horizon the model cannot reach and an unknown zone
+        are one-line errors (exit 2); a live API that fails with nothing cached exits 3; a
+        live API that fails with history in the cache is served from the cache and the output
+        says STALE.
+        """
+        wanted = parse_zone(zone)
+        reach = parse_hours(horizon, "--horizon")
+        name = model.strip()
+        if name != AUTO and name not in MODEL_NAMES:
+            raise InputError(
+                f"unknown model {name!r}; choose from {AUTO}, {', '.join(MODEL_NAMES)}",
+                field="--model",
+            )
+        if name == "lightgbm" and reach > LEARNED_MAX_HORIZON:
+            raise InputError(
+                f"model lightgbm forecasts at most {format_duration(LEARNED_MAX_HORIZON)} ahead, "
+                f"asked for {format_duration(reach)}; choose a shorter --horizon or "
+                "--model seasonal-naive",
+                field="--horizon",
+            )
+        boosting = BoostingConfig(seed=seed, n_estimators=trees)
+        file_forecast = read_provider_forecast(provider_forecast, wanted)
+        resolved = resolve_source(
+            source, intensity, bool(os.environ.get(electricitymaps.TOKEN_ENV_VAR, "").strip())
+        )
+        window = (
+            parse_hours(history, "--history")
+            if history is not None
+            else _default_window(name, reach, boosting)
+        )
+        cache_path = cache or default_cache_path(os.environ.get("XDG_CACHE_HOME"), Path.home())
+        console = Console()
+        with client_factory() as client, console.status(f"reading {resolved} for {wanted}"):
+            inputs = read_show_inputs(
+                resolved,
+                wanted,
+                window=window,
+                want_provider_forecast=name == PROVIDER and file_forecast is None,
+                horizon=reach,
+                clock=the_clock,
+                client=client,
+                cache_path=cache_path,
+                files=intensity,
+                fill_gaps=fill_gaps,
+                assume_utc=assume_utc,
+            )
+        series = inputs.history
+        choice_notes: tuple[str, ...] = ()
+        if inputs.provider_forecast is not None:
+            if origin is not None:
+                raise InputError(
+                    "a live forecast starts when it was issued; --origin applies to files only",
+                    field="--origin",
+                )
+            forecast = as_published(inputs.provider_forecast, reach)
+        else:
+            at = parse_instant(origin, "--origin") if origin else series.end
+            known = (
+                series.between(series.start, min(at, series.end)) if at > series.start else series
+            )
+            forecaster, choice_notes = _forecaster(name, reach, known, boosting, file_forecast, at)
+            forecast = forecaster.forecast(known, at, reach, read_weather(weather, wanted, False))
+        _print(console, inputs, forecast, (*choice_notes, *forecast.notes))
+        if out is not None:
+            write_atomically(out, lambda p: plot_forecast(series, forecast, p))
+            console.print(f"wrote {out}", markup=False)
+
+    return show_command
+
+
+show_command = make_show_command()
+
+
+def _default_window(name: str, horizon: timedelta, boosting: BoostingConfig) -> timedelta:
+    if name == PROVIDER:
+        return PROVIDER_WINDOW
+    wanted = [name] if name != AUTO else _auto_names(horizon)
+    return max(
+        model.required_history(horizon)
+        for model in build_models(
+            wanted, horizon=horizon, boosting=boosting, always_baselines=False
+        )
+    )
+
+
+def _auto_names(horizon: timedelta) -> list[str]:
+    """Auto's candidates that can reach ``horizon`` at all (lightgbm only up to 72 h)."""
+    return [n for n in AUTO_ORDER if n != "lightgbm" or horizon <= LEARNED_MAX_HORIZON]
+
+
+def _forecaster(
+    name: str,
+    horizon: timedelta,
+    known: IntensitySeries,
+    boosting: BoostingConfig,
+    file_forecast: IntensitySeries | None,
+    origin: datetime,
+) -> tuple[Forecaster, tuple[str, ...]]:
+    """The model to run, and a note when ``auto`` had to fall back to a simpler one.
+
+    A forecast file holds day-ahead forecasts (each issued a day before its hour): ``provider``
+    serves it with ``build_models``' one-day lead, and ``lightgbm`` blends with it.
+    """
+    names = [name] if name != AUTO else _auto_names(horizon)
+    candidates = build_models(
+        names,
+        horizon=horizon,
+        provider_forecasts=file_forecast,
+        boosting=boosting,
+        always_baselines=False,
+    )
+    if name != AUTO:
+        return candidates[0], ()
+    available = max(min(origin, known.end) - known.start, timedelta(0))
+    return choose_by_history(candidates, available, horizon)
+
+
+def as_published(live: IntensitySeries, horizon: timedelta) -> QuantileForecast:
+    """A live source's own forecast as it was published, from its first step.
+
+    It starts at the step holding the time it was fetched (the UK API's half-hour, after
+    hourly means the next whole hour), not at the end of our history, and reaches as far as
+    the source published. A single live forecast comes with no record of its past errors, so
+    there is no band: p10 and p90 equal the published value, and a note says so.
+    """
+    reach = live.end - live.start
+    if horizon > reach:
+        raise InputError(
+            f"model provider forecasts at most {format_duration(reach)} ahead, asked for "
+            f"{format_duration(horizon)}; choose a shorter --horizon or another model",
+            field="--horizon",
+        )
+    values = live.values_g_per_kwh[: steps_in(horizon, live.step)]
+    note = "provider: the published forecast has no record of its past errors; p10 = p90 = p50"
+    return QuantileForecast(
+        live.zone, PROVIDER, live.start, live.step, values, values, values, (note,)
+    )
+
+
+def _print(
+    console: Console,
+    inputs: ShowInputs,
+    forecast: QuantileForecast,
+    notes: tuple[str, ...],
+) -> None:
+    origin = forecast.origin
+    stale = " (STALE: from the cache)" if inputs.fell_back else ""
+    table = Table(
+        title=f"{forecast.zone}: {forecast.model} forecast from {origin:%Y-%m-%d %H:%M} UTC{stale}"
+    )
+    for column in ("time (UTC)", "p10", "p50", "p90 g/kWh"):
+        table.add_column(column, justify="right")
+    for instant, lo, mid, hi in zip(
+        forecast.target_times(),
+        forecast.p10_g_per_kwh,
+        forecast.p50_g_per_kwh,
+        forecast.p90_g_per_kwh,
+        strict=True,
+    ):
+        table.add_row(f"{instant:%Y-%m-%d %H:%M}", f"{lo:.0f}", f"{mid:.0f}", f"{hi:.0f}")
+    console.print(table)
+    series = inputs.history
+    console.print(
+        f"history: {inputs.description}, {series.start:%Y-%m-%d %H:%M} .. "
+        f"{series.end:%Y-%m-%d %H:%M} UTC ({format_duration(series.end - series.start)})",
+        markup=False,
+        soft_wrap=True,
+    )
+    if inputs.fell_back:
+        console.print(
+            "STALE: the live source could not be reached; this forecast uses data cached "
+            f"earlier (history ends {series.end:%Y-%m-%d %H:%M} UTC)",
+            markup=False,
+            soft_wrap=True,
+        )
+    best = int(np.argmin(forecast.p50_g_per_kwh))
+    console.print(
+        f"lowest p50: {forecast.p50_g_per_kwh[best]:.0f} g/kWh at "
+        f"{forecast.target_times()[best]:%Y-%m-%d %H:%M} UTC",
+        markup=False,
+        soft_wrap=True,
+    )
+    for note in notes:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
