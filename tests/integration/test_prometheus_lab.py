@@ -43,6 +43,8 @@ from typer.testing import CliRunner
 
 from carbon_kube.cli.app import app
 from carbon_kube.domain.annotations import (
+    DEADLINE,
+    EXPECTED_DURATION,
     FLEXIBLE_LABEL,
     LATEST_START,
     MAX_DELAY,
@@ -83,10 +85,13 @@ RULE_GROUPS = {
 RULE_COUNT = 21
 SPEEDUP = 60.0
 LEASE_NAMESPACE = "carbon-kube"
-CONTROLLER_ARGS = ("--kinds", "pod,job", "--no-label-nodes")
+# With a home zone the controller also estimates each release's emissions and the baseline's
+# (embedded DE data): the savings series. Pods without a deadline are never re-planned.
+CONTROLLER_ARGS = ("--kinds", "pod,job", "--no-label-nodes", "--replan-home-zone", "DE")
 # Every component labels its series with the domain kind ("pod", "job"), so decisions,
 # holds and releases of one kind join in PromQL.
 POD, JOB = "pod", "job"
+HOUR = timedelta(hours=1)
 BAD_BODY = b'{"not": "an admission review"}'
 
 
@@ -512,10 +517,25 @@ def _due_pod(name: str, release_at: str, latest_start: str) -> dict[str, Any]:
     )
 
 
-def _due_job(name: str, release_at: str, latest_start: str) -> dict[str, Any]:
+def _estimated_pod(name: str, release_at: str, latest_start: datetime) -> dict[str, Any]:
+    """A due pod whose size and run the controller can estimate (deadline, duration)."""
+    pod = _due_pod(name, release_at, format_rfc3339(latest_start))
+    pod["metadata"]["annotations"].update(_run_annotations(latest_start))
+    return pod
+
+
+def _run_annotations(latest_start: datetime) -> dict[str, str]:
+    return {DEADLINE: format_rfc3339(latest_start + HOUR), EXPECTED_DURATION: "1h"}
+
+
+def _due_job(name: str, release_at: str, latest_start: datetime) -> dict[str, Any]:
     job = make_job(name).suspended().build()
     job["metadata"]["labels"] = {FLEXIBLE_LABEL: "true"}
-    job["metadata"]["annotations"] = {RELEASE_AT: release_at, LATEST_START: latest_start}
+    job["metadata"]["annotations"] = {
+        RELEASE_AT: release_at,
+        LATEST_START: format_rfc3339(latest_start),
+        **_run_annotations(latest_start),
+    }
     return job
 
 
@@ -556,11 +576,11 @@ def _hold_and_release(
     now = clock.now().replace(microsecond=0)
     due = format_rfc3339(now)
     days_away = format_rfc3339(now + timedelta(days=3))
-    safe = format_rfc3339(now + timedelta(hours=1))
+    safe = now + HOUR
     started_real_s = time.monotonic()
 
     # Phase 1: one pod due now, two held for days; every series comes into existence.
-    kube.create(PODS, _due_pod("a0", due, safe), namespace)
+    kube.create(PODS, _estimated_pod("a0", due, safe), namespace)
     for name in ("h0", "h1"):
         kube.create(PODS, _due_pod(name, days_away, days_away), namespace)
     _eventually_equal(
@@ -581,7 +601,7 @@ def _hold_and_release(
 
     # Phase 2: two more pods and a Job due now.
     for name in ("a1", "a2"):
-        kube.create(PODS, _due_pod(name, due, safe), namespace)
+        kube.create(PODS, _estimated_pod(name, due, safe), namespace)
     kube.create(JOBS, _due_job("j", due, safe), namespace)
     _eventually_equal(
         components,
@@ -628,6 +648,31 @@ def _hold_and_release(
     assert 0 <= float(mean_s[0]["value"][1]) <= elapsed_virtual_s
     up = _values(components, 'up{job="carbon-kube-controller"}')
     assert up == {"": 1.0}
+    _savings_rules_follow_the_estimates(components)
+
+
+def _savings_rules_follow_the_estimates(components: Components) -> None:
+    """Every release was estimated; the savings rules see a baseline and ~no saving.
+
+    The workloads were released at creation, so their runs and the baseline's coincide up to
+    the second-resolution creation instant: the recorded saving ratio is ~0, not made up.
+    """
+    _eventually_equal(
+        components,
+        "sum by (kind) (carbon_kube_job_emissions_grams_count)",
+        "kind",
+        {POD: 3.0, JOB: 1.0},
+        "an estimate for every release",
+    )
+    _eventually(
+        components,
+        f'carbon_kube:counterfactual_emissions_grams:rate5m{{kind="{POD}"}} > 0',
+        "a positive recorded baseline emission rate",
+    )
+    ratio = _eventually(
+        components, "carbon_kube:savings:ratio1h >= -1", "the recorded savings ratio"
+    )
+    assert abs(float(ratio[0]["value"][1])) < 0.02
 
 
 def _export_sees_the_held_pods(components: Components, out: Path) -> None:
