@@ -54,8 +54,9 @@ class Run:
     quantile: float
     result: SimulationResult
     seconds: float
-    # Per zone index: (mean rank correlation, MAPE) of the next 24 h believed at each decision.
-    quality: dict[int, tuple[float, float]]
+    # Per zone index, of the next 24 h believed at each decision: mean rank correlation, MAPE,
+    # and the believed within-day spread (std) as a fraction of the true one.
+    quality: dict[int, tuple[float, float, float]]
 
     def co2_g(self) -> tuple[FloatArray, FloatArray]:
         """Per job: carbon-agnostic CO2 and temporal CO2."""
@@ -157,12 +158,13 @@ def render(
         out += per_zone_table(runs, jobs, zones, rows, title)
     out += goal_lines(runs, jobs, zones, after)
     out += quality_table(runs, zones)
+    out += why_lines(runs, zones)
     return "\n".join(out) + "\n"
 
 
 def belief_quality(
     belief: Forecast, truth: IntensityGrid, jobs: JobTable, rows: BoolArray
-) -> dict[int, tuple[float, float]]:
+) -> dict[int, tuple[float, float, float]]:
     """How well each decision's belief ranks and sizes the next 24 hourly values, per zone.
 
     ``temporal`` only compares candidate starts, so the rank correlation (Spearman, per
@@ -170,7 +172,7 @@ def belief_quality(
     """
     grid = truth.grid
     hours = np.arange(24, dtype=np.float64) * 3600.0
-    quality: dict[int, tuple[float, float]] = {}
+    quality: dict[int, tuple[float, float, float]] = {}
     for index in range(len(grid.zones)):
         decided = jobs.submit_s[rows & (jobs.home_zone == index)]
         if decided.size == 0:
@@ -184,6 +186,7 @@ def belief_quality(
         quality[index] = (
             float(np.mean(_rank_correlation(believed, actual))),
             float(np.mean(np.abs(believed - actual) / actual)),
+            float(np.mean(believed.std(axis=1)) / np.mean(actual.std(axis=1))),
         )
     return quality
 
@@ -205,7 +208,8 @@ def quality_table(runs: list[Run], zones: list[str]) -> list[str]:
         "## What the forecasts get wrong: ranking of hours, per zone (jobs after the warm-up)",
         "",
         "At each decision, the next 24 hourly values as believed vs true: mean Spearman rank",
-        "correlation (1 = hours in the right order, what `temporal` needs) / MAPE.",
+        "correlation (1 = hours in the right order, what `temporal` needs) / MAPE / believed",
+        "within-day spread (std over the 24 h) as a fraction of the true spread.",
         "",
         "| zone | " + " | ".join(run.label for run in shown) + " |",
         "|---|" + "---:|" * len(shown),
@@ -213,10 +217,62 @@ def quality_table(runs: list[Run], zones: list[str]) -> list[str]:
     for index, zone in enumerate(zones):
         cells = []
         for run in shown:
-            rho, mape = run.quality.get(index, (float("nan"), float("nan")))
-            cells.append(f"{rho:.2f} / {mape:.1%}")
+            rho, mape, spread = run.quality.get(index, (float("nan"),) * 3)
+            cells.append(f"{rho:.2f} / {mape:.1%} / {spread:.0%}")
         out.append(f"| {zone} | " + " | ".join(cells) + " |")
     return [*out, ""]
+
+
+def why_lines(runs: list[Run], zones: list[str]) -> list[str]:
+    """Why the goal is missed, from the figures above (every claim is checked here)."""
+    by_label = {run.label: run for run in runs}
+    learned = by_label.get("lightgbm (p50)")
+    naive = by_label.get("seasonal-naive (p50)")
+    out = ["## Why", ""]
+    if learned is not None and naive is not None and learned.quality and naive.quality:
+        worse_rank = [
+            i
+            for i in learned.quality
+            if round(learned.quality[i][0], 2) < round(naive.quality[i][0], 2)
+        ]
+        lower_mape = [i for i in worse_rank if learned.quality[i][1] < naive.quality[i][1]]
+        flatter = [i for i in worse_rank if learned.quality[i][2] < naive.quality[i][2]]
+        if worse_rank:
+            out.append(
+                "* `lightgbm` ranks the next 24 hours worse than seasonal-naive in "
+                f"{_names(worse_rank, zones)}, and in {_names(lower_mape, zones)} of them its "
+                "MAPE is lower all the same: `temporal` only compares candidate starts, so the "
+                "order of hours decides savings, not absolute error. The model minimises "
+                "(MAPE-weighted) absolute error of each hour's ratio to the last day's mean, "
+                "and its belief is flatter than seasonal-naive's in "
+                f"{_names(flatter, zones)} of those zones (spread column above): a flat "
+                "forecast scores well on that loss and still puts the valley at the wrong hour."
+            )
+        rho = {zones[i]: learned.quality[i][0] for i in learned.quality}
+        weakest = sorted(rho, key=rho.__getitem__)[:3]
+        out.append(
+            "* Worst-ranked zones for `lightgbm`: "
+            + ", ".join(f"{zone} (rho {rho[zone]:.2f})" for zone in weakest)
+            + ". The simulator has no weather covariates, so the model sees only the recent "
+            "days' and weeks' shape and the calendar; where wind moves the valley from day to "
+            "day, that ranks poorly (forecasting.md backtests the model with day-ahead "
+            "weather, which the embedded 2020 data lacks)."
+        )
+    risk = by_label.get("seasonal-naive (p90, risk-averse)")
+    if risk is not None and naive is not None:
+        same = np.allclose(risk.co2_g()[1], naive.co2_g()[1])
+        out.append(
+            "* The risk-averse p90 of seasonal-naive "
+            + ("plans exactly as its p50" if same else "plans differently from its p50")
+            + ": its band is the point forecast plus a constant error quantile, which shifts "
+            "every candidate window alike. `lightgbm` p90 is not measured here: its band needs "
+            "the held-out fit (twice the training) and a calibration per decision."
+        )
+    return [*out, ""]
+
+
+def _names(indices: list[int], zones: list[str]) -> str:
+    return ", ".join(zones[i] for i in indices) or "none"
 
 
 def fraction(run: Run, oracle: Run, rows: BoolArray) -> str:
@@ -261,7 +317,12 @@ def goal_lines(runs: list[Run], jobs: JobTable, zones: list[str], after: BoolArr
             if not below
             else f"**NOT met**: {len(below)} of {len(zones)} zones below 90 % ({', '.join(below)})"
         )
-        out.append(f"* {run.label}: overall {overall:.0%} of oracle; {verdict}.")
+        short = (
+            ""
+            if overall >= GOAL_FRACTION
+            else f", {100 * (GOAL_FRACTION - overall):.0f} points short of 90 %"
+        )
+        out.append(f"* {run.label}: overall {overall:.0%} of oracle{short}; {verdict}.")
     return [*out, ""]
 
 

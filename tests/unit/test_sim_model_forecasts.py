@@ -133,3 +133,16 @@ def test_the_simulators_lightgbm_forecasts_every_decision_from_one_fit_per_cut_o
     assert isinstance(model, GradientBoostingForecaster)
     assert len(model.fit_cache) == 1
     assert forecast.fallback_decisions == 0
+
+
+def test_the_batched_learned_belief_uses_nothing_at_or_after_the_decision():
+    truth = _weekday_valley_truth(80)
+    decided = T0 + 62 * DAY + 5 * HOUR
+    values = truth.values_g_per_kwh[0].copy()
+    values[int((decided - T0) / HOUR) :] = 1e6
+    poisoned = IntensityGrid({"DE": IntensitySeries(Zone("DE"), T0, HOUR, values)})
+    at = np.array([decided.timestamp(), decided.timestamp()])
+    ends = at + np.array([6 * 3600.0, 30 * 3600.0])
+    clean = build_forecast("lightgbm", truth).integral(0, at, at, ends)
+    dirty = build_forecast("lightgbm", poisoned).integral(0, at, at, ends)
+    np.testing.assert_array_equal(clean, dirty)
