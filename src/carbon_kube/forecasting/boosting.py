@@ -12,7 +12,9 @@ that window out of sample (``calibration.CalibrationSet``: the p10/p90 band and 
 blend are learned from it), and once on everything up to the cut-off for the forecasts served.
 Given a provider's day-ahead forecast (``provider_forecasts``, e.g. DACF's), the served p50 is
 a per-horizon-step blend of it and the model's own, using only provider values issued by the
-origin; without one the model is LightGBM alone.
+origin; without one the model is LightGBM alone. With ``bands=False`` (the simulator, which
+plans on the median) each fit trains once and serves point forecasts; ``forecast_medians``
+then answers many origins per fit in one ``predict`` call.
 
 Weather is optional. Without it (or with none known at the origin) the model trains on lags
 and calendar features only, logs that once per fit and says so in every forecast's notes.
