@@ -80,3 +80,35 @@ def test_a_horizon_beyond_the_trained_one_is_refused(data):
     series, _ = data
     with pytest.raises(InputError, match="at most 24 h ahead"):
         GradientBoostingForecaster(replace(SMALL)).forecast(series, T0 + 60 * DAY, 48 * HOUR)
+
+
+def test_medians_in_one_batch_equal_the_forecasts_origin_by_origin(data):
+    series, _ = data
+    config = replace(SMALL, bands=False, retrain_every=timedelta(days=7))
+    origins = [T0 + 45 * DAY + 5 * HOUR, T0 + 50 * DAY, T0 + 60 * DAY + 13 * HOUR]
+    batch = GradientBoostingForecaster(config)
+    medians, notes = batch.forecast_medians(
+        series, np.array([int(o.timestamp()) for o in origins]), 24 * HOUR
+    )
+    for row, origin in zip(medians, origins, strict=True):
+        single = GradientBoostingForecaster(config).forecast(series, origin, 24 * HOUR)
+        np.testing.assert_allclose(row, single.p50_g_per_kwh, rtol=1e-12)
+    assert any("no weather covariates" in note for note in notes)
+    assert len(batch.fit_cache) == 3
+
+
+def test_batched_medians_refuse_an_origin_without_enough_history(data):
+    series, _ = data
+    model = GradientBoostingForecaster(replace(SMALL, bands=False))
+    too_early = int((T0 + 10 * DAY).timestamp())
+    with pytest.raises(ValueError, match="required history"):
+        model.forecast_medians(series, np.array([too_early]), 24 * HOUR)
+
+
+def test_without_bands_the_forecast_is_a_point_and_says_so(data):
+    series, _ = data
+    forecast = GradientBoostingForecaster(replace(SMALL, bands=False)).forecast(
+        series, T0 + 60 * DAY, 24 * HOUR
+    )
+    np.testing.assert_array_equal(forecast.p10_g_per_kwh, forecast.p90_g_per_kwh)
+    assert any("without bands" in note for note in forecast.notes)

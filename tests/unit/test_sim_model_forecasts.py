@@ -6,7 +6,7 @@ import pytest
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel
-from carbon_kube.forecasting import SeasonalNaiveForecaster
+from carbon_kube.forecasting import GradientBoostingForecaster, SeasonalNaiveForecaster
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.sim.engine import SimulationSettings, simulate
 from carbon_kube.sim.model_forecasts import ModelForecast, build_forecast
@@ -87,3 +87,62 @@ def test_simulate_refuses_unknown_forecasts_and_quantiles_in_one_line(args, want
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert want in err
+
+
+def _weekday_valley_truth(days: int) -> IntensityGrid:
+    """A clean 3 h valley whose hour moves with the weekday: yesterday is always wrong."""
+    hours = np.arange(days * 24)
+    weekday = (hours // 24 + T0.weekday()) % 7
+    valley_start = 3 * weekday
+    in_valley = (hours % 24 >= valley_start) & (hours % 24 < valley_start + 3)
+    noise = np.random.default_rng(5).normal(0.0, 3.0, hours.size)
+    values = 400.0 - 250.0 * in_valley + noise
+    return IntensityGrid({"DE": IntensitySeries(Zone("DE"), T0, HOUR, values)})
+
+
+def _temporal_savings(truth: IntensityGrid, jobs, forecast: str) -> float:
+    settings = SimulationSettings(("temporal",), PowerModel(3.0, 0.4, 1.1), forecast=forecast)
+    result = simulate(jobs, truth, settings)
+    return 1.0 - result.outcomes["temporal"].co2_g.sum() / result.baseline.co2_g.sum()
+
+
+def test_the_simulator_plans_on_the_learned_forecast_and_it_beats_persistence():
+    truth = _weekday_valley_truth(80)
+    # Submitted at midnight after the model's warm-up (59 days), a day of slack each.
+    jobs = make_jobs(
+        truth,
+        *(
+            a_job(f"j{day}").submitted(T0 + day * DAY).lasting(2 * HOUR).due(T0 + (day + 1) * DAY)
+            for day in range(62, 76)
+        ),
+    )
+    oracle = _temporal_savings(truth, jobs, "oracle")
+    persistence = _temporal_savings(truth, jobs, "persistence")
+    learned = _temporal_savings(truth, jobs, "lightgbm")
+    assert persistence < 0.5 * oracle
+    assert 0.9 * oracle <= learned <= oracle + 1e-9
+
+
+def test_the_simulators_lightgbm_forecasts_every_decision_from_one_fit_per_cut_off():
+    truth = _weekday_valley_truth(80)
+    forecast = build_forecast("lightgbm", truth)
+    assert isinstance(forecast, ModelForecast)
+    decided = T0.timestamp() + np.arange(60, 75) * DAY.total_seconds() + 7 * 3600
+    forecast.integral(0, decided, decided, decided + 3600)
+    model = forecast._model
+    assert isinstance(model, GradientBoostingForecaster)
+    assert len(model.fit_cache) == 1
+    assert forecast.fallback_decisions == 0
+
+
+def test_the_batched_learned_belief_uses_nothing_at_or_after_the_decision():
+    truth = _weekday_valley_truth(80)
+    decided = T0 + 62 * DAY + 5 * HOUR
+    values = truth.values_g_per_kwh[0].copy()
+    values[int((decided - T0) / HOUR) :] = 1e6
+    poisoned = IntensityGrid({"DE": IntensitySeries(Zone("DE"), T0, HOUR, values)})
+    at = np.array([decided.timestamp(), decided.timestamp()])
+    ends = at + np.array([6 * 3600.0, 30 * 3600.0])
+    clean = build_forecast("lightgbm", truth).integral(0, at, at, ends)
+    dirty = build_forecast("lightgbm", poisoned).integral(0, at, at, ends)
+    np.testing.assert_array_equal(clean, dirty)

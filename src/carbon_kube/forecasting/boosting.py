@@ -12,7 +12,9 @@ that window out of sample (``calibration.CalibrationSet``: the p10/p90 band and 
 blend are learned from it), and once on everything up to the cut-off for the forecasts served.
 Given a provider's day-ahead forecast (``provider_forecasts``, e.g. DACF's), the served p50 is
 a per-horizon-step blend of it and the model's own, using only provider values issued by the
-origin; without one the model is LightGBM alone.
+origin; without one the model is LightGBM alone. With ``bands=False`` (the simulator, which
+plans on the median) each fit trains once and serves point forecasts; ``forecast_medians``
+then answers many origins per fit in one ``predict`` call.
 
 Weather is optional. Without it (or with none known at the origin) the model trains on lags
 and calendar features only, logs that once per fit and says so in every forecast's notes.
@@ -31,7 +33,7 @@ import numpy as np
 
 from carbon_kube.domain.forecasts import QuantileForecast
 from carbon_kube.domain.intensity import FloatArray, IntensitySeries, to_epoch_s
-from carbon_kube.domain.weather import WeatherKind, WeatherSeries
+from carbon_kube.domain.weather import IntArray, WeatherKind, WeatherSeries
 from carbon_kube.forecasting.calibration import (
     CalibrationSet,
     blend,
@@ -72,6 +74,9 @@ class BoostingConfig:
     calibration_window: timedelta = timedelta(days=28)
     origin_stride: timedelta = timedelta(hours=3)
     max_horizon: timedelta = timedelta(hours=72)
+    # False: no held-out fit (half the training time), so no p10/p90 band and no provider
+    # blend; for callers that plan on the median only (the simulator's ``--forecast lightgbm``).
+    bands: bool = True
 
     def lightgbm_params(self, alpha: float) -> dict[str, Any]:
         return {
@@ -110,6 +115,7 @@ PROVIDER_EQUAL_NOTE = (
     "lightgbm: under 7 days of provider forecasts before the training cut-off, "
     "so provider and lightgbm are blended with equal weights"
 )
+NO_BAND_NOTE = "lightgbm: trained without bands (config bands=False): p10 = p90 = p50"
 BAND_NOTE = (
     "lightgbm: p10/p90 = p50 + 10th/90th percentile of out-of-sample residuals on the "
     "last {days} days before the origin (same origin hour, per horizon hour)"
@@ -131,18 +137,76 @@ class GradientBoostingForecaster:
     fit_cache: dict[tuple[str, int, int, str], _Fitted] = field(default_factory=dict, repr=False)
     _told: set[str] = field(default_factory=set, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.provider_forecasts is not None and not self.config.bands:
+            raise ValueError("the provider blend is learned with the bands: set bands=True")
+
     @property
     def max_horizon(self) -> timedelta:
         return self.config.max_horizon
 
     def required_history(self, horizon: timedelta) -> timedelta:
         """Training data, the lags of its first origin (four weeks), calibration, horizon."""
-        return (
-            self.config.min_train
-            + timedelta(days=28)
-            + self.config.calibration_window
-            + DAY * -(-horizon // DAY)
+        calibration = self.config.calibration_window if self.config.bands else timedelta(0)
+        return self.config.min_train + timedelta(days=28) + calibration + DAY * -(-horizon // DAY)
+
+    def forecast_medians(
+        self,
+        history: IntensitySeries,
+        origins_s: IntArray,
+        horizon: timedelta,
+        weather: WeatherSeries | None = None,
+    ) -> tuple[FloatArray, tuple[str, ...]]:
+        """p50 for many origins of one series at once: rows ``(origin, horizon step)``, notes.
+
+        The same values as ``forecast(...).p50_g_per_kwh`` origin by origin (no provider blend),
+        but the origins that share a training cut-off share one fit and one ``predict`` call:
+        what makes the simulator's thousands of decisions affordable. Each row reads only
+        history before its own origin (``build_features``) and its fit only history before
+        its cut-off (<= the origin). Origins must lie on the series' step grid, with at least
+        ``required_history(horizon)`` before them and none after the series' end.
+        """
+        if self.provider_forecasts is not None:
+            raise ValueError("forecast_medians has no provider blend; use forecast()")
+        step_s = history.step_s
+        n_steps = steps_in(horizon, history.step)
+        if horizon > self.max_horizon:
+            raise ValueError(f"horizon {horizon} is beyond the model's {self.max_horizon}")
+        origins = np.asarray(origins_s, dtype=np.int64)
+        index = (origins - history.start_s) // step_s
+        needed_steps = steps_in(self.required_history(horizon), history.step)
+        if origins.size == 0:
+            return np.empty((0, n_steps)), ()
+        if np.any((origins - history.start_s) % step_s) or np.any(index < needed_steps):
+            raise ValueError("origins must be on the step grid, after the required history")
+        if index.max() > len(history):
+            raise ValueError("an origin lies past the end of the history")
+        # Nothing at or after the latest origin is even passed on: no look-ahead by construction.
+        known = IntensitySeries(
+            history.zone,
+            history.start,
+            history.step,
+            history.values_g_per_kwh[: int(index.max())],
         )
+        cutoffs = np.array([self._cutoff_s(known, int(o)) for o in origins], dtype=np.int64)
+        result = np.empty((origins.size, n_steps), dtype=np.float64)
+        notes: tuple[str, ...] = ()
+        for cutoff_s in np.unique(cutoffs).tolist():
+            rows_of = cutoffs == cutoff_s
+            fitted = self._fitted(known, cutoff_s, weather)
+            notes = fitted.notes
+            rows = build_features(
+                known.values_g_per_kwh,
+                known.start_s,
+                step_s,
+                index[rows_of],
+                n_steps,
+                weather,
+                fitted.weather_names,
+            )
+            p50 = np.maximum(_predict(fitted.booster, rows.matrix) * rows.level_g_per_kwh, 0.0)
+            result[rows_of] = p50.reshape(-1, n_steps)
+        return result, notes
 
     def forecast(
         self,
@@ -166,6 +230,18 @@ class GradientBoostingForecaster:
         )
         level = float(rows.level_g_per_kwh[0])
         p50 = np.maximum(_predict(fitted.booster, rows.matrix) * rows.level_g_per_kwh, 0.0)
+        if not self.config.bands:
+            # No held-out fit, so nothing to calibrate a band on: a point forecast, said so.
+            return QuantileForecast(
+                known.zone,
+                self.name,
+                known.origin,
+                known.step,
+                p50,
+                p50,
+                p50,
+                (*fitted.notes, NO_BAND_NOTE),
+            )
         window_s = int(self.config.calibration_window.total_seconds())
         # The blend learns from every out-of-sample row (up to two windows); the band from the
         # last window only, so that it follows the current spread of errors.
@@ -210,14 +286,23 @@ class GradientBoostingForecaster:
     def _fit_for(
         self, history: IntensitySeries, origin: datetime, weather: WeatherSeries | None
     ) -> _Fitted:
+        return self._fitted(history, self._cutoff_s(history, to_epoch_s(origin)), weather)
+
+    def _cutoff_s(self, history: IntensitySeries, origin_s: int) -> int:
+        """The training cut-off of a forecast at ``origin_s``: never after the origin."""
         cfg = self.config
-        origin_s = to_epoch_s(origin)
         every_s = int(cfg.retrain_every.total_seconds())
         cutoff_s = origin_s - origin_s % every_s
         earliest_s = history.start_s + int(self.required_history(cfg.max_horizon).total_seconds())
         if cutoff_s < earliest_s:
-            # Too early in the data for the regular cut-off: train on everything up to the origin.
-            cutoff_s = origin_s
+            # Too early in the data for the regular cut-off: the earliest one the data allows
+            # (shared by every origin up to the next regular cut-off), or the origin itself.
+            cutoff_s = earliest_s if earliest_s <= origin_s else origin_s
+        return cutoff_s
+
+    def _fitted(
+        self, history: IntensitySeries, cutoff_s: int, weather: WeatherSeries | None
+    ) -> _Fitted:
         step_s = history.step_s
         n_known = (cutoff_s - history.start_s) // step_s
         y = history.values_g_per_kwh[:n_known]
@@ -241,6 +326,23 @@ class GradientBoostingForecaster:
         n_steps = steps_in(cfg.max_horizon, step)
         weather_names, notes = _weather_plan(weather, zone, tell=zone not in self._told)
         self._told.add(zone)
+        booster, n_rows = self._train(y, start_s, step_s, weather, weather_names)
+        log.info(
+            "trained %s for %s on %d rows, weather: %s",
+            self.name,
+            zone,
+            n_rows,
+            ", ".join(weather_names) or "none",
+        )
+        if not cfg.bands:
+            empty = CalibrationSet(
+                np.empty(0, dtype=np.int64),
+                np.empty(0),
+                np.empty((0, n_steps)),
+                np.empty((0, n_steps)),
+                step_s,
+            )
+            return _Fitted(booster, weather_names, notes, n_rows, empty, start_s + y.size * step_s)
         held_out = steps_in(cfg.calibration_window, step)
         early, _ = self._train(y[: y.size - held_out], start_s, step_s, weather, weather_names)
         # Every origin of the held-out window whose whole horizon is known before the cut-off.
@@ -251,14 +353,6 @@ class GradientBoostingForecaster:
         actual = y[origins[:, None] + np.arange(n_steps, dtype=np.int64)]
         calibration = CalibrationSet(
             start_s + origins * step_s, level[:, 0].copy(), predicted, actual, step_s
-        )
-        booster, n_rows = self._train(y, start_s, step_s, weather, weather_names)
-        log.info(
-            "trained %s for %s on %d rows, weather: %s",
-            self.name,
-            zone,
-            n_rows,
-            ", ".join(weather_names) or "none",
         )
         return _Fitted(
             booster, weather_names, notes, n_rows, calibration, start_s + y.size * step_s

@@ -25,6 +25,7 @@ from carbon_kube.domain.intensity import FloatArray
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy import agnostic, spatiotemporal, temporal, threshold
 from carbon_kube.policy.capacity import CapacityLimits
+from carbon_kube.policy.forecasts import Forecast
 from carbon_kube.policy.grids import SECONDS_PER_HOUR, BoolArray, IntArray, IntensityGrid
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK, check_latency_risk
@@ -96,9 +97,16 @@ def simulate(
     truth: IntensityGrid,
     settings: SimulationSettings,
     on_policy_done: Callable[[str], None] | None = None,
+    *,
+    forecast: Forecast | None = None,
 ) -> SimulationResult:
-    """Plan and measure every requested policy (plus the baseline, once)."""
-    forecast = build_forecast(settings.forecast, truth, settings.forecast_quantile)
+    """Plan and measure every requested policy (plus the baseline, once).
+
+    ``forecast`` is the belief built from ``settings`` unless given: a benchmark passes its
+    own to inspect what was believed afterwards without fitting a learned model twice.
+    """
+    if forecast is None:
+        forecast = build_forecast(settings.forecast, truth, settings.forecast_quantile)
     power_w = (
         jobs.cpus * settings.power.watts_per_vcpu + jobs.memory_gib * settings.power.watts_per_gib
     ) * settings.power.pue

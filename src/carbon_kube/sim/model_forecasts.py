@@ -14,6 +14,10 @@ Edges, all explicit:
   ``persistence`` instead; how many did is counted in ``fallback_decisions`` and logged;
 * the simulator has no weather covariates, so the learned model runs on lags and calendar only
   (its notes say so).
+
+Cost: ``lightgbm`` at the median uses ``SIM_MEDIAN_CONFIG`` and answers all new decision steps
+of a zone in one batch (``GradientBoostingForecaster.forecast_medians``): one fit per zone and
+training cut-off, one ``predict`` per fit. Other models and quantiles are asked step by step.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ import numpy as np
 from carbon_kube.domain.intensity import FloatArray, IntensitySeries, from_epoch_s
 from carbon_kube.domain.zones import Zone
 from carbon_kube.forecasting import Forecaster, build_models
+from carbon_kube.forecasting.boosting import BoostingConfig, GradientBoostingForecaster
 from carbon_kube.policy.forecasts import (
     Forecast,
     PersistenceForecast,
     SeriesForecast,
     make_forecast,
 )
-from carbon_kube.policy.grids import IntensityGrid, StepGrid
+from carbon_kube.policy.grids import IntArray, IntensityGrid, StepGrid
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,13 @@ POLICY_FORECASTS = ("oracle", "persistence")
 MODEL_FORECASTS = ("seasonal-naive", "lightgbm")
 FORECAST_NAMES = (*POLICY_FORECASTS, *MODEL_FORECASTS)
 DEFAULT_HORIZON = timedelta(hours=72)
+# The simulator's median ``lightgbm``: no band fit (the median is all it plans on), retrained
+# quarterly on origins every 12 h. With the backtest's config (monthly, every 3 h, bands) the
+# embedded default took minutes per zone; this one trains a few boosters per zone. Measured
+# in docs/forecasting_simulation.md (bench/forecast_savings.py).
+SIM_MEDIAN_CONFIG = BoostingConfig(
+    retrain_every=timedelta(days=91), origin_stride=timedelta(hours=12), bands=False
+)
 
 
 def build_forecast(name: str, truth: IntensityGrid, quantile: float = 0.5) -> Forecast:
@@ -50,6 +62,8 @@ def build_forecast(name: str, truth: IntensityGrid, quantile: float = 0.5) -> Fo
         return make_forecast(name, truth)
     if name not in MODEL_FORECASTS:
         raise ValueError(f"unknown forecast {name!r}; expected one of {', '.join(FORECAST_NAMES)}")
+    if name == "lightgbm" and quantile == 0.5:
+        return ModelForecast(GradientBoostingForecaster(SIM_MEDIAN_CONFIG), truth, quantile)
     (model,) = build_models([name], horizon=DEFAULT_HORIZON, always_baselines=False)
     return ModelForecast(model, truth, quantile)
 
@@ -111,10 +125,35 @@ class ModelForecast:
             )
         late = ~early
         if late.any():
+            self._believe_in_batch(grid.zones[zone_index], decided_step_s[late])
             result[late] = self._by_model.integral(
                 zone_index, decided[late], start[late], end[late]
             )
         return result
+
+    def _believe_in_batch(self, zone: Zone, decided_step_s: IntArray) -> None:
+        """Forecast every new decision step of ``zone`` at once, when the model can batch.
+
+        ``GradientBoostingForecaster.forecast_medians`` shares one fit and one ``predict`` per
+        training cut-off; models without it are asked step by step in ``_believe``.
+        """
+        if not isinstance(self._model, GradientBoostingForecaster) or self._quantile != 0.5:
+            return
+        if self._model.provider_forecasts is not None:
+            return
+        steps_s = [
+            int(s)
+            for s in np.unique(decided_step_s)
+            if (zone, from_epoch_s(int(s))) not in self._believed
+        ]
+        if not steps_s:
+            return
+        medians, notes = self._model.forecast_medians(
+            self._series[zone], np.array(steps_s, dtype=np.int64), self._horizon
+        )
+        self.notes.update(notes)
+        for at_s, values in zip(steps_s, medians, strict=True):
+            self._believed[(zone, from_epoch_s(at_s))] = values
 
     def _believe(self, zone: Zone, at: datetime) -> IntensitySeries:
         key = (zone, at)

@@ -1,0 +1,338 @@
+"""What forecasts buy: savings of ``temporal`` per forecast, as a fraction of ``oracle``'s.
+
+Issue "Forecasting", item 5 (goal: >= 90 % of oracle savings per zone). Runs the embedded
+default (the ``carbon-kube simulate`` no-argument data: ENTSO-E 2020 for eight zones, PAI-fitted
+jobs, seed 2020) with policy ``temporal`` once per forecast, in one process, and writes
+docs/forecasting_simulation.md: per home zone and overall, savings against carbon-agnostic
+(1 - temporal CO2 / agnostic CO2 of the jobs homed there), the fraction of the oracle's savings,
+deadline misses and the wall time of each run. The same figures are given for the jobs
+submitted after the learned model's warm-up (before it, ``lightgbm`` decisions fall back to
+persistence), so the model is judged where it actually decides.
+
+Usage: ``.venv/bin/python bench/forecast_savings.py [--jobs 2000] [--out docs/...md]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.energy.power import default_power_model
+from carbon_kube.forecasting.boosting import GradientBoostingForecaster
+from carbon_kube.policy.forecasts import Forecast
+from carbon_kube.policy.grids import BoolArray, IntensityGrid
+from carbon_kube.policy.jobs import JobTable
+from carbon_kube.providers.embedded import load_embedded_series
+from carbon_kube.sim.defaults import DEFAULT_SEED, DEFAULT_ZONES, default_workloads
+from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulate
+from carbon_kube.sim.model_forecasts import DEFAULT_HORIZON, SIM_MEDIAN_CONFIG, build_forecast
+
+GOAL_FRACTION = 0.90
+POLICY = "temporal"
+# (label, --forecast, --forecast-quantile)
+RUNS: tuple[tuple[str, str, float], ...] = (
+    ("oracle (upper bound)", "oracle", 0.5),
+    ("persistence", "persistence", 0.5),
+    ("seasonal-naive (p50)", "seasonal-naive", 0.5),
+    ("seasonal-naive (p90, risk-averse)", "seasonal-naive", 0.9),
+    ("lightgbm (p50)", "lightgbm", 0.5),
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    forecast: str
+    quantile: float
+    result: SimulationResult
+    seconds: float
+    # Per zone index, of the next 24 h believed at each decision: mean rank correlation, MAPE,
+    # and the believed within-day spread (std) as a fraction of the true one.
+    quality: dict[int, tuple[float, float, float]]
+
+    def co2_g(self) -> tuple[FloatArray, FloatArray]:
+        """Per job: carbon-agnostic CO2 and temporal CO2."""
+        return self.result.baseline.co2_g, self.result.outcomes[POLICY].co2_g
+
+    def missed(self) -> BoolArray:
+        return self.result.outcomes[POLICY].deadline_missed
+
+
+def savings(run: Run, rows: BoolArray) -> float:
+    agnostic_g, temporal_g = run.co2_g()
+    return 1.0 - float(temporal_g[rows].sum()) / float(agnostic_g[rows].sum())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "docs" / "forecasting_simulation.md",
+    )
+    parser.add_argument("--skip", nargs="*", default=[], help="forecast labels to leave out")
+    args = parser.parse_args()
+
+    series = load_embedded_series()
+    generated = default_workloads(series, n_jobs=args.jobs, seed=args.seed)
+    truth = IntensityGrid({zone: series[zone] for zone in DEFAULT_ZONES})
+    jobs = JobTable.from_workloads(generated.workloads, truth.grid.zones)
+    warm_up = GradientBoostingForecaster(SIM_MEDIAN_CONFIG).required_history(DEFAULT_HORIZON)
+    warm_up_end_s = truth.grid.origin_s + warm_up.total_seconds()
+
+    runs: list[Run] = []
+    for label, forecast, quantile in RUNS:
+        if label in args.skip:
+            continue
+        settings = SimulationSettings(
+            (POLICY,), default_power_model(), forecast=forecast, forecast_quantile=quantile
+        )
+        began = time.perf_counter()
+        belief = build_forecast(forecast, truth, quantile)
+        result = simulate(jobs, truth, settings, forecast=belief)
+        seconds = time.perf_counter() - began
+        quality = belief_quality(belief, truth, jobs, jobs.submit_s >= warm_up_end_s)
+        runs.append(Run(label, forecast, quantile, result, seconds, quality))
+        print(f"{label}: {savings(runs[-1], np.ones(len(jobs), bool)):.2%} in {seconds:.1f} s")
+        sys.stdout.flush()
+
+    text = render(runs, jobs, truth, warm_up_end_s, args)
+    write_atomically(args.out, text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def render(
+    runs: list[Run],
+    jobs: JobTable,
+    truth: IntensityGrid,
+    warm_up_end_s: float,
+    args: argparse.Namespace,
+) -> str:
+    oracle = runs[0]
+    everyone = np.ones(len(jobs), dtype=bool)
+    after = jobs.submit_s >= warm_up_end_s
+    warm_up_days = (warm_up_end_s - truth.grid.origin_s) / 86_400
+    zones = list(truth.grid.zones)
+    out: list[str] = [
+        "# Forecast-driven scheduling: savings as a fraction of oracle savings",
+        "",
+        "Generated by `bench/forecast_savings.py` (do not edit by hand): the embedded default",
+        f"({len(jobs):,} PAI-fitted jobs, seed {args.seed}, ENTSO-E 2020 intensity for "
+        f"{', '.join(zones)}), policy `{POLICY}`, each job planned at its submit time with the "
+        "named forecast (72 h from the decision, data before it only), one process, one thread.",
+        "Savings = 1 - temporal CO2 / carbon-agnostic CO2 of the jobs; fraction = savings / "
+        f"oracle savings; goal: >= {GOAL_FRACTION:.0%} of the oracle's, per zone.",
+        "",
+        "## Overall",
+        "",
+        "| forecast | savings | fraction of oracle | savings after warm-up | fraction after "
+        "warm-up | deadline misses | wall time (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        out.append(
+            f"| {run.label} | {savings(run, everyone):.2%} | "
+            f"{fraction(run, oracle, everyone)} | {savings(run, after):.2%} | "
+            f"{fraction(run, oracle, after)} | {int(run.missed().sum())} | {run.seconds:.1f} |"
+        )
+    out += [
+        "",
+        f"Warm-up: the simulator's `lightgbm` needs {warm_up_days:.0f} days of history (four "
+        "weeks of training, four of lags, the horizon), so the "
+        f"{int((~after).sum())} jobs submitted before then are planned with persistence; "
+        f"'after warm-up' counts the other {int(after.sum())} jobs (all forecasts).",
+        "",
+    ]
+    for title, rows in (("all jobs", everyone), ("jobs after the warm-up", after)):
+        out += per_zone_table(runs, jobs, zones, rows, title)
+    out += goal_lines(runs, jobs, zones, after)
+    out += quality_table(runs, zones)
+    out += why_lines(runs, zones)
+    return "\n".join(out) + "\n"
+
+
+def belief_quality(
+    belief: Forecast, truth: IntensityGrid, jobs: JobTable, rows: BoolArray
+) -> dict[int, tuple[float, float, float]]:
+    """How well each decision's belief ranks and sizes the next 24 hourly values, per zone.
+
+    ``temporal`` only compares candidate starts, so the rank correlation (Spearman, per
+    decision, then averaged) is what drives savings; MAPE is shown beside it for contrast.
+    """
+    grid = truth.grid
+    hours = np.arange(24, dtype=np.float64) * 3600.0
+    quality: dict[int, tuple[float, float, float]] = {}
+    for index in range(len(grid.zones)):
+        decided = jobs.submit_s[rows & (jobs.home_zone == index)]
+        if decided.size == 0:
+            continue
+        step_start = grid.origin_s + grid.step_of(decided) * grid.step_s
+        starts = (step_start[:, None] + hours[None, :]).ravel()
+        decided_each = np.repeat(decided, hours.size)
+        believed = belief.integral(index, decided_each, starts, starts + 3600.0)
+        actual = truth.integral(index, starts, starts + 3600.0)
+        believed, actual = believed.reshape(-1, 24), actual.reshape(-1, 24)
+        quality[index] = (
+            float(np.mean(_rank_correlation(believed, actual))),
+            float(np.mean(np.abs(believed - actual) / actual)),
+            float(np.mean(believed.std(axis=1)) / np.mean(actual.std(axis=1))),
+        )
+    return quality
+
+
+def _rank_correlation(left: FloatArray, right: FloatArray) -> FloatArray:
+    """Spearman's rho per row (ties broken by position; a constant row counts as 0)."""
+    ranks_left = np.argsort(np.argsort(left, axis=1), axis=1).astype(np.float64)
+    ranks_right = np.argsort(np.argsort(right, axis=1), axis=1).astype(np.float64)
+    ranks_left -= ranks_left.mean(axis=1, keepdims=True)
+    ranks_right -= ranks_right.mean(axis=1, keepdims=True)
+    norm = np.sqrt((ranks_left**2).sum(axis=1) * (ranks_right**2).sum(axis=1))
+    result: FloatArray = (ranks_left * ranks_right).sum(axis=1) / norm
+    return result
+
+
+def quality_table(runs: list[Run], zones: list[str]) -> list[str]:
+    shown = [run for run in runs[1:] if run.quality]
+    out = [
+        "## What the forecasts get wrong: ranking of hours, per zone (jobs after the warm-up)",
+        "",
+        "At each decision, the next 24 hourly values as believed vs true: mean Spearman rank",
+        "correlation (1 = hours in the right order, what `temporal` needs) / MAPE / believed",
+        "within-day spread (std over the 24 h) as a fraction of the true spread.",
+        "",
+        "| zone | " + " | ".join(run.label for run in shown) + " |",
+        "|---|" + "---:|" * len(shown),
+    ]
+    for index, zone in enumerate(zones):
+        cells = []
+        for run in shown:
+            rho, mape, spread = run.quality.get(index, (float("nan"),) * 3)
+            cells.append(f"{rho:.2f} / {mape:.1%} / {spread:.0%}")
+        out.append(f"| {zone} | " + " | ".join(cells) + " |")
+    return [*out, ""]
+
+
+def why_lines(runs: list[Run], zones: list[str]) -> list[str]:
+    """Why the goal is missed, from the figures above (every claim is checked here)."""
+    by_label = {run.label: run for run in runs}
+    learned = by_label.get("lightgbm (p50)")
+    naive = by_label.get("seasonal-naive (p50)")
+    out = ["## Why", ""]
+    if learned is not None and naive is not None and learned.quality and naive.quality:
+        worse_rank = [
+            i
+            for i in learned.quality
+            if round(learned.quality[i][0], 2) < round(naive.quality[i][0], 2)
+        ]
+        lower_mape = [i for i in worse_rank if learned.quality[i][1] < naive.quality[i][1]]
+        flatter = [i for i in worse_rank if learned.quality[i][2] < naive.quality[i][2]]
+        if worse_rank:
+            out.append(
+                "* `lightgbm` ranks the next 24 hours worse than seasonal-naive in "
+                f"{_names(worse_rank, zones)}, and in {_names(lower_mape, zones)} of them its "
+                "MAPE is lower all the same: `temporal` only compares candidate starts, so the "
+                "order of hours decides savings, not absolute error. The model minimises "
+                "(MAPE-weighted) absolute error of each hour's ratio to the last day's mean, "
+                "and its belief is flatter than seasonal-naive's in "
+                f"{_names(flatter, zones)} of those zones (spread column above): a flat "
+                "forecast scores well on that loss and still puts the valley at the wrong hour."
+            )
+        rho = {zones[i]: learned.quality[i][0] for i in learned.quality}
+        weakest = sorted(rho, key=rho.__getitem__)[:3]
+        out.append(
+            "* Worst-ranked zones for `lightgbm`: "
+            + ", ".join(f"{zone} (rho {rho[zone]:.2f})" for zone in weakest)
+            + ". The simulator has no weather covariates, so the model sees only the recent "
+            "days' and weeks' shape and the calendar; where wind moves the valley from day to "
+            "day, that ranks poorly (forecasting.md backtests the model with day-ahead "
+            "weather, which the embedded 2020 data lacks)."
+        )
+    risk = by_label.get("seasonal-naive (p90, risk-averse)")
+    if risk is not None and naive is not None:
+        same = np.allclose(risk.co2_g()[1], naive.co2_g()[1])
+        out.append(
+            "* The risk-averse p90 of seasonal-naive "
+            + ("plans exactly as its p50" if same else "plans differently from its p50")
+            + ": its band is the point forecast plus a constant error quantile, which shifts "
+            "every candidate window alike. `lightgbm` p90 is not measured here: its band needs "
+            "the held-out fit (twice the training) and a calibration per decision."
+        )
+    return [*out, ""]
+
+
+def _names(indices: list[int], zones: list[str]) -> str:
+    return ", ".join(zones[i] for i in indices) or "none"
+
+
+def fraction(run: Run, oracle: Run, rows: BoolArray) -> str:
+    best = savings(oracle, rows)
+    return "n/a" if best <= 0 else f"{savings(run, rows) / best:.0%}"
+
+
+def per_zone_table(
+    runs: list[Run], jobs: JobTable, zones: list[str], rows: BoolArray, title: str
+) -> list[str]:
+    out = [
+        f"## Per home zone, {title}",
+        "",
+        "Savings (fraction of oracle); deadline misses in the last column (all forecasts).",
+        "",
+        "| zone | jobs | " + " | ".join(run.label for run in runs) + " | misses |",
+        "|---|---:|" + "---:|" * len(runs) + "---:|",
+    ]
+    for index, zone in enumerate(zones):
+        in_zone = rows & (jobs.home_zone == index)
+        cells = [f"{savings(runs[0], in_zone):.2%}"] + [
+            f"{savings(run, in_zone):.2%} ({fraction(run, runs[0], in_zone)})" for run in runs[1:]
+        ]
+        misses = sum(int(run.missed()[in_zone].sum()) for run in runs)
+        out.append(f"| {zone} | {int(in_zone.sum())} | " + " | ".join(cells) + f" | {misses} |")
+    return [*out, ""]
+
+
+def goal_lines(runs: list[Run], jobs: JobTable, zones: list[str], after: BoolArray) -> list[str]:
+    out = ["## Goal (>= 90 % of oracle savings in every zone)", ""]
+    oracle = runs[0]
+    for run in runs[1:]:
+        ratios = []
+        for index, zone in enumerate(zones):
+            in_zone = jobs.home_zone == index
+            best = savings(oracle, in_zone)
+            ratios.append((savings(run, in_zone) / best if best > 0 else float("nan"), zone))
+        below = [f"{zone} {ratio:.0%}" for ratio, zone in ratios if not ratio >= GOAL_FRACTION]
+        overall = savings(run, np.ones(len(jobs), bool)) / savings(oracle, np.ones(len(jobs), bool))
+        verdict = (
+            "**met** in every zone"
+            if not below
+            else f"**NOT met**: {len(below)} of {len(zones)} zones below 90 % ({', '.join(below)})"
+        )
+        short = (
+            ""
+            if overall >= GOAL_FRACTION
+            else f", {100 * (GOAL_FRACTION - overall):.0f} points short of 90 %"
+        )
+        out.append(f"* {run.label}: overall {overall:.0%} of oracle{short}; {verdict}.")
+    return [*out, ""]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    Path(temp).replace(path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
