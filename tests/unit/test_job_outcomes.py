@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,8 @@ from carbon_kube.operator.controller import Controller
 from carbon_kube.operator.outcomes import PlanningOutcomes
 from carbon_kube.operator.settings import ControllerSettings, WallClock
 from carbon_kube.operator.workloads import HeldKind
-from carbon_kube.planning.outcomes import OutcomeEstimator, job_outcome, lever_of
+from carbon_kube.planning import PlanningService, PlanningSettings
+from carbon_kube.planning.outcomes import job_outcome, lever_of
 from carbon_kube.providers.embedded import EmbeddedProvider
 from carbon_kube.providers.regions import load_region_zone_map
 from tests.builders import HOUR, T0, a_job, make_series
@@ -93,8 +94,14 @@ def test_no_estimate_when_the_source_does_not_cover_the_run() -> None:
     source = EmbeddedProvider(clock, replay=False, series={Zone("DE"): make_series([300, 300])})
     job = a_job("j").submitted(T0).lasting(5 * HOUR).needing(1.0).build()
 
-    assert OutcomeEstimator(source, ONE_KW).estimate(job, start=T0, zone=Zone("DE")) is None
-    assert OutcomeEstimator(source, ONE_KW).estimate(job, start=T0, zone=Zone("PL")) is None
+    service = _service(source, T0)
+    assert service.outcome(job, start=T0, zone=Zone("DE")) is None
+    assert service.outcome(job, start=T0, zone=Zone("PL")) is None
+
+
+def _service(source: EmbeddedProvider, now: datetime) -> PlanningService:
+    settings = PlanningSettings(home_zone="DE")
+    return PlanningService(source, FixedClock(now), settings, power=ONE_KW)
 
 
 class _Patches:
@@ -110,7 +117,7 @@ def test_a_release_reports_the_estimated_avoided_grams_under_its_lever() -> None
     now = T0 + 2 * HOUR
     series = make_series([400, 400, 100, 100, 100, 100])
     source = EmbeddedProvider(FixedClock(now), replay=False, series={Zone("DE"): series})
-    outcomes = PlanningOutcomes(OutcomeEstimator(source, ONE_KW), Zone("DE"))
+    outcomes = PlanningOutcomes(_service(source, now))
     settings = ControllerSettings(
         regions=load_region_zone_map(),
         label_nodes=False,

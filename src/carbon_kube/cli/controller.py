@@ -33,7 +33,6 @@ from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.operator.running import run_controller
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
 from carbon_kube.operator.workloads import HeldKind
-from carbon_kube.planning.outcomes import OutcomeEstimator
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.settings import PlanningSettings, SourceSettings
 from carbon_kube.planning.sources import build_intensity_source
@@ -256,8 +255,9 @@ def run(
             adaptive_threshold=replan_adaptive_threshold,
         )
         source = build_intensity_source(SourceSettings(), clock)
-        replanner = PlanningReplanner(PlanningService(source, clock, planning))
-        outcomes = PlanningOutcomes(OutcomeEstimator(source), parse_zone(replan_home_zone))
+        service = PlanningService(source, clock, planning)
+        replanner = PlanningReplanner(service)
+        outcomes = PlanningOutcomes(service)
     if metrics_port:
         start_http_server(metrics_port, registry=REGISTRY)
     with client_for(kubeconfig, pool_maxsize=release_concurrency) as client:

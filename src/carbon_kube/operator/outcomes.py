@@ -3,7 +3,8 @@
 The controller is the one component that sees every release, so it reports the per-job
 estimates (``carbon_kube_job_emissions_grams``, ``..._counterfactual_...``, avoided/excess by
 lever) that the "Carbon savings" dashboard and the savings recording rules read. The estimate
-itself is ``planning.outcomes``; this module turns a Kubernetes object into its workload and
+itself is ``PlanningService.outcome`` (the re-planner's service, so the source is shared under
+one lock); this module turns a Kubernetes object into its workload and
 its planned zone. Anything unreadable gives no estimate rather than a wrong one.
 """
 
@@ -17,7 +18,8 @@ from carbon_kube.domain.annotations import PLAN_ZONE
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone
 from carbon_kube.operator.workloads import HeldKind, workload_kind
-from carbon_kube.planning.outcomes import JobOutcome, OutcomeEstimator
+from carbon_kube.planning.outcomes import JobOutcome
+from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.workloads import workload_from_object
 
 __all__ = ["OutcomeSource", "PlanningOutcomes"]
@@ -32,11 +34,11 @@ class OutcomeSource(Protocol):
 
 
 class PlanningOutcomes:
-    """:class:`OutcomeSource` over an :class:`OutcomeEstimator` and the cluster's home zone."""
+    """:class:`OutcomeSource` over a :class:`PlanningService` (its home zone and source)."""
 
-    def __init__(self, estimator: OutcomeEstimator, home_zone: Zone) -> None:
-        self._estimator = estimator
-        self._home_zone = home_zone
+    def __init__(self, service: PlanningService) -> None:
+        self._service = service
+        self._home_zone = service.settings.home
 
     def outcome(
         self, kind: HeldKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
@@ -49,4 +51,4 @@ class PlanningOutcomes:
             return None
         annotations = (obj.get("metadata") or {}).get("annotations") or {}
         zone = Zone(str(annotations.get(PLAN_ZONE) or self._home_zone))
-        return self._estimator.estimate(workload, start=start, zone=zone)
+        return self._service.outcome(workload, start=start, zone=zone)

@@ -11,28 +11,24 @@ simulator's formula (``energy.emissions``), so the cluster's metrics and the sim
 reports are comparable. The lever says what the plan changed: the start (``time``), the grid
 zone (``region``) or both.
 
-``job_outcome`` is pure; :meth:`OutcomeEstimator.estimate` fetches the two series and returns
-None when either zone lacks data for the run (nothing is reported rather than a guess).
+``job_outcome`` is pure; :meth:`PlanningService.outcome` fetches the two series from the
+source the plans came from (under the same lock) and returns None when either zone lacks data
+for the run (nothing is reported rather than a guess).
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from carbon_kube.domain.errors import ProviderError
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.plans import Lever
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.emissions import emissions_g
-from carbon_kube.energy.power import PowerModel, default_power_model
-from carbon_kube.providers.base import IntensityProvider
+from carbon_kube.energy.power import PowerModel
 
-__all__ = ["JobOutcome", "OutcomeEstimator", "job_outcome", "lever_of"]
-
-_HOUR = timedelta(hours=1)
+__all__ = ["JobOutcome", "job_outcome", "lever_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,39 +83,3 @@ def job_outcome(
         ),
         lever=lever_of(workload, start, zone),
     )
-
-
-class OutcomeEstimator:
-    """:func:`job_outcome` over an intensity source (thread-safe: the source may not be)."""
-
-    def __init__(self, source: IntensityProvider, power: PowerModel | None = None) -> None:
-        self._source = source
-        self._power = power or default_power_model()
-        self._lock = threading.Lock()
-
-    def estimate(self, workload: Workload, *, start: datetime, zone: Zone) -> JobOutcome | None:
-        """The estimate, or None when the source lacks either zone's data for the run."""
-        first = _floor_hour(min(start, workload.submit_at))
-        last = _floor_hour(max(start, workload.submit_at) + workload.expected_duration) + 2 * _HOUR
-        try:
-            with self._lock:
-                home_series = self._source.history(workload.home_zone, first, last)
-                run_series = (
-                    home_series
-                    if zone == workload.home_zone
-                    else self._source.history(zone, first, last)
-                )
-            return job_outcome(
-                workload,
-                start=start,
-                zone=zone,
-                run_series=run_series,
-                home_series=home_series,
-                power=self._power,
-            )
-        except (ProviderError, ValueError, KeyError):
-            return None
-
-
-def _floor_hour(instant: datetime) -> datetime:
-    return instant.replace(minute=0, second=0, microsecond=0)

@@ -14,6 +14,9 @@ and calls ``policy.registry.plan_workload``. At the edges:
   plan: release at the latest safe start (or now, if that has passed) in the home zone. The
   workload is never blocked and never held past its deadline for want of data.
 
+``outcome`` estimates a released workload's emissions and the baseline's from the same source
+(for the controller's savings metrics).
+
 ``latency_risk`` moves every plan's latest start earlier by that share of the expected duration
 (``policy.margins``), the no-signal plan's too. With ``adaptive_threshold`` the threshold and
 margin come from the replay-buffer learner (``planning.adaptive``), refitted as planning goes.
@@ -33,11 +36,13 @@ from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.plans import Lever, Plan, RunSegment
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.domain.zones import Zone
+from carbon_kube.energy.power import PowerModel, default_power_model
 from carbon_kube.observability.metrics import (
     PROVIDER_DATA_AGE_SECONDS,
     ZONE_INTENSITY_G_PER_KWH,
 )
 from carbon_kube.planning.adaptive import ThresholdLearner
+from carbon_kube.planning.outcomes import JobOutcome, job_outcome
 from carbon_kube.planning.settings import PlanningSettings
 from carbon_kube.policy.forecasts import make_forecast
 from carbon_kube.policy.grids import IntensityGrid
@@ -56,10 +61,18 @@ _HOUR = timedelta(hours=1)
 class PlanningService:
     """Plans and current intensities from one source, clock and settings (thread-safe)."""
 
-    def __init__(self, source: IntensityProvider, clock: Clock, settings: PlanningSettings) -> None:
+    def __init__(
+        self,
+        source: IntensityProvider,
+        clock: Clock,
+        settings: PlanningSettings,
+        *,
+        power: PowerModel | None = None,
+    ) -> None:
         self._source = source
         self._clock = clock
         self._settings = settings
+        self._power = power or default_power_model()
         # Providers (HTTP clients, caches) are not guaranteed thread-safe; the webhook and
         # extender call from worker threads. Planning one workload takes milliseconds.
         self._lock = threading.Lock()
@@ -148,6 +161,32 @@ class PlanningService:
     def _guarded_latest_start(self, workload: Workload) -> datetime:
         risk = self._settings.latency_risk if self._learner is None else self._learner.latency_risk
         return guarded_latest_start(workload, risk)
+
+    def outcome(self, workload: Workload, *, start: datetime, zone: Zone) -> JobOutcome | None:
+        """``workload``'s estimated outcome run from ``start`` in ``zone`` (``planning.outcomes``).
+
+        None when the source lacks either zone's data for the run or the baseline's.
+        """
+        first = _floor_hour(min(start, workload.submit_at))
+        last = _floor_hour(max(start, workload.submit_at) + workload.expected_duration) + 2 * _HOUR
+        try:
+            with self._lock:
+                home_series = self._source.history(workload.home_zone, first, last)
+                run_series = (
+                    home_series
+                    if zone == workload.home_zone
+                    else self._source.history(zone, first, last)
+                )
+            return job_outcome(
+                workload,
+                start=start,
+                zone=zone,
+                run_series=run_series,
+                home_series=home_series,
+                power=self._power,
+            )
+        except (ProviderError, ValueError, KeyError):
+            return None
 
     def intensity_now(self, zone: Zone) -> float | None:
         """The zone's current intensity in g/kWh, or None when no source has it."""
