@@ -19,9 +19,11 @@ from carbon_kube.extender.server import ExtenderServerSettings, run_extender
 from carbon_kube.kube.connection import client_for
 
 app = typer.Typer(
-    help="kube-scheduler HTTP extender: filter nodes outside a pod's allowed grid zones and "
-    "score the rest by intensity x energy (0..10). Configure it in a second scheduler profile "
-    "(schedulerName: carbon-kube-scheduler) with ignorable: true; see docs/enforcement.md.",
+    help="kube-scheduler HTTP extender: score nodes by intensity x energy (0..10) at "
+    "/prioritize; /filter (optional: the webhook already turns allowed-zones into node "
+    "affinity) removes nodes outside a pod's allowed grid zones. Configure it in a second "
+    "scheduler profile (schedulerName: carbon-kube-scheduler) with ignorable: true; see "
+    "docs/enforcement.md.",
     no_args_is_help=True,
 )
 
