@@ -10,8 +10,9 @@ embedded intensity data). Then, for each profile in turn:
 1. create ``--pods`` identical pods (10m CPU, 16 MiB) whose ``spec.schedulerName`` names
    that profile, while no scheduler for it runs (so creation speed cannot limit scheduling);
 2. start a kube-scheduler process with one profile: ``bench-default`` (in-tree plugins only)
-   or ``carbon-kube-scheduler`` (the same plus the extender: filter + prioritize,
-   nodeCacheCapable, weight 5, ignorable, the ``schedulerName`` pattern of docs/enforcement.md);
+   or ``carbon-kube-scheduler`` (the same plus the extender: prioritize only by default,
+   ``--verbs filter,prioritize`` to add the filter; nodeCacheCapable, weight 5, ignorable, the
+   ``schedulerName`` pattern of docs/enforcement.md);
    both with the same client QPS/burst as the lab's own scheduler;
 3. watch the namespace and note when each pod gets its ``nodeName``; the throughput is
    ``(pods - 1) / (last bind - first bind)`` (steady state, without the scheduler's start-up),
@@ -338,8 +339,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument(
         "--verbs",
-        default="filter,prioritize",
-        help="extender verbs the carbon-kube profile calls (prioritize alone: one call a pod)",
+        default="prioritize",
+        help="extender verbs the carbon-kube profile calls: prioritize (the default, one call a "
+        "pod) or filter,prioritize (the filter is optional: allowed-zones is node affinity)",
     )
     args = parser.parse_args()
     verbs = tuple(v.strip() for v in args.verbs.split(",") if v.strip())

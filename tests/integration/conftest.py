@@ -57,7 +57,12 @@ def lab(
         bin_dir=bin_dir,
         state_dir=tmp_path_factory.mktemp("lab") / "state",
         node_pools=default_node_pools(zones=3, nodes_per_zone=10),
-        extenders=(ExtenderConfig(url_prefix=recording_extender.url, weight=EXTENDER_WEIGHT),),
+        # The filter verb too (not the default) so the lab tests keep it working.
+        extenders=(
+            ExtenderConfig(
+                url_prefix=recording_extender.url, weight=EXTENDER_WEIGHT, filter_verb="filter"
+            ),
+        ),
         speedup=60.0,
         ready_timeout=LAB_TIMEOUT,
     )

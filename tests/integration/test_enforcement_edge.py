@@ -48,6 +48,7 @@ from carbon_kube.kube.client import (
 from carbon_kube.lab.control_plane import LabState, wait_for
 from carbon_kube.lab.processes import free_loopback_ports, start_process, stop_process
 from carbon_kube.lab.settings import default_bin_dir
+from carbon_kube.operator.workloads import HeldKind, release_patch
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.providers.embedded import EmbeddedProvider
 from carbon_kube.providers.regions import load_region_zone_map
@@ -427,7 +428,10 @@ def extender(kube: KubeClient, planner: PlanningService) -> Iterator[BackgroundS
 def carbon_scheduler(
     lab: LabState, extender: BackgroundServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A second kube-scheduler: one profile, ``carbon-kube-scheduler``, with our extender."""
+    """A second kube-scheduler: one profile, ``carbon-kube-scheduler``, with our extender.
+
+    Prioritize only, the default of docs/enforcement.md: allowed-zones is node affinity.
+    """
     directory = tmp_path_factory.mktemp("carbon-scheduler")
     config = {
         "apiVersion": "kubescheduler.config.k8s.io/v1",
@@ -438,7 +442,6 @@ def carbon_scheduler(
         "extenders": [
             {
                 "urlPrefix": extender.url,
-                "filterVerb": "filter",
                 "prioritizeVerb": "prioritize",
                 "weight": EXTENDER_WEIGHT,
                 "nodeCacheCapable": True,
@@ -507,17 +510,82 @@ def test_pods_of_the_carbon_scheduler_land_on_the_lowest_emission_nodes(
         )
 
 
-def test_the_filter_keeps_a_pod_inside_its_allowed_zones(
-    kube: KubeClient, namespace: str, carbon_scheduler: str
+def _release(kube: KubeClient, namespace: str, name: str, planner: PlanningService) -> None:
+    """What the controller does at release-at; no node carries a grid-zone label to tighten to."""
+    pod = kube.get(PODS, name, namespace)
+    patch = release_patch(HeldKind.POD, pod, released_at=planner.clock.now(), reason="test")
+    assert patch.zone is None
+    kube.patch(PODS, name, patch.body, namespace, patch_type=patch.patch_type)
+
+
+def _affinity_pod(
+    name: str, scheduler: str, user_terms: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    pod = flexible_pod(name, **{MAX_DELAY: "6h", ALLOWED_ZONES: "IE"})  # home IE: IE only
+    pod["spec"]["schedulerName"] = scheduler
+    if user_terms is not None:
+        pod["spec"]["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": user_terms}
+            }
+        }
+    return pod
+
+
+def test_allowed_zones_keep_a_pod_there_with_a_prioritize_only_extender(
+    kube: KubeClient,
+    namespace: str,
+    webhook: str,
+    planner: PlanningService,
+    carbon_scheduler: str,
 ) -> None:
     nodes = _zone_power(kube)
-    pod = make_pod("pinned").annotated(ALLOWED_ZONES, "IE").build()
-    pod["spec"]["schedulerName"] = carbon_scheduler
-    kube.create(PODS, pod, namespace)
+    created = kube.create(PODS, _affinity_pod("pinned", carbon_scheduler), namespace)
+    (term,) = created["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert term["matchExpressions"][0]["key"] == "topology.kubernetes.io/region"
+    assert "eu-central-1" in term["matchExpressions"][0]["values"]
 
+    _release(kube, namespace, "pinned", planner)
     placed = _wait_bound(kube, namespace, ["pinned"])
 
     assert nodes[placed["pinned"]][0] == "IE"
+
+
+def test_the_zone_affinity_is_anded_into_each_of_the_users_terms(
+    kube: KubeClient,
+    namespace: str,
+    webhook: str,
+    planner: PlanningService,
+    carbon_scheduler: str,
+) -> None:
+    """The user allows DE (any type) or m6g (IE only here): only IE m6g nodes may take it.
+
+    Without the webhook's expression the DE nodes would fit, and the extender (weight 100)
+    may well prefer them; with the filter verb gone only node affinity can keep it out.
+    """
+    nodes = _zone_power(kube)
+    in_de = {"key": "topology.kubernetes.io/region", "operator": "In", "values": ["eu-central-1"]}
+    graviton = {"key": INSTANCE_TYPE_LABEL, "operator": "In", "values": ["m6g.2xlarge"]}
+    either = [{"matchExpressions": [in_de]}, {"matchExpressions": [graviton]}]
+    kube.create(PODS, _affinity_pod("either", carbon_scheduler, either), namespace)
+    kube.create(PODS, _affinity_pod("de-only", carbon_scheduler, either[:1]), namespace)
+
+    _release(kube, namespace, "either", planner)
+    _release(kube, namespace, "de-only", planner)
+    placed = _wait_bound(kube, namespace, ["either"])
+
+    assert nodes[placed["either"]] == ("IE", "m6g.2xlarge")
+
+    def unschedulable() -> bool:
+        scheduled = condition(kube.get(PODS, "de-only", namespace), "PodScheduled")
+        return scheduled is not None and scheduled.get("reason") == "Unschedulable"
+
+    wait_for(unschedulable, SHORT, "the DE-only pod allowed only IE to be Unschedulable")
+    message = condition(kube.get(PODS, "de-only", namespace), "PodScheduled") or {}
+    assert "affinity" in str(message.get("message")), message
+    assert not kube.get(PODS, "de-only", namespace)["spec"].get("nodeName")
 
 
 def test_with_the_extender_down_pods_are_still_scheduled(

@@ -179,6 +179,17 @@ def _args_of(docs: list[dict[str, Any]], component: str) -> list[str]:
 
 
 @needs_helm
+def test_region_overrides_reach_every_component_that_maps_nodes_to_zones() -> None:
+    """The webhook's allowed-zones affinity must read regions as the extender and controller."""
+    docs = _render("zones.regionOverrides.eu-west-1=IE", "zones.regionOverrides.my-dc=FR")
+
+    for component in ("controller", "webhook", "extender"):
+        args = _args_of(docs, component)
+        assert "--region-zone=eu-west-1=IE" in args, component
+        assert "--region-zone=my-dc=FR" in args, component
+
+
+@needs_helm
 def test_latency_risk_reaches_the_webhook_and_the_controller_and_the_learner_is_off() -> None:
     docs = _render("threshold.latencyRisk=1")  # --set parses integers only
 

@@ -108,10 +108,18 @@ def test_scheduler_config_carries_kubeconfig_and_extenders(tmp_path: Path) -> No
             "ignorable": True,
             "enableHTTPS": False,
             "httpTimeout": "5000ms",
-            "filterVerb": "filter",
             "prioritizeVerb": "prioritize",
         }
     ]
+
+
+def test_extender_filter_verb_is_only_configured_when_asked_for() -> None:
+    default = ExtenderConfig(url_prefix="http://127.0.0.1:9").to_kube()
+    filtering = ExtenderConfig(url_prefix="http://127.0.0.1:9", filter_verb="filter").to_kube()
+
+    assert "filterVerb" not in default
+    assert default["prioritizeVerb"] == "prioritize"
+    assert filtering["filterVerb"] == "filter"
 
 
 def test_shipped_kwok_stages_cover_nodes_and_the_job_pod_lifecycle() -> None:

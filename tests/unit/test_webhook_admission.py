@@ -19,15 +19,17 @@ from carbon_kube.domain.annotations import (
     parse_rfc3339,
 )
 from carbon_kube.domain.clock import FixedClock
-from carbon_kube.domain.zones import Zone
+from carbon_kube.domain.zones import REGION_LABEL, Zone
 from carbon_kube.planning import NO_SIGNAL, PlanningService, PlanningSettings
 from carbon_kube.providers.embedded import EmbeddedProvider
+from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.webhook.admission import serve_mutate, serve_validate
 from carbon_kube.webhook.reviews import AdmissionReviewRequest, AdmissionReviewResponse
 from tests.admission_builders import an_object
 from tests.builders import make_series
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+REGIONS = load_region_zone_map()
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def planner() -> PlanningService:
 
 
 def mutate(body: dict[str, Any], planner: PlanningService, **kw: bool) -> AdmissionReviewResponse:
-    return serve_mutate(AdmissionReviewRequest.model_validate(body), planner, **kw)
+    return serve_mutate(AdmissionReviewRequest.model_validate(body), planner, regions=REGIONS, **kw)
 
 
 def patched_paths(answer: AdmissionReviewResponse) -> dict[str, Any]:
@@ -243,3 +245,112 @@ def test_validation_rejects_a_changed_invalid_annotation_on_update_only() -> Non
     unchanged_body = changed.review("UPDATE", old=changed.build())
     answer = serve_validate(AdmissionReviewRequest.model_validate(unchanged_body), now=NOW)
     assert answer.response.allowed
+
+
+# -- allowed-zones as node affinity -------------------------------------------------------------
+
+
+def required_terms(affinity: dict[str, Any]) -> list[dict[str, Any]]:
+    terms: list[dict[str, Any]] = affinity["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    return terms
+
+
+def test_a_pod_with_allowed_zones_gets_a_required_affinity_keeping_it_there(
+    planner: PlanningService,
+) -> None:
+    body = (
+        an_object("Pod").flexible().annotated(MAX_DELAY, "6h").annotated(ALLOWED_ZONES, "FR")
+    ).review()
+    # Home DE plus FR allowed: every known region of another grid zone is forbidden.
+    want_forbidden = sorted(
+        m.region for m in REGIONS.mappings() if m.zone not in (Zone("DE"), Zone("FR"))
+    )
+
+    answer = mutate(body, planner)
+
+    paths = patched_paths(answer)
+    assert paths["/spec/schedulingGates"] == [{"name": SCHEDULING_GATE}]
+    assert required_terms(paths["/spec/affinity"]) == [
+        {"matchExpressions": [{"key": REGION_LABEL, "operator": "NotIn", "values": want_forbidden}]}
+    ]
+    assert "eu-central-1" not in want_forbidden
+    assert "eu-west-3" not in want_forbidden
+    assert "eu-west-1" in want_forbidden
+
+
+def test_the_zone_requirement_is_anded_into_each_of_the_users_terms(
+    planner: PlanningService,
+) -> None:
+    arm = {"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}
+    gpu = {"key": "gpu", "operator": "Exists"}
+    user_affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [arm]}, {"matchExpressions": [gpu]}]
+            }
+        }
+    }
+    body = (
+        an_object("Pod")
+        .flexible()
+        .annotated(MAX_DELAY, "6h")
+        .annotated(ALLOWED_ZONES, "IE")
+        .with_spec(affinity=user_affinity)
+    ).review()
+
+    terms = required_terms(patched_paths(mutate(body, planner))["/spec/affinity"])
+
+    assert [term["matchExpressions"][0] for term in terms] == [arm, gpu]
+    zone_expressions = [term["matchExpressions"][1] for term in terms]
+    assert all(e["key"] == REGION_LABEL and e["operator"] == "NotIn" for e in zone_expressions)
+    assert zone_expressions[0] == zone_expressions[1]
+
+
+def test_a_pod_without_allowed_zones_gets_no_affinity(planner: PlanningService) -> None:
+    body = an_object("Pod").flexible().annotated(MAX_DELAY, "6h").review()
+
+    assert "/spec/affinity" not in patched_paths(mutate(body, planner))
+
+
+def test_a_jobs_pod_with_allowed_zones_gets_the_affinity_but_no_gate(
+    planner: PlanningService,
+) -> None:
+    body = (
+        an_object("Pod")
+        .flexible()
+        .annotated(MAX_DELAY, "6h")
+        .annotated(ALLOWED_ZONES, "IE")
+        .owned_by_job()
+    ).review()
+
+    paths = patched_paths(mutate(body, planner))
+
+    assert set(paths) == {"/spec/affinity"}
+    (term,) = required_terms(paths["/spec/affinity"])
+    assert "eu-west-1" not in term["matchExpressions"][0]["values"]
+
+
+def test_a_jobs_pod_with_unparsable_allowed_zones_is_admitted_unchanged(
+    planner: PlanningService,
+) -> None:
+    body = an_object("Pod").flexible().annotated(ALLOWED_ZONES, "eu west").owned_by_job().review()
+
+    answer = mutate(body, planner)
+
+    assert answer.response.allowed
+    assert answer.response.patch is None
+
+
+def test_a_job_with_allowed_zones_is_suspended_without_touching_its_template(
+    planner: PlanningService,
+) -> None:
+    body = (
+        an_object("Job").flexible().annotated(MAX_DELAY, "6h").annotated(ALLOWED_ZONES, "IE")
+    ).review()
+
+    paths = patched_paths(mutate(body, planner))
+
+    assert paths["/spec/suspend"] is True
+    assert not any(path.startswith("/spec/template") for path in paths)

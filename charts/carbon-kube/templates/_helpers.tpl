@@ -33,6 +33,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - --forecast={{ .Values.forecast }}
 {{- end -}}
 
+{{/* The region -> grid-zone overrides; the controller, the webhook (allowed-zones node affinity)
+and the extender must read nodes' regions the same way. */}}
+{{- define "carbon-kube.regionArgs" -}}
+{{- range $region, $zone := .Values.zones.regionOverrides }}
+- --region-zone={{ $region }}={{ $zone }}
+{{- end }}
+{{- end -}}
+
 {{/* What only the planners (webhook; the controller spells them --replan-*) take. */}}
 {{- define "carbon-kube.riskArgs" -}}
 {{- if and .Values.rl.enabled (ne .Values.policy "threshold") }}

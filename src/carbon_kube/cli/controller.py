@@ -13,16 +13,15 @@ import socket
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 from prometheus_client import start_http_server
 
 from carbon_kube.cli.fetch import default_client
 from carbon_kube.cli.options import parse_instant
+from carbon_kube.cli.planning import build_region_map
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.zones import parse_zone
 from carbon_kube.kube.connection import client_for, read_connection
 from carbon_kube.lab.clock import VirtualClock, real_utc_now
 from carbon_kube.lab.control_plane import read_state
@@ -40,7 +39,6 @@ from carbon_kube.providers import electricitymaps
 from carbon_kube.providers.base import IntensityProvider
 from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
 from carbon_kube.providers.embedded import EmbeddedProvider
-from carbon_kube.providers.regions import load_region_zone_map
 
 app = typer.Typer(
     help="The Carbon-Kube controller: releases held workloads at their planned time (and always "
@@ -74,18 +72,6 @@ def _kinds(text: str) -> tuple[HeldKind, ...]:
     if unknown or not names:
         raise InputError(f"expected some of {','.join(_KINDS)}, got {text!r}", field="--kinds")
     return tuple(_KINDS[name] for name in dict.fromkeys(names))
-
-
-def _region_overrides(pairs: list[str]) -> dict[str, Any]:
-    overrides = {}
-    for pair in pairs:
-        region, sep, zone = pair.partition("=")
-        if not sep or not region.strip():
-            raise InputError(
-                f"expected REGION=ZONE such as eu-west-1=IE, got {pair!r}", field="--region-zone"
-            )
-        overrides[region.strip()] = parse_zone(zone)
-    return overrides
 
 
 @app.command("run")
@@ -225,7 +211,7 @@ def run(
         renew_period=_duration(renew_period, "--renew-period"),
     )
     settings = ControllerSettings(
-        regions=load_region_zone_map().with_overrides(_region_overrides(region_zone)),
+        regions=build_region_map(None, region_zone),
         kinds=_kinds(kinds),
         release_lead=_duration(release_lead, "--release-lead"),
         release_ahead_max=_duration(release_ahead_max, "--release-ahead-max"),

@@ -17,12 +17,13 @@ from carbon_kube.extender.nodes import NodeCache
 from carbon_kube.extender.scheduling import ExtenderContext, ZoneIntensities
 from carbon_kube.extender.server import ExtenderServerSettings, run_extender
 from carbon_kube.kube.connection import client_for
-from carbon_kube.providers.regions import load_region_zone_map
 
 app = typer.Typer(
-    help="kube-scheduler HTTP extender: filter nodes outside a pod's allowed grid zones and "
-    "score the rest by intensity x energy (0..10). Configure it in a second scheduler profile "
-    "(schedulerName: carbon-kube-scheduler) with ignorable: true; see docs/enforcement.md.",
+    help="kube-scheduler HTTP extender: score nodes by intensity x energy (0..10) at "
+    "/prioritize; /filter (optional: the webhook already turns allowed-zones into node "
+    "affinity) removes nodes outside a pod's allowed grid zones. Configure it in a second "
+    "scheduler profile (schedulerName: carbon-kube-scheduler) with ignorable: true; see "
+    "docs/enforcement.md.",
     no_args_is_help=True,
 )
 
@@ -47,9 +48,8 @@ def serve(
     node_refresh_s: float = typer.Option(
         30.0, "--node-refresh-seconds", min=1.0, help="How often to re-list Nodes."
     ),
-    region_map: Path | None = typer.Option(
-        None, "--region-map", help="CSV cloud,region,zone used instead of the shipped region table."
-    ),
+    region_map: Path | None = planning.REGION_MAP,
+    region_zone: list[str] = planning.REGION_ZONE,
     home_zone: str = planning.HOME_ZONE,
     policy: str = planning.POLICY,
     threshold_g_per_kwh: float = planning.THRESHOLD_G_PER_KWH,
@@ -70,7 +70,7 @@ def serve(
         threshold_g_per_kwh=threshold_g_per_kwh,
     )
     context = ExtenderContext(
-        nodes=NodeCache(load_region_zone_map(region_map)),
+        nodes=NodeCache(planning.build_region_map(region_map, region_zone)),
         intensities=ZoneIntensities(planner),
         home_zone=planner.settings.home,
     )

@@ -73,6 +73,12 @@ def up(
         help="Scheduler extender URL prefix (repeatable), e.g. http://127.0.0.1:8888.",
     ),
     extender_weight: int = typer.Option(1, min=1, help="Weight of every --extender."),
+    extender_filter: bool = typer.Option(
+        False,
+        "--extender-filter",
+        help="Also call each --extender's filter verb (default: prioritize only; allowed-zones "
+        "is node affinity written by the webhook).",
+    ),
     scheduler_config: Path | None = typer.Option(
         None,
         "--scheduler-config",
@@ -86,7 +92,14 @@ def up(
         bin_dir=bin_dir or default_bin_dir(),
         state_dir=state_dir or default_state_dir(),
         node_pools=default_node_pools(zones, nodes_per_zone),
-        extenders=tuple(ExtenderConfig(url_prefix=url, weight=extender_weight) for url in extender),
+        extenders=tuple(
+            ExtenderConfig(
+                url_prefix=url,
+                weight=extender_weight,
+                filter_verb="filter" if extender_filter else None,
+            )
+            for url in extender
+        ),
         scheduler_config_overrides=_read_overrides(scheduler_config),
         speedup=speedup,
         ready_timeout=timedelta(seconds=ready_timeout_s),

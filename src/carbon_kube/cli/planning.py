@@ -14,6 +14,7 @@ import typer
 
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.zones import RegionZoneMap, Zone, parse_zone
 from carbon_kube.lab.control_plane import read_state
 from carbon_kube.planning import (
     PlanningService,
@@ -22,6 +23,7 @@ from carbon_kube.planning import (
     SourceSettings,
     build_intensity_source,
 )
+from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.serving import TlsFiles
 
 HOME_ZONE: Any = typer.Option(
@@ -67,6 +69,31 @@ LAB_STATE_DIR: Any = typer.Option(
     "--lab-state-dir",
     help="Use the virtual clock of the lab in this state directory (carbon-kube lab up).",
 )
+
+REGION_MAP: Any = typer.Option(
+    None, "--region-map", help="CSV cloud,region,zone used instead of the shipped region table."
+)
+REGION_ZONE: Any = typer.Option(
+    [], "--region-zone", help="Override REGION=ZONE in the region -> grid-zone table."
+)
+
+
+def parse_region_overrides(pairs: list[str]) -> dict[str, Zone]:
+    """``--region-zone eu-west-1=IE`` (repeatable) as region -> zone."""
+    overrides = {}
+    for pair in pairs:
+        region, sep, zone = pair.partition("=")
+        if not sep or not region.strip():
+            raise InputError(
+                f"expected REGION=ZONE such as eu-west-1=IE, got {pair!r}", field="--region-zone"
+            )
+        overrides[region.strip()] = parse_zone(zone)
+    return overrides
+
+
+def build_region_map(region_map: Path | None, region_zone: list[str]) -> RegionZoneMap:
+    """The shipped table (or ``--region-map``) with ``--region-zone`` overrides on top."""
+    return load_region_zone_map(region_map).with_overrides(parse_region_overrides(region_zone))
 
 
 def parse_tls_files(tls_cert: Path | None, tls_key: Path | None) -> TlsFiles | None:

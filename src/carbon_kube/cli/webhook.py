@@ -41,6 +41,8 @@ def serve(
     forecast: str = planning.FORECAST,
     intensity_file: Path | None = planning.INTENSITY_FILE,
     lab_state_dir: Path | None = planning.LAB_STATE_DIR,
+    region_map: Path | None = planning.REGION_MAP,
+    region_zone: list[str] = planning.REGION_ZONE,
 ) -> None:
     """Serve /mutate, /mutate/namespace, /validate, /validate/namespace, /healthz, /metrics."""
     tls = planning.parse_tls_files(tls_cert, tls_key)
@@ -60,4 +62,5 @@ def serve(
         latency_risk=latency_risk,
         adaptive_threshold=adaptive_threshold,
     )
-    run_webhook(planner, WebhookServerSettings(host=host, port=port, tls=tls))
+    regions = planning.build_region_map(region_map, region_zone)
+    run_webhook(planner, WebhookServerSettings(host=host, port=port, tls=tls), regions)

@@ -16,6 +16,9 @@ from carbon_kube.domain.errors import InputError
 
 Zone = NewType("Zone", str)
 
+# The node label the table is keyed by: set by the cloud provider when a node registers.
+REGION_LABEL = "topology.kubernetes.io/region"
+
 _ZONE_ID = re.compile(r"^[A-Z]{2}(-[A-Z0-9]+)*$")
 
 
@@ -72,6 +75,11 @@ class RegionZoneMap:
     def mappings(self) -> list[RegionMapping]:
         """All mappings, sorted by cloud then region."""
         return sorted(self._by_region.values(), key=lambda m: (m.cloud, m.region))
+
+    def regions_outside(self, zones: Iterable[Zone]) -> list[str]:
+        """Known regions whose grid zone is none of ``zones``, sorted."""
+        inside = frozenset(zones)
+        return sorted(m.region for m in self._by_region.values() if m.zone not in inside)
 
     def regions_in(self, zone: Zone) -> list[str]:
         """Regions that share ``zone``'s grid: moving work among them changes nothing."""

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.zones import RegionZoneMap, Zone
+from carbon_kube.domain.zones import REGION_LABEL, RegionZoneMap, Zone
 from carbon_kube.extender.wire import HostEntry, host_fragment
 
 log = logging.getLogger(__name__)
 
-REGION_LABEL = "topology.kubernetes.io/region"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 
 

@@ -49,10 +49,14 @@ class ExtenderConfig:
     ``weight`` multiplies the extender's 0..10 scores (and the scheduler multiplies again by
     10 to reach its 0..100 scale), so a weight of 100 lets the extender overrule every
     in-tree score plugin; ``ignorable`` keeps scheduling going when the extender is down.
+
+    No ``filterVerb`` by default: the webhook turns ``allowed-zones`` into node affinity, so
+    the extender's filter is optional (each verb is one more HTTP call per pod per cycle);
+    set ``filter_verb="filter"`` to have the extender filter too.
     """
 
     url_prefix: str
-    filter_verb: str | None = "filter"
+    filter_verb: str | None = None
     prioritize_verb: str | None = "prioritize"
     weight: int = 1
     node_cache_capable: bool = True

@@ -13,11 +13,9 @@ from collections.abc import Mapping
 
 from carbon_kube.domain.annotations import GRID_ZONE_LABEL, INTENSITY_LABEL
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.zones import RegionZoneMap, Zone
+from carbon_kube.domain.zones import REGION_LABEL, RegionZoneMap, Zone
 
 __all__ = ["REGION_LABEL", "grid_zone_of", "node_label_patch"]
-
-REGION_LABEL = "topology.kubernetes.io/region"
 
 
 def grid_zone_of(labels: Mapping[str, str] | None, regions: RegionZoneMap) -> Zone | None:

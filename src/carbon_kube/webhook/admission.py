@@ -17,7 +17,15 @@ FlinkDeployment    ``spec.job.state: suspended`` (v1beta1)    ``spec.job.state: 
 =================  =========================================  ==============================
 
 Every opted-in workload is held, even one whose best start is now: one release path (the
-controller's, which also tightens node affinity to the planned zone) rather than two.
+controller's, which also tightens the node selector to the planned zone) rather than two.
+
+**Allowed zones become node affinity.** An opted-in Pod annotated
+``carbon-kube.io/allowed-zones`` gets a required node affinity in the same patch
+(``policy.zone_affinity``: its region must not map to a known grid zone outside the allowed
+zones and the home zone, ANDed into each of the user's own terms), so the scheduler keeps it
+there without the extender's ``filter`` verb. A pod owned by a controller (a Job's pod whose
+template carries the annotation) gets the affinity too, though never a gate; an annotation it
+carries that cannot be parsed is ignored there (its owner was checked), as the filter did.
 
 **Opt-in.** The label ``carbon-kube.io/flexible: "true"`` on the object, or on its namespace.
 The webhook is registered twice (see docs/enforcement.md): ``/mutate`` with an
@@ -62,14 +70,17 @@ from carbon_kube.domain.annotations import (
     RELEASED_AT,
     SCHEDULING_GATE,
     is_opted_in,
+    parse_allowed_zones,
     parse_flexibility,
     plan_annotations,
 )
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.domain.zones import RegionZoneMap, Zone
 from carbon_kube.observability.metrics import DECISIONS
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.workloads import KindRef, kind_of, workload_from_object
+from carbon_kube.policy.zone_affinity import require_node_expression, zone_requirement
 from carbon_kube.webhook.reviews import (
     AdmissionRequest,
     AdmissionReviewRequest,
@@ -89,16 +100,25 @@ def serve_mutate(
     review: AdmissionReviewRequest,
     planner: PlanningService,
     *,
+    regions: RegionZoneMap,
     namespace_opted_in: bool = False,
 ) -> AdmissionReviewResponse:
-    """Hold an opted-in workload at creation and record its plan (see module docstring)."""
+    """Hold an opted-in workload at creation and record its plan (see module docstring).
+
+    ``regions`` maps a node's region label to its grid zone for the allowed-zones affinity;
+    give the extender's table (``--region-map``) so both agree on every node.
+    """
     request = review.request
     kind = _held_kind(request)
     obj = request.object
     if kind is None or request.operation != "CREATE" or obj is None:
         return allow(request.uid)
-    if not _opted_in(obj, namespace_opted_in) or _controlled_pod(kind, obj):
+    if not _opted_in(obj, namespace_opted_in):
         return allow(request.uid)
+    if _controlled_pod(kind, obj):
+        return allow_with_patch(
+            request.uid, _controlled_pod_affinity(obj, planner.settings.home, regions)
+        )
     if _already_held(kind, obj):
         return allow(request.uid)
     now = planner.clock.now()
@@ -122,6 +142,8 @@ def serve_mutate(
         *_annotation_patch(obj, recorded, remove=(RELEASED_AT,)),
         *_hold_patch(kind, obj),
     ]
+    if kind is WorkloadKind.POD:
+        operations += _affinity_patch(obj, workload.allowed_zones, workload.home_zone, regions)
     return allow_with_patch(request.uid, operations)
 
 
@@ -233,6 +255,37 @@ def _hold_patch(kind: WorkloadKind, obj: Mapping[str, Any]) -> JsonPatch:
         return [{"op": "add", "path": "/spec/job/state", "value": FLINK_SUSPENDED}]
     # Job and SparkApplication: "add" on an existing member replaces it (RFC 6902 4.1).
     return [{"op": "add", "path": "/spec/suspend", "value": True}]
+
+
+def _affinity_patch(
+    obj: Mapping[str, Any],
+    allowed_zones: tuple[Zone, ...],
+    home_zone: Zone | None,
+    regions: RegionZoneMap,
+) -> JsonPatch:
+    """Replace ``spec.affinity`` with one that keeps the pod in its allowed zones, if needed."""
+    requirement = zone_requirement(allowed_zones, home_zone, regions)
+    if requirement is None:
+        return []
+    current = _mapping(obj.get("spec")).get("affinity")
+    merged = require_node_expression(current if isinstance(current, Mapping) else None, requirement)
+    if merged == current:
+        return []  # already there: admission ran twice
+    # "add" on an existing member replaces it (RFC 6902 4.1).
+    return [{"op": "add", "path": "/spec/affinity", "value": merged}]
+
+
+def _controlled_pod_affinity(
+    obj: Mapping[str, Any], home_zone: Zone | None, regions: RegionZoneMap
+) -> JsonPatch:
+    text = _annotations(obj).get(ALLOWED_ZONES)
+    if text is None:
+        return []
+    try:
+        allowed = parse_allowed_zones(text)
+    except InputError:
+        return []  # never refuse a controller's pod: its owner's annotations were checked
+    return _affinity_patch(obj, allowed, home_zone, regions)
 
 
 def _annotation_patch(

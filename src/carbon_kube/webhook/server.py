@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from carbon_kube.domain.zones import RegionZoneMap
 from carbon_kube.observability.metrics import (
     CONTENT_TYPE,
     WEBHOOK_REQUEST_SECONDS,
@@ -29,6 +30,7 @@ from carbon_kube.observability.metrics import (
     exposition,
 )
 from carbon_kube.planning.service import PlanningService
+from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.serving import (
     BadRequestError,
     TlsFiles,
@@ -62,13 +64,23 @@ class WebhookServerSettings:
 
 
 def make_webhook_app(
-    planner: PlanningService, *, max_body_bytes: int = MAX_BODY_BYTES
+    planner: PlanningService,
+    *,
+    regions: RegionZoneMap | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> web.Application:
-    """The aiohttp application with every route wired to ``planner``."""
+    """The aiohttp application with every route wired to ``planner``.
+
+    ``regions`` (region -> grid zone, for the allowed-zones node affinity) defaults to the
+    shipped table, as the extender's does.
+    """
     app = new_application(max_body_bytes)
+    table = regions if regions is not None else load_region_zone_map()
 
     def mutate(namespace_opted_in: bool) -> Decide:
-        return lambda review: serve_mutate(review, planner, namespace_opted_in=namespace_opted_in)
+        return lambda review: serve_mutate(
+            review, planner, regions=table, namespace_opted_in=namespace_opted_in
+        )
 
     def validate(namespace_opted_in: bool) -> Decide:
         return lambda review: serve_validate(
@@ -84,10 +96,12 @@ def make_webhook_app(
     return app
 
 
-def run_webhook(planner: PlanningService, settings: WebhookServerSettings) -> None:
+def run_webhook(
+    planner: PlanningService, settings: WebhookServerSettings, regions: RegionZoneMap
+) -> None:
     """Serve until SIGTERM; a bad certificate or key fails here, before listening."""
     ssl_context = server_ssl_context(settings.tls) if settings.tls is not None else None
-    app = make_webhook_app(planner, max_body_bytes=settings.max_body_bytes)
+    app = make_webhook_app(planner, regions=regions, max_body_bytes=settings.max_body_bytes)
     log.info(
         "webhook listening",
         extra={"host": settings.host, "port": settings.port, "tls": settings.tls is not None},
