@@ -39,6 +39,7 @@ from carbon_kube.forecasting.calibration import (
     blend,
     blend_weights,
     check_provider,
+    corrected_central,
     issued_values,
     residual_band,
 )
@@ -117,8 +118,9 @@ PROVIDER_EQUAL_NOTE = (
 )
 NO_BAND_NOTE = "lightgbm: trained without bands (config bands=False): p10 = p90 = p50"
 BAND_NOTE = (
-    "lightgbm: p10/p90 = p50 + 10th/90th percentile of out-of-sample residuals on the "
-    "last {days} days before the origin (same origin hour, per horizon hour)"
+    "lightgbm: p10/p90 = p50 + low/high percentile of out-of-sample residuals on the "
+    "last {days} days before the origin (same origin hour, per horizon hour), widened past "
+    "10th/90th by the coverage the window's older half fell short on its newer half"
 )
 
 
@@ -278,7 +280,8 @@ class GradientBoostingForecaster:
                 PROVIDER_NOTE.format(days=days, days2=2 * days) if learned else PROVIDER_EQUAL_NOTE
             )
         residual_ratio = (cal_actual - cal_point) / cal.level_g_per_kwh[:, None]
-        p10, p90 = residual_band(p50, level, residual_ratio)
+        in_time_order = residual_ratio[np.argsort(cal.origin_s, kind="stable")]
+        p10, p90 = residual_band(p50, level, residual_ratio, corrected_central(in_time_order))
         return QuantileForecast(
             known.zone, self.name, known.origin, known.step, p10, p50, p90, tuple(notes)
         )
