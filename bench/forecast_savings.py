@@ -120,6 +120,7 @@ class DataSet:
     inputs: ForecastInputs
     runs: tuple[RunSpec, ...]
     description: str
+    horizon: timedelta = DEFAULT_HORIZON
 
 
 def embedded_data(n_jobs: int, seed: int) -> DataSet:
@@ -155,9 +156,10 @@ def dacf_data(n_jobs: int, seed: int, folder: Path) -> DataSet:
         f"{DACF_JOBS_FROM:%Y-%m-%d} .. {DACF_JOBS_UNTIL:%Y-%m-%d}, seed {seed}; true direct "
         f"intensity of {', '.join(truth.grid.zones)} from 2020-01-01, DACF's own day-ahead "
         "forecasts as `provider`, GFS day-ahead weather for `lightgbm`, which blends its median "
-        "with DACF's)"
+        "with DACF's; models forecast 24 h from each decision, the horizon DACF publishes and "
+        "forecasting.md scores, beyond which the last day repeats)"
     )
-    return DataSet("dacf", truth, jobs, inputs, DACF_RUNS, description)
+    return DataSet("dacf", truth, jobs, inputs, DACF_RUNS, description, timedelta(hours=24))
 
 
 def main() -> int:
@@ -197,7 +199,7 @@ def main() -> int:
         # so its wall time counts only the extra decisions.
         belief = beliefs.get((forecast, quantile))
         if belief is None:
-            belief = build_forecast(forecast, truth, quantile, data.inputs)
+            belief = build_forecast(forecast, truth, quantile, data.inputs, data.horizon)
             beliefs[(forecast, quantile)] = belief
         result = simulate(jobs, truth, settings, forecast=belief)
         seconds = time.perf_counter() - began

@@ -14,8 +14,9 @@ ends at the origin. Two things are learned from it:
 * per horizon step (pooled with ``POOL_STEPS`` neighbours on each side, because a month of one
   step is only ~28 values at a given origin hour), the 10th/90th percentile of the residual
   ratio (actual - forecast) / level, added to p50 to give p10/p90 (split-conformal, one
-  residual quantile per side), widened by the coverage shortfall the window shows on itself
-  (``corrected_central``: errors drift, so a past window's quantiles under-cover the future);
+  residual quantile per side), widened by the coverage shortfall the window before showed on
+  this one (``corrected_central``: errors drift, so a past window's quantiles under-cover the
+  future);
 * with a provider's own day-ahead forecast (e.g. DACF's), the single weight ``w`` of the blend
   ``w * provider + (1 - w) * lightgbm`` that minimises the MAPE on the window. A provider value
   is used only if it was issued by the origin (``issued_values``).
@@ -173,25 +174,30 @@ def blend(lightgbm: FloatArray, provider: FloatArray, weights: FloatArray) -> Fl
     return np.where(np.isfinite(provider), weights * provider + (1 - weights) * lightgbm, lightgbm)
 
 
-def corrected_central(residual_ratio: FloatArray, central: float = CENTRAL) -> float:
+def corrected_central(
+    earlier_ratio: FloatArray, window_ratio: FloatArray, central: float = CENTRAL
+) -> float:
     """The central share to take of the window's residuals so the next forecast covers ``central``.
 
     Residual quantiles of a past window cover less than their share of the *next* hours:
     errors drift (the backtests measured p10-p90 at 0.74-0.78 for a nominal 0.80). The drift is
-    estimated from the window itself, strictly in the past: quantiles of its older half are
-    scored on its newer half, and the shortfall is added to ``central`` (never removed, at most
-    ``MAX_CENTRAL``). Rows must be in time order. Too few rows: ``central`` unchanged.
+    measured strictly in the past: quantiles of the rows before the window (``earlier_ratio``,
+    up to a window's worth) are scored on the window, and the shortfall is added to
+    ``central`` (never removed, at most ``MAX_CENTRAL``). With fewer than ``MIN_SHIFT_ROWS``
+    earlier rows the window's older half is scored on its newer half instead; with too few
+    rows for that, ``central`` is returned unchanged. Rows are in time order.
     """
-    rows, n_steps = residual_ratio.shape
-    if rows < 2 * MIN_SHIFT_ROWS:
-        return central
-    older, newer = residual_ratio[: rows // 2], residual_ratio[rows // 2 :]
+    if earlier_ratio.shape[0] < MIN_SHIFT_ROWS:
+        rows = window_ratio.shape[0]
+        if rows < 2 * MIN_SHIFT_ROWS:
+            return central
+        earlier_ratio, window_ratio = window_ratio[: rows // 2], window_ratio[rows // 2 :]
     low_q, high_q = (1.0 - central) / 2.0, (1.0 + central) / 2.0
     hits: list[BoolArray] = []
-    for step in range(n_steps):
-        pooled = _pooled(older, step)
+    for step in range(window_ratio.shape[1]):
+        pooled = _pooled(earlier_ratio, step)
         pooled = pooled[np.isfinite(pooled)]
-        later = newer[:, step]
+        later = window_ratio[:, step]
         later = later[np.isfinite(later)]
         if pooled.size == 0 or later.size == 0:
             continue

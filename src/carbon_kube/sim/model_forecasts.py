@@ -72,9 +72,17 @@ class ForecastInputs:
 
 
 def build_forecast(
-    name: str, truth: IntensityGrid, quantile: float = 0.5, inputs: ForecastInputs | None = None
+    name: str,
+    truth: IntensityGrid,
+    quantile: float = 0.5,
+    inputs: ForecastInputs | None = None,
+    horizon: timedelta = DEFAULT_HORIZON,
 ) -> Forecast:
-    """The belief called ``name``; a quantile other than the median needs a model forecast."""
+    """The belief called ``name``; a quantile other than the median needs a model forecast.
+
+    ``horizon`` is how far a model forecasts from each decision (beyond it the last day
+    repeats); the learned model trains for exactly that horizon, so a shorter one is cheaper.
+    """
     inputs = inputs or ForecastInputs()
     if name in POLICY_FORECASTS:
         if quantile != 0.5:
@@ -100,11 +108,11 @@ def build_forecast(
         else:
             (models[zone],) = build_models(
                 [name],
-                horizon=DEFAULT_HORIZON,
+                horizon=horizon,
                 provider_forecasts=provider,
                 always_baselines=False,
             )
-    return ModelForecast(models, truth, quantile, weather=inputs.weather)
+    return ModelForecast(models, truth, quantile, horizon, inputs.weather)
 
 
 class ModelForecast:
