@@ -224,7 +224,8 @@ def render(
             "`tests/unit/test_forecast_lookahead.py`). Before a week of DACF forecasts lies in",
             "the out-of-sample window (first ~7 days of July) the weight is 0.5.",
             "p10-p90 of all learned models: p50 plus the 10th/90th percentile of out-of-sample",
-            "residuals of the last 28 days (same origin hour, per horizon hour); target 0.80.",
+            "residuals of the last 28 days (same origin hour, per horizon hour), widened by the",
+            "coverage the 28 days before them fell short on them; target 0.80.",
             "",
             "| region | hours | DACF (paper) | DACF (ours) | lightgbm | lightgbm-alone | "
             "persistence | seasonal-naive | lightgbm vs DACF | p10-p90 coverage (lightgbm) |",

@@ -1,15 +1,24 @@
 """What forecasts buy: savings of ``temporal`` per forecast, as a fraction of ``oracle``'s.
 
-Issue "Forecasting", item 5 (goal: >= 90 % of oracle savings per zone). Runs the embedded
-default (the ``carbon-kube simulate`` no-argument data: ENTSO-E 2020 for eight zones, PAI-fitted
-jobs, seed 2020) with policy ``temporal`` once per forecast, in one process, and writes
-docs/forecasting_simulation.md: per home zone and overall, savings against carbon-agnostic
-(1 - temporal CO2 / agnostic CO2 of the jobs homed there), the fraction of the oracle's savings,
-deadline misses and the wall time of each run. The same figures are given for the jobs
-submitted after the learned model's warm-up (before it, ``lightgbm`` decisions fall back to
-persistence), so the model is judged where it actually decides.
+Issue "Forecasting", item 5 (goal: >= 90 % of oracle savings per zone). Two data sets:
 
-Usage: ``.venv/bin/python bench/forecast_savings.py [--jobs 2000] [--out docs/...md]``.
+* ``--data embedded`` (default): the ``carbon-kube simulate`` no-argument data (ENTSO-E 2020
+  for eight zones, PAI-fitted jobs, seed 2020); no weather, no provider forecasts. Writes
+  docs/forecasting_simulation.md.
+* ``--data dacf``: the five DACF regions (CISO, PJM, ERCO, ISNE, SE; true intensity 2020-2021
+  from ../shared/data/dacf-carbon-forecasts-2020-2021), PAI-fitted jobs submitted Jul-Dec 2021
+  (DACF's test period), with DACF's own day-ahead forecasts (``provider``) and the GFS
+  day-ahead weather the learned model uses (``lightgbm`` then also blends DACF's forecast).
+  Writes docs/forecasting_simulation_dacf.md.
+
+Policy ``temporal`` runs once per forecast, in one process; "+ re-plan 1 h" rows re-plan held
+jobs every hour on a fresh forecast, as the controller does (``sim.replanning``). Per home
+zone and overall: savings against carbon-agnostic (1 - temporal CO2 / agnostic CO2 of the jobs
+homed there), the fraction of the oracle's savings, deadline misses and wall time. The same
+figures are given for the jobs submitted after the learned model's warm-up (before it,
+``lightgbm`` decisions fall back to persistence), so the model is judged where it decides.
+
+Usage: ``.venv/bin/python bench/forecast_savings.py [--data embedded|dacf] [--jobs 2000]``.
 """
 
 from __future__ import annotations
@@ -20,31 +29,60 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.intensity import FloatArray, IntensitySeries
+from carbon_kube.domain.weather import WeatherSeries
+from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import default_power_model
 from carbon_kube.forecasting.boosting import GradientBoostingForecaster
 from carbon_kube.policy.forecasts import Forecast
 from carbon_kube.policy.grids import BoolArray, IntensityGrid
 from carbon_kube.policy.jobs import JobTable
+from carbon_kube.providers.dacf import read_dacf_forecast, read_dacf_intensity, read_dacf_weather
 from carbon_kube.providers.embedded import load_embedded_series
 from carbon_kube.sim.defaults import DEFAULT_SEED, DEFAULT_ZONES, default_workloads
 from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulate
-from carbon_kube.sim.model_forecasts import DEFAULT_HORIZON, SIM_MEDIAN_CONFIG, build_forecast
+from carbon_kube.sim.model_forecasts import (
+    DEFAULT_HORIZON,
+    SIM_MEDIAN_CONFIG,
+    ForecastInputs,
+    build_forecast,
+)
 
 GOAL_FRACTION = 0.90
 POLICY = "temporal"
-# (label, --forecast, --forecast-quantile)
-RUNS: tuple[tuple[str, str, float], ...] = (
-    ("oracle (upper bound)", "oracle", 0.5),
-    ("persistence", "persistence", 0.5),
-    ("seasonal-naive (p50)", "seasonal-naive", 0.5),
-    ("seasonal-naive (p90, risk-averse)", "seasonal-naive", 0.9),
-    ("lightgbm (p50)", "lightgbm", 0.5),
+REPLAN = timedelta(hours=1)
+# (label, --forecast, --forecast-quantile, re-plan held jobs hourly)
+RunSpec = tuple[str, str, float, bool]
+EMBEDDED_RUNS: tuple[RunSpec, ...] = (
+    ("oracle (upper bound)", "oracle", 0.5, False),
+    ("persistence", "persistence", 0.5, False),
+    ("persistence + re-plan 1 h", "persistence", 0.5, True),
+    ("seasonal-naive (p50)", "seasonal-naive", 0.5, False),
+    ("seasonal-naive (p90, risk-averse)", "seasonal-naive", 0.9, False),
+    ("seasonal-naive + re-plan 1 h", "seasonal-naive", 0.5, True),
+    ("lightgbm (p50)", "lightgbm", 0.5, False),
+    ("lightgbm + re-plan 1 h", "lightgbm", 0.5, True),
 )
+DACF_RUNS: tuple[RunSpec, ...] = (
+    ("oracle (upper bound)", "oracle", 0.5, False),
+    ("persistence", "persistence", 0.5, False),
+    ("seasonal-naive (p50)", "seasonal-naive", 0.5, False),
+    ("provider (DACF day-ahead)", "provider", 0.5, False),
+    ("provider + re-plan 1 h", "provider", 0.5, True),
+    ("lightgbm (p50, GFS weather, DACF blend)", "lightgbm", 0.5, False),
+    ("lightgbm + re-plan 1 h", "lightgbm", 0.5, True),
+)
+DACF_FOLDER = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "dacf-carbon-forecasts-2020-2021"
+)
+DACF_REGIONS = ("CISO", "PJM", "ERCO", "ISNE", "SE")
+DACF_JOBS_FROM = datetime(2021, 7, 1, tzinfo=UTC)
+DACF_JOBS_UNTIL = datetime(2021, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -52,6 +90,7 @@ class Run:
     label: str
     forecast: str
     quantile: float
+    replan: bool
     result: SimulationResult
     seconds: float
     # Per zone index, of the next 24 h believed at each decision: mean rank correlation, MAPE,
@@ -71,54 +110,112 @@ def savings(run: Run, rows: BoolArray) -> float:
     return 1.0 - float(temporal_g[rows].sum()) / float(agnostic_g[rows].sum())
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).resolve().parents[1] / "docs" / "forecasting_simulation.md",
-    )
-    parser.add_argument("--skip", nargs="*", default=[], help="forecast labels to leave out")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class DataSet:
+    """Truth, jobs and model inputs of one comparison, and how the document describes it."""
 
+    name: str
+    truth: IntensityGrid
+    jobs: JobTable
+    inputs: ForecastInputs
+    runs: tuple[RunSpec, ...]
+    description: str
+    horizon: timedelta = DEFAULT_HORIZON
+
+
+def embedded_data(n_jobs: int, seed: int) -> DataSet:
     series = load_embedded_series()
-    generated = default_workloads(series, n_jobs=args.jobs, seed=args.seed)
+    generated = default_workloads(series, n_jobs=n_jobs, seed=seed)
     truth = IntensityGrid({zone: series[zone] for zone in DEFAULT_ZONES})
     jobs = JobTable.from_workloads(generated.workloads, truth.grid.zones)
+    description = (
+        f"the embedded default ({len(jobs):,} PAI-fitted jobs, seed {seed}, ENTSO-E 2020 "
+        f"intensity for {', '.join(truth.grid.zones)}; no weather, no provider forecasts)"
+    )
+    return DataSet("embedded", truth, jobs, ForecastInputs(), EMBEDDED_RUNS, description)
+
+
+def dacf_data(n_jobs: int, seed: int, folder: Path) -> DataSet:
+    truth_by_zone: dict[Zone, IntensitySeries] = {}
+    provider: dict[Zone, IntensitySeries] = {}
+    weather: dict[Zone, WeatherSeries] = {}
+    for region in DACF_REGIONS:
+        direct = folder / f"{region}_direct_emissions.csv.gz"
+        ((zone, series),) = read_dacf_intensity(direct).items()
+        truth_by_zone[zone] = series
+        forecast_file = folder / f"{region}_carbon_from_src_prod_forecasts_direct.csv.gz"
+        provider[zone] = read_dacf_forecast(forecast_file)
+        weather[zone] = read_dacf_weather(direct)
+    inputs = ForecastInputs(provider_forecasts=provider, weather=weather)
+    window = {z: s.between(DACF_JOBS_FROM, DACF_JOBS_UNTIL) for z, s in truth_by_zone.items()}
+    generated = default_workloads(window, n_jobs=n_jobs, seed=seed, zones=list(window))
+    truth = IntensityGrid(truth_by_zone)
+    jobs = JobTable.from_workloads(generated.workloads, truth.grid.zones)
+    description = (
+        f"the DACF regions ({len(jobs):,} PAI-fitted jobs submitted "
+        f"{DACF_JOBS_FROM:%Y-%m-%d} .. {DACF_JOBS_UNTIL:%Y-%m-%d}, seed {seed}; true direct "
+        f"intensity of {', '.join(truth.grid.zones)} from 2020-01-01, DACF's own day-ahead "
+        "forecasts as `provider`, GFS day-ahead weather for `lightgbm`, which blends its median "
+        "with DACF's; models forecast 24 h from each decision, the horizon DACF publishes and "
+        "forecasting.md scores, beyond which the last day repeats)"
+    )
+    return DataSet("dacf", truth, jobs, inputs, DACF_RUNS, description, timedelta(hours=24))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("embedded", "dacf"), default="embedded")
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--dacf-folder", type=Path, default=DACF_FOLDER)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--skip", nargs="*", default=[], help="forecast labels to leave out")
+    args = parser.parse_args()
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    if args.data == "embedded":
+        data = embedded_data(args.jobs, args.seed)
+        out = args.out or docs / "forecasting_simulation.md"
+    else:
+        data = dacf_data(args.jobs, args.seed, args.dacf_folder)
+        out = args.out or docs / "forecasting_simulation_dacf.md"
+    truth, jobs = data.truth, data.jobs
     warm_up = GradientBoostingForecaster(SIM_MEDIAN_CONFIG).required_history(DEFAULT_HORIZON)
     warm_up_end_s = truth.grid.origin_s + warm_up.total_seconds()
 
     runs: list[Run] = []
-    for label, forecast, quantile in RUNS:
+    beliefs: dict[tuple[str, float], Forecast] = {}
+    for label, forecast, quantile, replan in data.runs:
         if label in args.skip:
             continue
         settings = SimulationSettings(
-            (POLICY,), default_power_model(), forecast=forecast, forecast_quantile=quantile
+            (POLICY,),
+            default_power_model(),
+            forecast=forecast,
+            forecast_quantile=quantile,
+            replan_every=REPLAN if replan else None,
         )
         began = time.perf_counter()
-        belief = build_forecast(forecast, truth, quantile)
+        # One belief per forecast: the re-planning run reuses what the other already fitted,
+        # so its wall time counts only the extra decisions.
+        belief = beliefs.get((forecast, quantile))
+        if belief is None:
+            belief = build_forecast(forecast, truth, quantile, data.inputs, data.horizon)
+            beliefs[(forecast, quantile)] = belief
         result = simulate(jobs, truth, settings, forecast=belief)
         seconds = time.perf_counter() - began
         quality = belief_quality(belief, truth, jobs, jobs.submit_s >= warm_up_end_s)
-        runs.append(Run(label, forecast, quantile, result, seconds, quality))
+        runs.append(Run(label, forecast, quantile, replan, result, seconds, quality))
         print(f"{label}: {savings(runs[-1], np.ones(len(jobs), bool)):.2%} in {seconds:.1f} s")
         sys.stdout.flush()
 
-    text = render(runs, jobs, truth, warm_up_end_s, args)
-    write_atomically(args.out, text)
-    print(f"wrote {args.out}")
+    text = render(runs, data, warm_up_end_s, args)
+    write_atomically(out, text)
+    print(f"wrote {out}")
     return 0
 
 
-def render(
-    runs: list[Run],
-    jobs: JobTable,
-    truth: IntensityGrid,
-    warm_up_end_s: float,
-    args: argparse.Namespace,
-) -> str:
+def render(runs: list[Run], data: DataSet, warm_up_end_s: float, args: argparse.Namespace) -> str:
+    jobs, truth = data.jobs, data.truth
     oracle = runs[0]
     everyone = np.ones(len(jobs), dtype=bool)
     after = jobs.submit_s >= warm_up_end_s
@@ -127,10 +224,11 @@ def render(
     out: list[str] = [
         "# Forecast-driven scheduling: savings as a fraction of oracle savings",
         "",
-        "Generated by `bench/forecast_savings.py` (do not edit by hand): the embedded default",
-        f"({len(jobs):,} PAI-fitted jobs, seed {args.seed}, ENTSO-E 2020 intensity for "
-        f"{', '.join(zones)}), policy `{POLICY}`, each job planned at its submit time with the "
-        "named forecast (72 h from the decision, data before it only), one process, one thread.",
+        f"Generated by `bench/forecast_savings.py --data {data.name}` (do not edit by hand): "
+        f"{data.description}; policy `{POLICY}`, each job planned at its submit time with the "
+        "named forecast (72 h from the decision, data before it only; `provider`: its 24 h "
+        "lead), and in the '+ re-plan 1 h' rows planned again every hour while it is held, "
+        "each time on a fresh forecast. One process, one thread.",
         "Savings = 1 - temporal CO2 / carbon-agnostic CO2 of the jobs; fraction = savings / "
         f"oracle savings; goal: >= {GOAL_FRACTION:.0%} of the oracle's, per zone.",
         "",
@@ -158,7 +256,8 @@ def render(
         out += per_zone_table(runs, jobs, zones, rows, title)
     out += goal_lines(runs, jobs, zones, after)
     out += quality_table(runs, zones)
-    out += why_lines(runs, zones)
+    if data.name == "embedded":
+        out += why_lines(runs, zones)
     return "\n".join(out) + "\n"
 
 
@@ -203,7 +302,8 @@ def _rank_correlation(left: FloatArray, right: FloatArray) -> FloatArray:
 
 
 def quality_table(runs: list[Run], zones: list[str]) -> list[str]:
-    shown = [run for run in runs[1:] if run.quality]
+    # The belief at submit is the same with or without re-planning: shown once.
+    shown = [run for run in runs[1:] if run.quality and not run.replan]
     out = [
         "## What the forecasts get wrong: ranking of hours, per zone (jobs after the warm-up)",
         "",

@@ -86,3 +86,15 @@ def test_provider_model_without_past_errors_says_its_band_is_degenerate():
     forecast = ProviderForecaster(published).forecast(series, T0 + DAY, 24 * HOUR)
     assert forecast.notes
     assert "p10/p90 equal the point" in forecast.notes[0]
+
+
+def test_provider_model_never_reads_a_day_ahead_forecast_before_its_day_begins():
+    series = make_daily_series(20)
+    published = make_series([float(v) for v in range(20 * 24)])
+    origin = T0 + 10 * DAY + 10 * HOUR
+    forecast = ProviderForecaster(published).forecast(series, origin, 24 * HOUR)
+    # 10:00-23:00 today come from today's forecast; 00:00-09:00 tomorrow are not issued yet
+    # at 10:00, so they repeat today's forecast for the same hours (240..249).
+    want = np.concatenate([np.arange(250, 264), np.arange(240, 250)]).astype(float)
+    np.testing.assert_array_equal(forecast.p50_g_per_kwh, want)
+    assert any("10 hours after the issued day repeat" in note for note in forecast.notes)

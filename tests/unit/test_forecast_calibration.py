@@ -1,11 +1,13 @@
 from datetime import timedelta
 
 import numpy as np
+import pytest
 
 from carbon_kube.forecasting import BoostingConfig, GradientBoostingForecaster, run_backtest
 from carbon_kube.forecasting.calibration import (
     EQUAL_WEIGHT,
     blend_weights,
+    corrected_central,
     issued_values,
     residual_band,
 )
@@ -78,3 +80,24 @@ def test_the_learned_models_band_is_calibrated_out_of_sample():
     )
     coverage = result.score("lightgbm").coverage_p10_p90
     assert 0.65 < coverage < 0.95
+
+
+def test_a_band_learned_on_drifting_errors_is_widened_by_the_shortfall_it_shows_on_itself():
+    rng = np.random.default_rng(7)
+    steady = rng.normal(0.0, 0.1, (28, 24))
+    growing = rng.normal(0.0, 1.0, (28, 24)) * np.linspace(0.05, 0.2, 28)[:, None]
+    assert corrected_central(steady[:14], steady[14:]) == pytest.approx(0.8, abs=0.05)
+    assert corrected_central(growing[:14], growing[14:]) > 0.85
+    widened = corrected_central(growing[:14], growing[14:])
+    p50 = np.full(24, 100.0)
+    narrow_low, narrow_high = residual_band(p50, 100.0, growing[14:])
+    wide_low, wide_high = residual_band(p50, 100.0, growing[14:], widened)
+    assert np.all(wide_high - wide_low > narrow_high - narrow_low)
+
+
+def test_without_earlier_rows_the_window_is_split_in_time_and_too_few_rows_change_nothing():
+    rng = np.random.default_rng(7)
+    growing = rng.normal(0.0, 1.0, (28, 24)) * np.linspace(0.05, 0.2, 28)[:, None]
+    none_before = np.empty((0, 24))
+    assert corrected_central(none_before, growing) > 0.85
+    assert corrected_central(none_before, np.zeros((10, 24))) == 0.8

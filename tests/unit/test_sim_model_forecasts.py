@@ -3,14 +3,15 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.forecasting import GradientBoostingForecaster, SeasonalNaiveForecaster
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.sim.engine import SimulationSettings, simulate
-from carbon_kube.sim.model_forecasts import ModelForecast, build_forecast
-from tests.builders import HOUR, T0, a_job, make_daily_series, make_jobs
+from carbon_kube.sim.model_forecasts import ForecastInputs, ModelForecast, build_forecast
+from tests.builders import HOUR, T0, a_job, make_daily_series, make_jobs, make_wind_driven
 
 DAY = timedelta(days=1)
 
@@ -38,7 +39,7 @@ def test_a_model_forecast_lets_the_temporal_policy_find_the_low_hours(truth):
 
 
 def test_decisions_before_the_model_has_enough_history_fall_back_to_persistence(truth):
-    forecast = ModelForecast(SeasonalNaiveForecaster(), truth)
+    forecast = ModelForecast({Zone("DE"): SeasonalNaiveForecaster()}, truth)
     early = np.array([(T0 + 2 * DAY).timestamp()])
     forecast.integral(0, early, early, early + 3600)
     assert forecast.fallback_decisions == 1
@@ -51,8 +52,12 @@ def test_the_belief_uses_nothing_at_or_after_the_decision(truth):
     values[cut:] = 1e6
     poisoned = IntensityGrid({"DE": IntensitySeries(Zone("DE"), T0, HOUR, values)})
     at = np.array([decided.timestamp()])
-    clean = ModelForecast(SeasonalNaiveForecaster(), truth).integral(0, at, at, at + 24 * 3600)
-    dirty = ModelForecast(SeasonalNaiveForecaster(), poisoned).integral(0, at, at, at + 24 * 3600)
+    clean = ModelForecast({Zone("DE"): SeasonalNaiveForecaster()}, truth).integral(
+        0, at, at, at + 24 * 3600
+    )
+    dirty = ModelForecast({Zone("DE"): SeasonalNaiveForecaster()}, poisoned).integral(
+        0, at, at, at + 24 * 3600
+    )
     np.testing.assert_array_equal(clean, dirty)
 
 
@@ -73,7 +78,7 @@ def test_a_risk_averse_quantile_believes_a_dirtier_grid(truth):
     [
         (
             ["--forecast", "prophet"],
-            "expected one of oracle, persistence, seasonal-naive, lightgbm",
+            "expected one of oracle, persistence, seasonal-naive, provider, lightgbm",
         ),
         (["--forecast", "oracle", "--forecast-quantile", "0.9"], "has no quantiles"),
         (["--forecast", "lightgbm", "--forecast-quantile", "0.7"], "expected 0.1, 0.5 or 0.9"),
@@ -129,7 +134,7 @@ def test_the_simulators_lightgbm_forecasts_every_decision_from_one_fit_per_cut_o
     assert isinstance(forecast, ModelForecast)
     decided = T0.timestamp() + np.arange(60, 75) * DAY.total_seconds() + 7 * 3600
     forecast.integral(0, decided, decided, decided + 3600)
-    model = forecast._model
+    model = forecast._models[Zone("DE")]
     assert isinstance(model, GradientBoostingForecaster)
     assert len(model.fit_cache) == 1
     assert forecast.fallback_decisions == 0
@@ -146,3 +151,78 @@ def test_the_batched_learned_belief_uses_nothing_at_or_after_the_decision():
     clean = build_forecast("lightgbm", truth).integral(0, at, at, ends)
     dirty = build_forecast("lightgbm", poisoned).integral(0, at, at, ends)
     np.testing.assert_array_equal(clean, dirty)
+
+
+def _shifted(series: IntensitySeries, hours: int) -> IntensitySeries:
+    """A 'provider forecast' that is the truth moved ``hours`` later (wrong in a known way)."""
+    values = np.roll(series.values_g_per_kwh, hours)
+    return IntensitySeries(series.zone, series.start, series.step, values)
+
+
+def test_the_provider_forecast_plans_on_the_sources_own_forecast_not_the_truth():
+    truth = _weekday_valley_truth(30)
+    jobs = make_jobs(
+        truth,
+        *(
+            a_job(f"j{day}").submitted(T0 + day * DAY).lasting(2 * HOUR).due(T0 + (day + 1) * DAY)
+            for day in range(10, 20)
+        ),
+    )
+    series = IntensitySeries(Zone("DE"), T0, HOUR, truth.values_g_per_kwh[0])
+    settings = SimulationSettings(("temporal",), PowerModel(3.0, 0.4, 1.1), forecast="provider")
+
+    def savings(provider: IntensitySeries) -> float:
+        inputs = ForecastInputs(provider_forecasts={Zone("DE"): provider})
+        result = simulate(
+            jobs, truth, settings, forecast=build_forecast("provider", truth, 0.5, inputs)
+        )
+        return 1.0 - result.outcomes["temporal"].co2_g.sum() / result.baseline.co2_g.sum()
+
+    oracle = _temporal_savings(truth, jobs, "oracle")
+    assert savings(series) == pytest.approx(oracle, rel=1e-6)
+    # Believing the valley 4 h later than it is, the plans miss it.
+    assert savings(_shifted(series, 4)) < 0.5 * oracle
+
+
+def test_the_provider_forecast_needs_the_sources_forecast_for_every_zone(truth):
+    with pytest.raises(InputError, match="none for DE"):
+        build_forecast("provider", truth)
+
+
+def test_the_provider_forecasts_no_further_than_its_lead(truth):
+    series = IntensitySeries(Zone("DE"), T0, HOUR, truth.values_g_per_kwh[0])
+    forecast = build_forecast(
+        "provider", truth, 0.5, ForecastInputs(provider_forecasts={Zone("DE"): series})
+    )
+    assert isinstance(forecast, ModelForecast)
+    at = np.array([(T0 + 40 * DAY).timestamp()])
+    # Two days ahead the provider (24 h lead) has said nothing: its last day repeats.
+    day1 = forecast.integral(0, at, at, at + 24 * 3600)
+    day2 = forecast.integral(0, at, at + 24 * 3600, at + 48 * 3600)
+    np.testing.assert_allclose(day1, day2)
+
+
+def test_the_simulators_learned_model_uses_weather_when_given_and_plans_better_with_it():
+    series, weather = make_wind_driven(80)
+    truth = IntensityGrid({series.zone: series})
+    jobs = make_jobs(
+        truth,
+        *(
+            a_job(f"j{day}").submitted(T0 + day * DAY).lasting(3 * HOUR).due(T0 + (day + 2) * DAY)
+            for day in range(60, 76)
+        ),
+    )
+    settings = SimulationSettings(("temporal",), PowerModel(3.0, 0.4, 1.1), forecast="lightgbm")
+
+    def run(inputs: ForecastInputs) -> tuple[float, set[str]]:
+        belief = build_forecast("lightgbm", truth, 0.5, inputs)
+        assert isinstance(belief, ModelForecast)
+        result = simulate(jobs, truth, settings, forecast=belief)
+        saved = 1.0 - result.outcomes["temporal"].co2_g.sum() / result.baseline.co2_g.sum()
+        return saved, belief.notes
+
+    with_weather, notes = run(ForecastInputs(weather={series.zone: weather}))
+    without_weather, bare_notes = run(ForecastInputs())
+    assert any("weather forecasts from synthetic day-ahead" in note for note in notes)
+    assert any("no weather covariates" in note for note in bare_notes)
+    assert with_weather > without_weather

@@ -295,3 +295,77 @@ def test_a_bad_margin_or_duration_error_is_one_line_and_exit_2(
     message = _fails(capsys, ["simulate", *args])
 
     assert want in message
+
+
+DACF_JOBS = [
+    "a,2021-08-02T01:00:00Z,7200,2,4,43200,US-CAL-CISO,,false",
+    "b,2021-08-03T09:00:00Z,3600,1,2,36000,US-MIDA-PJM,,false",
+    "c,2021-08-05T17:00:00Z,10800,4,8,57600,US-CAL-CISO,,false",
+]
+
+
+def test_simulate_plans_on_dacf_day_ahead_forecasts_and_re_plans_hourly(tmp_path, shared_data):
+    dacf = shared_data / "dacf-carbon-forecasts-2020-2021"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--jobs",
+            str(_jobs(tmp_path, DACF_JOBS)),
+            "--intensity",
+            str(dacf / "CISO_direct_emissions.csv.gz"),
+            "--intensity",
+            str(dacf / "PJM_direct_emissions.csv.gz"),
+            "--provider-forecast",
+            str(dacf / "CISO_carbon_from_src_prod_forecasts_direct.csv.gz"),
+            "--provider-forecast",
+            str(dacf / "PJM_carbon_from_src_prod_forecasts_direct.csv.gz"),
+            "--forecast",
+            "provider",
+            "--policy",
+            "temporal",
+            "--replan-every",
+            "1h",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (summary,) = json.loads((out / "summary.json").read_text())
+    inputs = summary["inputs"]
+    assert (inputs["forecast"], inputs["replan_every_s"]) == ("provider", 3600.0)
+    assert len(inputs["forecast_files"]) == 2
+    assert summary["deadline_misses"] == 0
+    assert summary["mean_delay_s"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "want"),
+    [
+        (
+            ["--forecast", "provider"],
+            "field '--forecast': forecast 'provider' needs the source's own",
+        ),
+        (["--replan-every", "30m"], "field '--replan-every': expected whole hours"),
+        (["--replan-every", "1h", "--capacity", "DE=8"], "not modelled"),
+        (["--weather", "{intensity}"], "expected a DACF *_direct_emissions file"),
+        (["--provider-forecast", "/nonexistent.csv"], "no such file"),
+    ],
+)
+def test_bad_forecast_inputs_are_one_line_and_exit_2(tmp_path, intensity_file, capsys, args, want):
+    argv = [a.replace("{intensity}", str(intensity_file)) for a in args]
+    err = _fails(
+        capsys,
+        [
+            "simulate",
+            "--jobs",
+            str(_jobs(tmp_path, GOOD_ROWS)),
+            "--intensity",
+            str(intensity_file),
+            "--out",
+            str(tmp_path / "out"),
+            *argv,
+        ],
+    )
+    assert want in err

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from carbon_kube.cli.sim_inputs import read_forecast_inputs
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
@@ -42,8 +44,13 @@ def simulate_command(
     jobs: Path | None = typer.Option(
         None, "--jobs", help="Job trace CSV: job_id,submit_time,duration_s,cpus[,...]."
     ),
-    intensity: Path | None = typer.Option(
-        None, "--intensity", help="Intensity file: long CSV/Parquet or Electricity Maps export."
+    intensity: list[Path] = typer.Option(
+        [],
+        "--intensity",
+        help=(
+            "Intensity file: long CSV/Parquet, Electricity Maps export or DACF "
+            "*_direct_emissions file; repeat for zones kept in separate files."
+        ),
     ),
     policy: str = typer.Option(
         ",".join(POLICIES), "--policy", help="Comma-separated policies to compare."
@@ -81,7 +88,29 @@ def simulate_command(
         "oracle",
         help=(
             "What policies know of the future: oracle (upper bound), persistence, "
-            "seasonal-naive or lightgbm (forecast 72 h from each decision, data before it only)."
+            "seasonal-naive, provider (the source's own forecast, see --provider-forecast) or "
+            "lightgbm (forecast 72 h from each decision, data before it only; blended with "
+            "--provider-forecast and using --weather when given)."
+        ),
+    ),
+    provider_forecast: list[Path] = typer.Option(
+        [],
+        "--provider-forecast",
+        help=(
+            "The source's own forecasts: DACF *_carbon_from_src_prod_forecasts file or a long "
+            "CSV of forecast values; repeat per zone. Needed by --forecast provider."
+        ),
+    ),
+    weather: list[Path] = typer.Option(
+        [],
+        "--weather",
+        help="Day-ahead weather for lightgbm: a DACF *_direct_emissions file; repeat per zone.",
+    ),
+    replan_every: str = typer.Option(
+        "0h",
+        help=(
+            "Re-plan held jobs on a fresher forecast this often (e.g. 1h), as the controller "
+            "does; 0h plans each job once, at submit."
         ),
     ),
     forecast_quantile: float = typer.Option(
@@ -135,6 +164,17 @@ def simulate_command(
         raise InputError(f"expected a share in [0, 1], got {latency_risk}", field="--latency-risk")
     if not duration_error >= 0.0:
         raise InputError(f"expected sigma >= 0, got {duration_error}", field="--duration-error")
+    replan = parse_duration(replan_every, "--replan-every")
+    if replan and capacity:
+        raise InputError(
+            "re-planning with capacity limits is not modelled; drop --capacity or use 0h",
+            field="--replan-every",
+        )
+    if replan % timedelta(hours=1):
+        raise InputError(
+            f"expected whole hours (the data's step), got {replan_every}", field="--replan-every"
+        )
+    forecast_inputs = read_forecast_inputs(provider_forecast, weather)
     settings = SimulationSettings(
         policies=tuple(names),
         power=power,
@@ -146,6 +186,7 @@ def simulate_command(
         capacity=parse_capacity(capacity) if capacity else None,
         latency_risk=latency_risk,
         duration_error_sigma=duration_error,
+        replan_every=replan or None,
     )
     console = Console()
     with _PolicyProgress(console, len(names) + 1) as (progress, task):
@@ -153,9 +194,15 @@ def simulate_command(
         def done(name: str) -> None:
             progress.update(task, advance=1, description=f"simulated {name}")
 
-        if jobs is None and intensity is None:
+        if jobs is None and not intensity:
+            if provider_forecast or weather:
+                raise InputError(
+                    "the embedded default has no provider forecasts or weather; give --jobs "
+                    "and --intensity with them",
+                    field="--provider-forecast" if provider_forecast else "--weather",
+                )
             output = _run_embedded_default(out, settings, done, default_jobs, seed)
-        elif jobs is None or intensity is None:
+        elif jobs is None or not intensity:
             raise InputError(
                 "give both --jobs and --intensity, or neither for the embedded default",
                 field="--jobs" if jobs is None else "--intensity",
@@ -170,6 +217,8 @@ def simulate_command(
                 default_zone=parse_zone(home_zone) if home_zone else None,
                 default_max_delay=parse_duration(default_max_delay, "--default-max-delay"),
                 on_policy_done=done,
+                forecast_inputs=forecast_inputs,
+                forecast_files=[*provider_forecast, *weather],
             )
     _print(console, output, settings)
 

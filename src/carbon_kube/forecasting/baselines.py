@@ -17,7 +17,8 @@ import numpy as np
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
 from carbon_kube.domain.intensity import FloatArray, IntensitySeries, to_epoch_s
-from carbon_kube.domain.weather import WeatherSeries
+from carbon_kube.domain.weather import IntArray, WeatherSeries
+from carbon_kube.forecasting.calibration import SECONDS_PER_DAY, issued_values
 from carbon_kube.forecasting.protocol import (
     DAY,
     WEEK,
@@ -132,11 +133,14 @@ class SeasonalNaiveForecaster:
 class ProviderForecaster:
     """The data source's own forecast (e.g. DACF's day-ahead series), scored like our models.
 
-    ``forecasts`` holds one forecast per interval, each issued ``lead`` before the interval
-    starts (a day-ahead forecast: 24 h). A target whose forecast was not yet issued at the
-    origin cannot be used, so the horizon is capped at ``lead``. The band comes from the
-    source's own errors over the last ``error_window``; with less than a day of them the band
-    collapses onto the point and the forecast says so in its notes.
+    ``forecasts`` holds one day-ahead forecast per interval: each UTC day's values are issued
+    at the start of that day at the latest (``calibration.issued_values``, the rule the blend
+    uses too). At an origin after midnight the next day's values are not issued yet, so those
+    hours repeat the latest issued forecast for the same hour of day, and the notes say so:
+    a forecast at 10:00 never reads tomorrow's values, which were made from data after 10:00.
+    The horizon is capped at ``lead`` (24 h). The band comes from the source's own errors over
+    the last ``error_window``; with less than a day of them the band collapses onto the point
+    and the forecast says so in its notes.
     """
 
     forecasts: IntensitySeries
@@ -169,7 +173,7 @@ class ProviderForecaster:
         fc = self.forecasts.values_g_per_kwh
         step_s = self.forecasts.step_s
         first = (known.origin_s - to_epoch_s(self.forecasts.start)) // step_s
-        point = lagged(fc, first + np.arange(n_steps, dtype=np.int64))
+        point, repeated = self._issued_point(known.target_epochs(n_steps), known.origin_s)
         if not np.all(np.isfinite(point)):
             missing = int(np.count_nonzero(~np.isfinite(point)))
             raise InputError(
@@ -184,11 +188,33 @@ class ProviderForecaster:
             fc, first - known.values_g_per_kwh.size + past
         )
         notes: tuple[str, ...] = ()
+        if repeated:
+            notes = (
+                f"provider: {repeated} hours after the issued day repeat its forecast for the "
+                "same hour (the next day-ahead forecast is not issued yet)",
+            )
         if np.count_nonzero(np.isfinite(residuals)) < known.steps_per_day:
             residuals = np.array([], dtype=np.float64)
-            notes = ("provider: under a day of past forecast errors, p10/p90 equal the point",)
+            notes = (
+                *notes,
+                "provider: under a day of past forecast errors, p10/p90 equal the point",
+            )
         p10, p50, p90 = band(point, residuals)
         return _forecast(known, self.name, p10, p50, p90, notes)
+
+    def _issued_point(self, targets_s: IntArray, origin_s: int) -> tuple[FloatArray, int]:
+        """Values issued by the origin; later targets take the same hour of an issued day."""
+        origins = np.full(targets_s.shape, origin_s, dtype=np.int64)
+        point = issued_values(self.forecasts, targets_s, origins)
+        unissued = ~np.isfinite(point) & (targets_s - targets_s % SECONDS_PER_DAY > origin_s)
+        days_back = 1
+        while np.any(unissued & ~np.isfinite(point)) and days_back <= 2:
+            earlier = issued_values(
+                self.forecasts, targets_s - days_back * SECONDS_PER_DAY, origins
+            )
+            point = np.where(unissued & ~np.isfinite(point), earlier, point)
+            days_back += 1
+        return point, int(np.count_nonzero(unissued))
 
 
 def _forecast(

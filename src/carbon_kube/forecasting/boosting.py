@@ -39,6 +39,7 @@ from carbon_kube.forecasting.calibration import (
     blend,
     blend_weights,
     check_provider,
+    corrected_central,
     issued_values,
     residual_band,
 )
@@ -117,8 +118,9 @@ PROVIDER_EQUAL_NOTE = (
 )
 NO_BAND_NOTE = "lightgbm: trained without bands (config bands=False): p10 = p90 = p50"
 BAND_NOTE = (
-    "lightgbm: p10/p90 = p50 + 10th/90th percentile of out-of-sample residuals on the "
-    "last {days} days before the origin (same origin hour, per horizon hour)"
+    "lightgbm: p10/p90 = p50 + low/high percentile of out-of-sample residuals on the "
+    "last {days} days before the origin (same origin hour, per horizon hour), widened past "
+    "10th/90th by the coverage the {days} days before them fell short on them"
 )
 
 
@@ -248,9 +250,7 @@ class GradientBoostingForecaster:
         everything = fitted.calibration.at_hour_of(known.origin_s).joined(
             _served_since_cutoff(known, fitted, weather)
         )
-        cal = everything.latest(window_s)
-        cal_point = cal.predicted_g_per_kwh[:, :n_steps]
-        cal_actual = cal.actual_g_per_kwh[:, :n_steps]
+        point = everything.predicted_g_per_kwh[:, :n_steps]
         days = self.config.calibration_window.days
         notes = [*fitted.notes, BAND_NOTE.format(days=days)]
         if self.provider_forecasts is not None:
@@ -260,25 +260,28 @@ class GradientBoostingForecaster:
                 known.target_epochs(n_steps),
                 np.full(n_steps, known.origin_s, dtype=np.int64),
             )
-            weights, learned = blend_weights(
-                everything.predicted_g_per_kwh[:, :n_steps],
-                issued_values(
-                    self.provider_forecasts,
-                    everything.target_s(n_steps),
-                    everything.origin_s[:, None],
-                ),
-                everything.actual_g_per_kwh[:, :n_steps],
+            provider_then = issued_values(
+                self.provider_forecasts,
+                everything.target_s(n_steps),
+                everything.origin_s[:, None],
             )
-            provider_cal = issued_values(
-                self.provider_forecasts, cal.target_s(n_steps), cal.origin_s[:, None]
+            weights, learned = blend_weights(
+                point, provider_then, everything.actual_g_per_kwh[:, :n_steps]
             )
             p50 = np.maximum(blend(p50, provider_now, weights), 0.0)
-            cal_point = blend(cal_point, provider_cal, weights)
+            point = blend(point, provider_then, weights)
             notes.append(
                 PROVIDER_NOTE.format(days=days, days2=2 * days) if learned else PROVIDER_EQUAL_NOTE
             )
-        residual_ratio = (cal_actual - cal_point) / cal.level_g_per_kwh[:, None]
-        p10, p90 = residual_band(p50, level, residual_ratio)
+        residual_ratio = (
+            everything.actual_g_per_kwh[:, :n_steps] - point
+        ) / everything.level_g_per_kwh[:, None]
+        in_time_order = np.argsort(everything.origin_s, kind="stable")
+        newest_s = int(everything.origin_s.max()) if everything.origin_s.size else 0
+        in_window = everything.origin_s[in_time_order] > newest_s - window_s
+        window_ratio = residual_ratio[in_time_order][in_window]
+        central = corrected_central(residual_ratio[in_time_order][~in_window], window_ratio)
+        p10, p90 = residual_band(p50, level, window_ratio, central)
         return QuantileForecast(
             known.zone, self.name, known.origin, known.step, p10, p50, p90, tuple(notes)
         )

@@ -140,3 +140,40 @@ def to_plans(jobs: JobTable, schedule: Schedule, forecast_name: str) -> list[Pla
             )
         )
     return plans
+
+
+def replace_rows(base: Schedule, rows: IntArray, replacement: Schedule) -> Schedule:
+    """``base`` with the plans of ``rows`` replaced by ``replacement``'s (row ``i`` -> ``rows[i]``).
+
+    Re-planning decides a subset of jobs again; segments of the replaced rows are dropped and
+    the replacement's are mapped onto the base rows, kept ordered by job, then time.
+    """
+    if len(replacement) != rows.size:
+        raise ValueError("replace_rows: one replacement plan per row")
+
+    def put(values: FloatArray, new: FloatArray) -> FloatArray:
+        result = values.copy()
+        result[rows] = new
+        return result
+
+    def put_int(values: IntArray, new: IntArray) -> IntArray:
+        result = values.copy()
+        result[rows] = new
+        return result
+
+    kept = ~np.isin(base.segment_rows, rows)
+    segment_rows = np.concatenate([base.segment_rows[kept], rows[replacement.segment_rows]])
+    segment_start_s = np.concatenate([base.segment_start_s[kept], replacement.segment_start_s])
+    segment_end_s = np.concatenate([base.segment_end_s[kept], replacement.segment_end_s])
+    order = np.lexsort((segment_start_s, segment_rows))
+    return Schedule(
+        zone_index=put_int(base.zone_index, replacement.zone_index),
+        start_s=put(base.start_s, replacement.start_s),
+        end_s=put(base.end_s, replacement.end_s),
+        run_s=put(base.run_s, replacement.run_s),
+        believed_gh_per_kwh=put(base.believed_gh_per_kwh, replacement.believed_gh_per_kwh),
+        reason=put_int(base.reason, replacement.reason),
+        segment_rows=segment_rows[order].astype(np.int64),
+        segment_start_s=segment_start_s[order],
+        segment_end_s=segment_end_s[order],
+    )

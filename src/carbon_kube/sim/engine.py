@@ -10,6 +10,9 @@ simulated, as the baseline savings are measured against.
 duration (``policy.margins``); ``duration_error_sigma`` lets jobs run longer or shorter than
 planned (``sim.overruns``), which is what makes a margin worth its grams. Both 0 by default:
 every job runs exactly as planned.
+
+``replan_every`` re-plans held jobs on fresher forecasts, as the controller does
+(``sim.replanning``); off by default: every plan is made once, at submit.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK, check_latency_risk
 from carbon_kube.policy.registry import plan_jobs
 from carbon_kube.policy.schedules import Schedule, levers
-from carbon_kube.sim.model_forecasts import build_forecast
+from carbon_kube.sim.model_forecasts import ForecastInputs, build_forecast
 from carbon_kube.sim.overruns import DEFAULT_OVERRUN_SEED, actual_durations_s, apply_overruns
+from carbon_kube.sim.replanning import plan_with_replanning
 
 BASELINE = agnostic.NAME
 
@@ -52,9 +56,12 @@ class SimulationSettings:
     latency_risk: float = DEFAULT_LATENCY_RISK
     duration_error_sigma: float = 0.0
     duration_error_seed: int = DEFAULT_OVERRUN_SEED
+    replan_every: timedelta | None = None
 
     def __post_init__(self) -> None:
         check_latency_risk(self.latency_risk)
+        if self.replan_every is not None and self.capacity is not None:
+            raise ValueError("re-planning with capacity limits is not modelled; drop one")
         if not self.duration_error_sigma >= 0:
             raise ValueError(f"duration error must be >= 0, got {self.duration_error_sigma}")
 
@@ -99,14 +106,16 @@ def simulate(
     on_policy_done: Callable[[str], None] | None = None,
     *,
     forecast: Forecast | None = None,
+    inputs: ForecastInputs | None = None,
 ) -> SimulationResult:
     """Plan and measure every requested policy (plus the baseline, once).
 
-    ``forecast`` is the belief built from ``settings`` unless given: a benchmark passes its
-    own to inspect what was believed afterwards without fitting a learned model twice.
+    ``forecast`` is the belief built from ``settings`` (and ``inputs``: provider forecasts,
+    weather) unless given: a benchmark passes its own to inspect what was believed afterwards
+    without fitting a learned model twice.
     """
     if forecast is None:
-        forecast = build_forecast(settings.forecast, truth, settings.forecast_quantile)
+        forecast = build_forecast(settings.forecast, truth, settings.forecast_quantile, inputs)
     power_w = (
         jobs.cpus * settings.power.watts_per_vcpu + jobs.memory_gib * settings.power.watts_per_gib
     ) * settings.power.pue
@@ -114,15 +123,25 @@ def simulate(
     outcomes: dict[str, PolicyOutcome] = {}
     for name in dict.fromkeys((BASELINE, *settings.policies)):
         began = time.perf_counter()
-        schedule = plan_jobs(
-            name,
-            jobs,
-            forecast,
-            jobs.submit_s,
-            settings.policy_args(name),
-            settings.capacity,
-            settings.latency_risk,
-        )
+        if settings.replan_every is not None and name != BASELINE:
+            schedule, _ = plan_with_replanning(
+                name,
+                jobs,
+                forecast,
+                settings.policy_args(name),
+                settings.replan_every,
+                settings.latency_risk,
+            )
+        else:
+            schedule = plan_jobs(
+                name,
+                jobs,
+                forecast,
+                jobs.submit_s,
+                settings.policy_args(name),
+                settings.capacity,
+                settings.latency_risk,
+            )
         outcomes[name] = measure(
             name, jobs, schedule, truth, power_w, time.perf_counter() - began, actual_s
         )

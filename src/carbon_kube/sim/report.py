@@ -42,6 +42,9 @@ def summarise(
         "pauses": settings.pauses,
         "latency_risk": settings.latency_risk,
         "duration_error_sigma": settings.duration_error_sigma,
+        "replan_every_s": (
+            settings.replan_every.total_seconds() if settings.replan_every is not None else None
+        ),
         "capacity_vcpus": dict(settings.capacity.vcpus_by_zone) if settings.capacity else {},
         **(inputs or {}),
     }

@@ -20,9 +20,11 @@ from carbon_kube.domain.zones import Zone
 from carbon_kube.policy.capacity import CapacityError
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.jobs import JobTable
+from carbon_kube.providers.dacf import is_dacf_file, read_dacf_intensity
 from carbon_kube.providers.files import read_intensity_file
 from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulate
 from carbon_kube.sim.jobfile import OnMissing, check_against_intensity, parse_jobs_csv
+from carbon_kube.sim.model_forecasts import ForecastInputs
 from carbon_kube.sim.plots import CHART_FILE, render_chart
 from carbon_kube.sim.report import jobs_frame, summarise, write_outputs
 
@@ -39,7 +41,7 @@ class RunOutput:
 
 def run_simulation(
     jobs_path: Path,
-    intensity_path: Path,
+    intensity_path: Path | Sequence[Path],
     out_dir: Path,
     settings: SimulationSettings,
     *,
@@ -47,10 +49,20 @@ def run_simulation(
     default_zone: Zone | None = None,
     default_max_delay: timedelta = timedelta(0),
     on_policy_done: ProgressCallback | None = None,
+    forecast_inputs: ForecastInputs | None = None,
+    forecast_files: Sequence[Path] = (),
 ) -> RunOutput:
-    """Simulate the jobs of ``jobs_path`` on the intensity of ``intensity_path``."""
-    series = read_intensity_file(intensity_path)
-    truth = _grid(series, intensity_path)
+    """Simulate the jobs of ``jobs_path`` on the intensity of ``intensity_path``.
+
+    ``intensity_path`` is one or more files, each holding other zones (long CSV, Electricity
+    Maps export or DACF).
+    ``forecast_inputs`` (provider forecasts, weather) were read from ``forecast_files``, which
+    the summary names so every figure says what it was computed from.
+    """
+    paths = [intensity_path] if isinstance(intensity_path, Path) else list(intensity_path)
+    series = read_intensity_files(paths)
+    source = ", ".join(str(path) for path in paths)
+    truth = _grid(series, source)
     if default_zone is None and len(truth.grid.zones) == 1:
         default_zone = truth.grid.zones[0]
     job_file = parse_jobs_csv(
@@ -61,11 +73,34 @@ def run_simulation(
         raise InputError("every job was skipped for missing intensity data", source=jobs_path)
     inputs = {
         "jobs_file": str(jobs_path),
-        "intensity_file": str(intensity_path),
+        "intensity_file": source,
         "zones": list(truth.grid.zones),
         "skipped_jobs": len(checked.skipped_ids),
     }
-    return _run(checked.jobs, truth, out_dir, settings, inputs, on_policy_done, checked.skipped_ids)
+    if forecast_files:
+        inputs["forecast_files"] = [str(path) for path in forecast_files]
+    return _run(
+        checked.jobs,
+        truth,
+        out_dir,
+        settings,
+        inputs,
+        on_policy_done,
+        checked.skipped_ids,
+        forecast_inputs,
+    )
+
+
+def read_intensity_files(paths: Sequence[Path]) -> dict[Zone, IntensitySeries]:
+    """Every zone of every file; a zone found in two files is refused, naming the second."""
+    series: dict[Zone, IntensitySeries] = {}
+    for path in paths:
+        found = read_dacf_intensity(path) if is_dacf_file(path) else read_intensity_file(path)
+        for zone, zone_series in found.items():
+            if zone in series:
+                raise InputError(f"zone {zone} is also in an earlier --intensity file", source=path)
+            series[zone] = zone_series
+    return series
 
 
 def run_default(
@@ -107,9 +142,10 @@ def _run(
     inputs: dict[str, Any],
     on_policy_done: ProgressCallback | None,
     skipped_ids: list[str],
+    forecast_inputs: ForecastInputs | None = None,
 ) -> RunOutput:
     try:
-        result = simulate(jobs, truth, settings, on_policy_done)
+        result = simulate(jobs, truth, settings, on_policy_done, inputs=forecast_inputs)
     except CapacityError as error:
         raise InputError(str(error), field="--capacity") from None
     summaries = summarise(result, inputs)
