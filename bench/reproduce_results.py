@@ -395,10 +395,9 @@ def render(
         "Every number below comes from our policies (`carbon_kube.policy`) planning the jobs "
         "and the simulator's `measure` integrating power x *true* intensity over each run.",
         "",
-        "Forecast accuracy against DACF (e-Energy'22) and the baselines is in "
-        "[forecasting.md](forecasting.md) (`bench/forecast_backtest.py`); what forecasts "
-        "buy in savings, as a fraction of the oracle's, is in "
-        "[forecasting_simulation.md](forecasting_simulation.md).",
+        "Forecast accuracy against DACF (e-Energy'22) and what forecasts buy in savings, as a "
+        "fraction of the oracle's, are quoted at the end (section (d)) from the documents "
+        "their own benchmarks write.",
         "",
         "## (a) Let's Wait Awhile (Wiesner et al., Middleware'21)",
         "",
@@ -494,8 +493,58 @@ def render(
                 f"{row['mean_delay_h']:.2f} | {row['misses']} | {row['moved_region']} | "
                 f"{row['seconds']:.1f} |"
             )
-    out += ["", DIFFERENCES]
+    out += ["", DIFFERENCES, *forecasting_sections(ROOT / "docs")]
     return "\n".join(out) + "\n"
+
+
+# (document, its benchmark, headings of the sections quoted from it)
+FORECAST_QUOTES = (
+    (
+        "forecasting.md",
+        "bench/forecast_backtest.py",
+        ("## 1. DACF regions", "## 2. Electricity Maps zones"),
+    ),
+    (
+        "forecasting_simulation_dacf.md",
+        "bench/forecast_savings.py --data dacf",
+        ("## Per home zone, all jobs", "## Goal"),
+    ),
+    (
+        "forecasting_simulation.md",
+        "bench/forecast_savings.py --data embedded",
+        ("## Per home zone, all jobs", "## Goal"),
+    ),
+)
+
+
+def forecasting_sections(docs: Path) -> list[str]:
+    """Section (d): the forecasting results, quoted from the documents their benches write.
+
+    Re-running those benchmarks takes half an hour; quoting keeps one place per figure, and
+    each quote names the file and benchmark it comes from.
+    """
+    out = ["", "## (d) Forecasting: accuracy against DACF, and savings against the oracle", ""]
+    for name, bench, headings in FORECAST_QUOTES:
+        text = (docs / name).read_text(encoding="utf-8")
+        out += [f"From [{name}]({name}) (`{bench}`):", ""]
+        for heading in headings:
+            section = _section(text, heading)
+            if section is None:
+                raise SystemExit(f"{name}: no section starting {heading!r}; re-run {bench}")
+            out += ["#" + line if line.startswith("## ") else line for line in section]
+    return out
+
+
+def _section(text: str, heading: str) -> list[str] | None:
+    """The lines from the ``## `` heading starting with ``heading`` to the next one."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(heading)]
+    if not starts:
+        return None
+    end = next(
+        (i for i in range(starts[0] + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+    )
+    return lines[starts[0] : end]
 
 
 GAIA_HEADER = """## (b) GAIA's traces with GAIA's waiting limits on Electricity Maps 2022
