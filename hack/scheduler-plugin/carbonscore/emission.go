@@ -11,7 +11,6 @@ package carbonscore
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
@@ -31,13 +30,29 @@ const (
 	DefaultMemoryGiB = 1.0
 )
 
-// The label format the controller writes: a plain non-negative decimal. Anything else is
-// "no data" (neutral), never an error: carbon must not block scheduling.
-var decimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+// isPlainDecimal reports whether raw is the label format the controller writes: a plain
+// non-negative decimal, digits with at most one inner dot (`^[0-9]+(\.[0-9]+)?$`). Anything
+// else is "no data" (neutral), never an error: carbon must not block scheduling. Hand-written
+// rather than a regexp because it runs three times per node in every scheduling cycle: the
+// regexp made the plugin's share of a 230-node cycle ~150 us (bench-scheduler-plugin).
+func isPlainDecimal(raw string) bool {
+	digits, dot := 0, -1
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && dot < 0 && digits > 0:
+			dot = i
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dot != len(raw)-1
+}
 
 func labelValue(labels map[string]string, key string) (float64, bool) {
 	raw, ok := labels[key]
-	if !ok || !decimal.MatchString(raw) {
+	if !ok || !isPlainDecimal(raw) {
 		return 0, false
 	}
 	value, err := strconv.ParseFloat(raw, 64)

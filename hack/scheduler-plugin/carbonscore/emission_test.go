@@ -3,6 +3,7 @@ package carbonscore
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -77,4 +78,19 @@ func TestScoresOfNoNodesIsEmpty(t *testing.T) {
 	if got := Scores(nil, nil, 100); len(got) != 0 {
 		t.Fatalf("Scores(nil) = %v", got)
 	}
+}
+
+// The hand-written label check accepts exactly what the documented pattern accepts; Go's
+// fuzzer explores beyond the seeds (`go test -fuzz FuzzIsPlainDecimal`), plain `go test`
+// checks the seeds.
+func FuzzIsPlainDecimal(f *testing.F) {
+	pattern := regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	for _, seed := range []string{"", "0", "312", "1.2258", ".5", "5.", "1.2.3", "+5", " 5", "1e3", "0.000001", "١٢"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if got, want := isPlainDecimal(raw), pattern.MatchString(raw); got != want {
+			t.Errorf("isPlainDecimal(%q) = %v, the pattern says %v", raw, got, want)
+		}
+	})
 }
