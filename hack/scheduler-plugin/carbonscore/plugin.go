@@ -17,13 +17,22 @@ const stateKey fwk.StateKey = Name
 // Plugin scores nodes by the pod's expected emissions (see package doc). PreScore computes
 // every candidate's emission once per cycle; Score only looks it up, and NormalizeScore maps
 // the set onto 0..MaxScore, because the mapping needs the lowest and highest of all nodes.
+//
+// It signs pods (SignPlugin): a profile where any score plugin cannot sign loses the
+// scheduler's opportunistic batching (KEP-5598, on by default since 1.35), which reuses one
+// pod's scoring for the next identical pod.
 type Plugin struct{}
 
 var (
 	_ fwk.PreScorePlugin  = (*Plugin)(nil)
 	_ fwk.ScorePlugin     = (*Plugin)(nil)
 	_ fwk.ScoreExtensions = (*Plugin)(nil)
+	_ fwk.SignPlugin      = (*Plugin)(nil)
 )
+
+// SizeSignerName keys the plugin's signature fragment: scores depend on the nodes (their
+// labels are node state) and on the pod only through its size as PodSize counts it.
+const SizeSignerName = "carbon-kube.io/PodSize()"
 
 // New is the plugin factory; the plugin has no arguments.
 func New(_ context.Context, _ runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
@@ -38,6 +47,12 @@ type nodeEmissions map[string]float64
 
 // Clone implements fwk.StateData; the map is never written after PreScore.
 func (e nodeEmissions) Clone() fwk.StateData { return e }
+
+// SignPod implements fwk.SignPlugin: two pods of the same size score every node alike.
+func (*Plugin) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	cpus, memoryGiB := PodSize(pod)
+	return []fwk.SignFragment{{Key: SizeSignerName, Value: [2]float64{cpus, memoryGiB}}}, nil
+}
 
 // PreScore implements fwk.PreScorePlugin.
 func (*Plugin) PreScore(_ context.Context, state fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) *fwk.Status {

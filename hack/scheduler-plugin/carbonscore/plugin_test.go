@@ -67,3 +67,25 @@ func TestNormalizeScoreWithoutPreScoreIsAnError(t *testing.T) {
 		t.Fatal("NormalizeScore succeeded without PreScore state")
 	}
 }
+
+// Pods of equal size share a signature (the scheduler may reuse scores); sizes differ, so do
+// signatures.
+func TestPodsOfTheSameSizeSignAlike(t *testing.T) {
+	p := &Plugin{}
+	sign := func(cpu string) any {
+		pod := &v1.Pod{Spec: v1.PodSpec{Containers: []v1.Container{{
+			Resources: v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse(cpu)}},
+		}}}}
+		fragments, status := p.SignPod(context.Background(), pod)
+		if !status.IsSuccess() || len(fragments) != 1 || fragments[0].Key != SizeSignerName {
+			t.Fatalf("SignPod(%s) = %v, %v", cpu, fragments, status)
+		}
+		return fragments[0].Value
+	}
+	if sign("500m") != sign("0.5") {
+		t.Error("500m and 0.5 CPU sign differently")
+	}
+	if sign("500m") == sign("1") {
+		t.Error("500m and 1 CPU sign alike")
+	}
+}
