@@ -16,7 +16,8 @@
 #
 # Usage: hack/lab/build.sh [component...]
 #        components: etcd k8s kwok helm scheduler-plugin (default: all);
-#        test-scheduler-plugin runs go vet and go test for hack/scheduler-plugin instead.
+#        test-scheduler-plugin runs go vet and go test for hack/scheduler-plugin instead,
+#        bench-scheduler-plugin its Go benchmarks.
 # Env:   LAB_GO_P (default 2)  parallel compile jobs; keep it at <= 2 on a 2-core machine.
 #        LAB_FORCE=1            rebuild even if the binary exists.
 set -euo pipefail
@@ -156,14 +157,30 @@ stage_plugin() {
 }
 
 # kube-scheduler-carbon: the upstream kube-scheduler plus the carbonscore Score plugin.
+# Unlike the upstream binaries its source lives in this repository, so "present" is not enough:
+# the binary is rebuilt when the digest of hack/scheduler-plugin differs from the one recorded
+# next to it at its last build (a pulled plugin change must not run as the old binary).
 build_scheduler_plugin() {
-  if have kube-scheduler-carbon; then log "kube-scheduler-carbon: present, skipping"; return 0; fi
+  local digest stamp="$BIN/kube-scheduler-carbon.source-sha256"
+  digest="$(plugin_source_digest)"
+  if have kube-scheduler-carbon && [[ "$(cat "$stamp" 2>/dev/null)" == "$digest" ]]; then
+    log "kube-scheduler-carbon: present and current, skipping"; return 0
+  fi
   local dir
   dir="$(stage_plugin)"
   log "kube-scheduler-carbon ${K8S_VERSION}: building"
+  rm -f "$stamp"
   (cd "$dir" && timed scheduler-plugin go build -p "$GO_P" -trimpath \
     -ldflags "-s -w $(k8s_version_ldflags)" -o "$BIN/kube-scheduler-carbon" .)
   check_version kube-scheduler-carbon --version
+  printf '%s\n' "$digest" >"$stamp"
+}
+
+# plugin_source_digest: sha256 over the plugin's files (path and content, sorted), so any
+# edit, addition or removal changes it.
+plugin_source_digest() {
+  (cd "$HERE/../scheduler-plugin" && find . -type f -print0 | LC_ALL=C sort -z \
+    | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 
 # go vet and go test for the plugin (pure scoring against the Python-generated fixture, and
@@ -172,7 +189,16 @@ test_scheduler_plugin() {
   local dir
   dir="$(stage_plugin)"
   log "kube-scheduler-carbon: go vet and go test"
-  (cd "$dir" && go vet ./... && go test -p "$GO_P" -count=1 ./...)
+  # -trimpath as in the build, so the compiled Kubernetes packages come from the build cache.
+  (cd "$dir" && go vet -trimpath ./... && go test -trimpath -p "$GO_P" -count=1 ./...)
+}
+
+# go test -bench for the plugin: what it adds to one scheduling cycle, without the scheduler.
+bench_scheduler_plugin() {
+  local dir
+  dir="$(stage_plugin)"
+  log "kube-scheduler-carbon: go test -bench"
+  (cd "$dir" && go test -trimpath -run '^$' -bench . -benchtime 2s -count "${LAB_BENCH_COUNT:-3}" ./carbonscore)
 }
 
 build_etcd() {
@@ -237,7 +263,8 @@ main() {
       etcd) build_etcd ;; k8s) build_k8s ;; kwok) build_kwok ;; helm) build_helm ;;
       scheduler-plugin) build_scheduler_plugin ;;
       test-scheduler-plugin) test_scheduler_plugin; return ;;
-      *) log "unknown component '$c' (want etcd, k8s, kwok, helm, scheduler-plugin or test-scheduler-plugin)"; exit 2 ;;
+      bench-scheduler-plugin) bench_scheduler_plugin; return ;;
+      *) log "unknown component '$c' (want etcd, k8s, kwok, helm, scheduler-plugin, test-scheduler-plugin or bench-scheduler-plugin)"; exit 2 ;;
     esac
   done
   log "binaries in $BIN:"; ls -l "$BIN" >&2
