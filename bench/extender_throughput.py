@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -86,6 +86,9 @@ PROFILES = {
     "default": Profile("bench-default", "kube-scheduler"),
     "extender": Profile("carbon-kube-scheduler", "kube-scheduler", extender=True),
     "native": Profile("carbon-kube-native", "kube-scheduler-carbon", native_plugin=True),
+    # A control, not a product profile: kube-scheduler-carbon with the plugin left out, to
+    # tell the binary's cost from the plugin's.
+    "native-off": Profile("carbon-kube-native-off", "kube-scheduler-carbon"),
 }
 BASELINE = "default"
 NATIVE_PLUGIN = "CarbonKubeEmissions"
@@ -223,16 +226,28 @@ class BindRecorder:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for event in self._kube.watch(
-                PODS, self._namespace, resource_version=self._version, timeout_s=30
-            ):
-                obj = event["object"]
-                self._version = obj["metadata"].get("resourceVersion", self._version)
-                name = obj["metadata"].get("name")
-                if obj.get("spec", {}).get("nodeName") and name not in self.bound_at:
-                    self.bound_at[name] = time.monotonic()
+            try:
+                self._record(
+                    self._kube.watch(
+                        PODS, self._namespace, resource_version=self._version, timeout_s=30
+                    )
+                )
+            except Exception:
+                # A watch still open when the lab stops ends with a connection error; after
+                # stop() that is the expected end, not a failure worth a traceback.
                 if self._stop.is_set():
                     return
+                raise
+
+    def _record(self, events: Iterable[dict[str, Any]]) -> None:
+        for event in events:
+            obj = event["object"]
+            self._version = obj["metadata"].get("resourceVersion", self._version)
+            name = obj["metadata"].get("name")
+            if obj.get("spec", {}).get("nodeName") and name not in self.bound_at:
+                self.bound_at[name] = time.monotonic()
+            if self._stop.is_set():
+                return
 
 
 def _measure_profile(
@@ -454,7 +469,8 @@ def main() -> None:
         "--profiles",
         default="default,native,extender",
         help="profiles to measure, default first: default (in-tree plugins), native "
-        "(kube-scheduler-carbon's CarbonKubeEmissions plugin), extender (the HTTP extender)",
+        "(kube-scheduler-carbon's CarbonKubeEmissions plugin), extender (the HTTP extender); "
+        "native-off (kube-scheduler-carbon without the plugin, a control)",
     )
     args = parser.parse_args()
     profiles = tuple(p.strip() for p in args.profiles.split(",") if p.strip())
