@@ -18,12 +18,14 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/carbon-kube simulate --out out/simulation
 
-## Lint, types, layer contracts, then every test (the lab's control plane is built if missing).
+## Lint, types, layer contracts, the Go plugin's vet and tests, then every test (the lab's
+## control plane is built if missing).
 test: $(STAMP) lab-binaries prometheus chromium cdk-cli
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	hack/lab/build.sh test-scheduler-plugin
 	$(BIN)/python -m pytest
 
 ## The lab's control-plane binaries (etcd, kube-*, kwok, helm), built once into ~/.cache.

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
-import subprocess
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,53 +20,27 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from carbon_kube.kube.client import NAMESPACES, KubeApiError, KubeClient
 from carbon_kube.kube.resources import DEPLOYMENTS, MUTATING_WEBHOOKS, SECRETS, SERVICES
 from carbon_kube.lab.control_plane import LabState
-from carbon_kube.lab.settings import default_bin_dir
+from tests.integration.helm_chart import CHART, needs_helm, of_kind, render_chart, run_helm
 
-CHART = Path(__file__).resolve().parents[2] / "charts" / "carbon-kube"
-HELM = default_bin_dir() / "helm"
-
-needs_helm = pytest.mark.skipif(not HELM.is_file(), reason=f"{HELM} missing: hack/lab/build.sh")
-
-
-def _helm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our helm binary, fixed arguments
-        [str(HELM), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
-
-
-def _render(*sets: str) -> list[dict[str, Any]]:
-    args = ["template", "ck", str(CHART), "--namespace", "carbon-kube"]
-    for value in sets:
-        args += ["--set", value]
-    result = _helm(*args)
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-
-
-def _of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [doc for doc in docs if doc["kind"] == kind]
+NATIVE = ("nativeScheduler.enabled=true", "nativeScheduler.image.repository=example.org/ks-carbon")
 
 
 @needs_helm
 def test_chart_passes_helm_lint_strict() -> None:
-    result = _helm("lint", str(CHART), "--strict")
+    result = run_helm("lint", str(CHART), "--strict")
 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @needs_helm
 def test_every_pod_runs_non_root_with_a_read_only_root_filesystem() -> None:
-    deployments = _of_kind(_render(), "Deployment")
+    deployments = of_kind(render_chart(*NATIVE), "Deployment")
 
     assert {d["metadata"]["labels"]["app.kubernetes.io/component"] for d in deployments} == {
         "controller",
         "webhook",
         "extender",
+        "native-scheduler",
     }
     for deployment in deployments:
         pod = deployment["spec"]["template"]["spec"]
@@ -83,8 +54,8 @@ def test_every_pod_runs_non_root_with_a_read_only_root_filesystem() -> None:
 
 @needs_helm
 def test_rbac_grants_no_wildcards_no_secrets_and_no_create_or_delete_on_workloads() -> None:
-    docs = _render("controller.nodepoolWeights=true")
-    rules = [rule for role in _of_kind(docs, "ClusterRole") for rule in role["rules"]]
+    docs = render_chart("controller.nodepoolWeights=true")
+    rules = [rule for role in of_kind(docs, "ClusterRole") for rule in role["rules"]]
 
     for rule in rules:
         assert "*" not in rule["verbs"]
@@ -92,24 +63,80 @@ def test_rbac_grants_no_wildcards_no_secrets_and_no_create_or_delete_on_workload
         assert "secrets" not in rule["resources"]
         if {"pods", "jobs", "sparkapplications", "flinkdeployments"} & set(rule["resources"]):
             assert not {"create", "delete", "update"} & set(rule["verbs"])
-    lease_roles = [r for r in _of_kind(docs, "Role") if r["metadata"]["name"].endswith("lease")]
+    lease_roles = [r for r in of_kind(docs, "Role") if r["metadata"]["name"].endswith("lease")]
     assert len(lease_roles) == 1
     assert all(rule["resources"] == ["leases"] for rule in lease_roles[0]["rules"])
     # NodePool access only when weights are enabled.
-    plain = _render()
+    plain = render_chart()
     assert not any(
         "nodepools" in rule["resources"]
-        for role in _of_kind(plain, "ClusterRole")
+        for role in of_kind(plain, "ClusterRole")
         for rule in role["rules"]
     )
 
 
 @needs_helm
+def test_native_scheduler_is_off_by_default() -> None:
+    docs = render_chart()
+
+    assert not [d for d in docs if "native-scheduler" in d["metadata"]["name"]]
+
+
+@needs_helm
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (("nativeScheduler.enabled=true",), "nativeScheduler.image.repository"),
+        ((*NATIVE, "controller.labelNodes=false"), "controller.labelNodes: true"),
+    ],
+)
+def test_native_scheduler_without_its_image_or_node_labels_fails_rendering_with_the_fix(
+    sets: tuple[str, ...], message: str
+) -> None:
+    args = ["template", "ck", str(CHART)]
+    for value in sets:
+        args += ["--set", value]
+    result = run_helm(*args)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+@needs_helm
+def test_native_scheduler_binds_the_upstream_scheduler_roles_and_only_its_own_lease() -> None:
+    docs = [d for d in render_chart(*NATIVE) if "native-scheduler" in d["metadata"]["name"]]
+
+    bound = {d["roleRef"]["name"] for d in docs if d["kind"].endswith("Binding")}
+    assert bound == {
+        "system:kube-scheduler",
+        "system:volume-scheduler",
+        "extension-apiserver-authentication-reader",
+        "ck-carbon-kube-native-scheduler-lease",
+    }
+    assert not of_kind(docs, "ClusterRole")
+    (lease,) = of_kind(docs, "Role")
+    assert lease["metadata"]["namespace"] == "carbon-kube"
+    assert [r.get("resourceNames") for r in lease["rules"]] == [None, ["carbon-kube-native"]]
+    assert all(r["resources"] == ["leases"] and "delete" not in r["verbs"] for r in lease["rules"])
+    (config_map,) = of_kind(docs, "ConfigMap")
+    config = yaml.safe_load(config_map["data"]["config.yaml"])
+    assert config["leaderElection"] == {
+        "leaderElect": True,
+        "resourceName": "carbon-kube-native",
+        "resourceNamespace": "carbon-kube",
+    }
+    (profile,) = config["profiles"]
+    assert profile["plugins"]["multiPoint"]["enabled"] == [
+        {"name": "CarbonKubeEmissions", "weight": 5}
+    ]
+
+
+@needs_helm
 def test_webhooks_fail_open_and_trust_the_ca_that_signed_the_serving_certificate() -> None:
-    docs = _render()
-    secret = next(d for d in _of_kind(docs, "Secret") if d["metadata"]["name"].endswith("tls"))
-    mutating = _of_kind(docs, "MutatingWebhookConfiguration")[0]
-    validating = _of_kind(docs, "ValidatingWebhookConfiguration")[0]
+    docs = render_chart()
+    secret = next(d for d in of_kind(docs, "Secret") if d["metadata"]["name"].endswith("tls"))
+    mutating = of_kind(docs, "MutatingWebhookConfiguration")[0]
+    validating = of_kind(docs, "ValidatingWebhookConfiguration")[0]
 
     ca = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["ca.crt"]))
     cert = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
@@ -135,17 +162,17 @@ def test_webhooks_fail_open_and_trust_the_ca_that_signed_the_serving_certificate
 
 @needs_helm
 def test_cert_manager_mode_issues_a_certificate_and_injects_the_ca() -> None:
-    docs = _render("webhook.tls.certManager=true")
+    docs = render_chart("webhook.tls.certManager=true")
 
-    assert _of_kind(docs, "Certificate")
-    assert not [d for d in _of_kind(docs, "Secret") if d["metadata"]["name"].endswith("tls")]
-    mutating = _of_kind(docs, "MutatingWebhookConfiguration")[0]
+    assert of_kind(docs, "Certificate")
+    assert not [d for d in of_kind(docs, "Secret") if d["metadata"]["name"].endswith("tls")]
+    mutating = of_kind(docs, "MutatingWebhookConfiguration")[0]
     assert mutating["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
 
 
 @needs_helm
 def test_values_reach_the_components_and_the_configmap() -> None:
-    docs = _render(
+    docs = render_chart(
         "threshold.gramsPerKWh=150",
         "zones.home=FR",
         "zones.regionOverrides.eu-west-1=IE",
@@ -153,7 +180,7 @@ def test_values_reach_the_components_and_the_configmap() -> None:
         "controller.nodepoolWeights=true",
     )
     controller = next(
-        d for d in _of_kind(docs, "Deployment") if d["metadata"]["name"].endswith("controller")
+        d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith("controller")
     )
     container = controller["spec"]["template"]["spec"]["containers"][0]
 
@@ -166,13 +193,13 @@ def test_values_reach_the_components_and_the_configmap() -> None:
         if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]
     }
     assert secret_refs == {"my-keys"}
-    settings = yaml.safe_load(_of_kind(docs, "ConfigMap")[0]["data"]["settings.yaml"])
+    settings = yaml.safe_load(of_kind(docs, "ConfigMap")[0]["data"]["settings.yaml"])
     assert settings["threshold"]["gramsPerKWh"] == 150
 
 
 def _args_of(docs: list[dict[str, Any]], component: str) -> list[str]:
     (deployment,) = [
-        d for d in _of_kind(docs, "Deployment") if d["metadata"]["name"].endswith(component)
+        d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith(component)
     ]
     args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     return args
@@ -181,7 +208,7 @@ def _args_of(docs: list[dict[str, Any]], component: str) -> list[str]:
 @needs_helm
 def test_region_overrides_reach_every_component_that_maps_nodes_to_zones() -> None:
     """The webhook's allowed-zones affinity must read regions as the extender and controller."""
-    docs = _render("zones.regionOverrides.eu-west-1=IE", "zones.regionOverrides.my-dc=FR")
+    docs = render_chart("zones.regionOverrides.eu-west-1=IE", "zones.regionOverrides.my-dc=FR")
 
     for component in ("controller", "webhook", "extender"):
         args = _args_of(docs, component)
@@ -191,7 +218,7 @@ def test_region_overrides_reach_every_component_that_maps_nodes_to_zones() -> No
 
 @needs_helm
 def test_latency_risk_reaches_the_webhook_and_the_controller_and_the_learner_is_off() -> None:
-    docs = _render("threshold.latencyRisk=1")  # --set parses integers only
+    docs = render_chart("threshold.latencyRisk=1")  # --set parses integers only
 
     webhook, controller = _args_of(docs, "webhook"), _args_of(docs, "controller")
 
@@ -202,9 +229,10 @@ def test_latency_risk_reaches_the_webhook_and_the_controller_and_the_learner_is_
 
 @needs_helm
 def test_release_ahead_is_off_by_default_and_reaches_the_controller_when_set() -> None:
-    default = _args_of(_render(), "controller")
+    default = _args_of(render_chart(), "controller")
     tuned = _args_of(
-        _render("controller.releaseAheadMax=3m", "controller.releaseAheadRate=120"), "controller"
+        render_chart("controller.releaseAheadMax=3m", "controller.releaseAheadRate=120"),
+        "controller",
     )
 
     assert "--release-ahead-max=0s" in default
@@ -214,7 +242,7 @@ def test_release_ahead_is_off_by_default_and_reaches_the_controller_when_set() -
 
 @needs_helm
 def test_rl_enabled_switches_the_planners_to_the_adaptive_learner() -> None:
-    docs = _render("rl.enabled=true", "policy=threshold")
+    docs = render_chart("rl.enabled=true", "policy=threshold")
 
     assert "--adaptive-threshold" in _args_of(docs, "webhook")
     assert "--replan-adaptive-threshold" in _args_of(docs, "controller")
@@ -223,7 +251,7 @@ def test_rl_enabled_switches_the_planners_to_the_adaptive_learner() -> None:
 
 @needs_helm
 def test_rl_enabled_with_another_policy_fails_rendering_with_the_fix() -> None:
-    result = _helm(
+    result = run_helm(
         "template", "ck", str(CHART), "--set", "rl.enabled=true", "--set", "policy=temporal"
     )
 
@@ -242,11 +270,13 @@ def test_rl_enabled_with_another_policy_fails_rendering_with_the_fix() -> None:
         "zones.home=germany",
         "webhook.failurePolicy=Sometimes",
         "securityContext.readOnlyRootFilesystem=false",
+        "nativeScheduler.weight=0",
+        "nativeScheduler.schedulerName=Carbon_Kube",
         "surprise=1",
     ],
 )
 def test_schema_rejects_invalid_values_before_anything_is_rendered(bad: str) -> None:
-    result = _helm("template", "ck", str(CHART), "--set", bad)
+    result = run_helm("template", "ck", str(CHART), "--set", bad)
 
     assert result.returncode != 0
     assert "values don't meet the specifications of the schema" in result.stderr or (
@@ -262,26 +292,37 @@ def test_helm_install_into_the_lab_is_accepted_by_the_apiserver(
     namespace = f"ck-{uuid.uuid4().hex[:6]}"
     release = "ck"
     env = {"KUBECONFIG": str(lab.kubeconfig), "HELM_CACHE_HOME": str(lab.state_dir / "helm")}
-    installed = _helm(
-        "install", release, str(CHART), "--namespace", namespace, "--create-namespace", env=env
+    native = [arg for value in NATIVE for arg in ("--set", value)]
+    installed = run_helm(
+        "install",
+        release,
+        str(CHART),
+        "--namespace",
+        namespace,
+        "--create-namespace",
+        *native,
+        env=env,
     )
     try:
         assert installed.returncode == 0, installed.stderr
         names = {d["metadata"]["name"] for d in kube.list(DEPLOYMENTS, namespace)}
         assert names == {
-            f"{release}-carbon-kube-{c}" for c in ("controller", "webhook", "extender")
+            f"{release}-carbon-kube-{c}"
+            for c in ("controller", "webhook", "extender", "native-scheduler")
         }
         assert kube.get(SECRETS, f"{release}-carbon-kube-webhook-tls", namespace)["data"]["ca.crt"]
         assert kube.get(SERVICES, f"{release}-carbon-kube-webhook", namespace)
         kube.get(MUTATING_WEBHOOKS, f"{release}-carbon-kube")
         # An upgrade keeps the generated certificate (lookup) instead of rotating it.
         before = kube.get(SECRETS, f"{release}-carbon-kube-webhook-tls", namespace)["data"]
-        upgraded = _helm("upgrade", release, str(CHART), "--namespace", namespace, env=env)
+        upgraded = run_helm(
+            "upgrade", release, str(CHART), "--namespace", namespace, *native, env=env
+        )
         assert upgraded.returncode == 0, upgraded.stderr
         after = kube.get(SECRETS, f"{release}-carbon-kube-webhook-tls", namespace)["data"]
         assert after == before
     finally:
-        _helm("uninstall", release, "--namespace", namespace, env=env)
+        run_helm("uninstall", release, "--namespace", namespace, env=env)
         with contextlib.suppress(KubeApiError):
             kube.delete(NAMESPACES, namespace)
     with pytest.raises(KubeApiError) as gone:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from carbon_kube.domain.annotations import GRID_ZONE_LABEL, INTENSITY_LABEL, PLAN_ZONE, RELEASE_AT
+import pytest
+
+from carbon_kube.domain.annotations import (
+    GRID_ZONE_LABEL,
+    INTENSITY_LABEL,
+    PLAN_ZONE,
+    RELEASE_AT,
+    WATTS_PER_GIB_LABEL,
+    WATTS_PER_VCPU_LABEL,
+)
 from carbon_kube.domain.zones import Zone
+from carbon_kube.energy.power import default_power_model
 from carbon_kube.operator.holds import HeldWorkload, HoldIndex, WorkloadKey
 from carbon_kube.operator.leadership import LeaseDecision, format_micro_time, lease_decision
 from carbon_kube.operator.nodepools import (
@@ -115,16 +125,37 @@ def test_node_grid_zone_comes_from_its_cloud_region() -> None:
     assert grid_zone_of({}, REGIONS) is None
 
 
-def test_node_label_patch_sets_zone_and_whole_grams_and_is_none_when_current() -> None:
-    patch = node_label_patch({}, Zone("DE"), 312.6)
-    assert patch == {"metadata": {"labels": {GRID_ZONE_LABEL: "DE", INTENSITY_LABEL: "313"}}}
+M6G = {"node.kubernetes.io/instance-type": "m6g.2xlarge"}
+# CCF's Graviton2 at 50 % (1.08 W) and 0.392 W/GiB, x AWS PUE 1.135.
+M6G_POWER = {WATTS_PER_VCPU_LABEL: "1.2258", WATTS_PER_GIB_LABEL: "0.44492"}
 
-    current = {GRID_ZONE_LABEL: "DE", INTENSITY_LABEL: "313"}
+
+def test_node_label_patch_sets_zone_whole_grams_and_power_and_is_none_when_current() -> None:
+    patch = node_label_patch(M6G, Zone("DE"), 312.6)
+    assert patch == {
+        "metadata": {"labels": {GRID_ZONE_LABEL: "DE", INTENSITY_LABEL: "313", **M6G_POWER}}
+    }
+
+    current = {**M6G, GRID_ZONE_LABEL: "DE", INTENSITY_LABEL: "313", **M6G_POWER}
     assert node_label_patch(current, Zone("DE"), 313.2) is None
 
 
+def test_power_labels_are_the_energy_model_with_pue_for_any_instance_type() -> None:
+    model = default_power_model(instance_type="m5.large")
+    patch = node_label_patch({"node.kubernetes.io/instance-type": "m5.large"}, None, None)
+
+    assert patch is not None
+    labels = patch["metadata"]["labels"]  # type: ignore[index]
+    assert float(labels[WATTS_PER_VCPU_LABEL]) == pytest.approx(model.watts_per_vcpu * 1.135)
+    # No instance type: the cloud average, as the extender scores such a node.
+    average = default_power_model().watts_per_vcpu * 1.135
+    no_type = node_label_patch({}, None, None)
+    assert no_type is not None
+    assert float(no_type["metadata"]["labels"][WATTS_PER_VCPU_LABEL]) == pytest.approx(average)  # type: ignore[index]
+
+
 def test_intensity_label_is_removed_when_the_signal_is_gone() -> None:
-    current = {GRID_ZONE_LABEL: "DE", INTENSITY_LABEL: "313"}
+    current = {**M6G, GRID_ZONE_LABEL: "DE", INTENSITY_LABEL: "313", **M6G_POWER}
 
     assert node_label_patch(current, Zone("DE"), None) == {
         "metadata": {"labels": {INTENSITY_LABEL: None}}

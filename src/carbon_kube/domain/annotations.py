@@ -40,9 +40,13 @@ RELEASED_AT = PREFIX + "released-at"
 RELEASED_REASON = PREFIX + "released-reason"
 
 # What the controller writes on nodes: the grid zone a node draws power from (a node selector
-# for a plan's zone) and the zone's current intensity, whole g/kWh.
+# for a plan's zone), the zone's current intensity, whole g/kWh, and the node's facility power
+# per requested vCPU and GiB (energy model x PUE). The last three are all the native scheduler
+# plugin (hack/scheduler-plugin) reads: it carries no tables of its own.
 GRID_ZONE_LABEL = PREFIX + "grid-zone"
 INTENSITY_LABEL = PREFIX + "intensity-g-per-kwh"
+WATTS_PER_VCPU_LABEL = PREFIX + "watts-per-vcpu"
+WATTS_PER_GIB_LABEL = PREFIX + "watts-per-gib"
 
 # Without an expected duration, a job is assumed to take this long when computing its latest
 # safe start. Erring long releases earlier, which protects the deadline.

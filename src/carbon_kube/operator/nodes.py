@@ -1,19 +1,28 @@
-"""Node labels the controller maintains: the node's grid zone and that zone's intensity (pure).
+"""Node labels the controller maintains: grid zone, its intensity, the node's power (pure).
 
 A node's grid zone comes from its cloud region (``topology.kubernetes.io/region``) through the
 region -> grid-zone table; a node without a region, or in a region the table does not know, gets
 no grid-zone label (and therefore never satisfies a plan's zone selector). The intensity label
 is the zone's latest value in whole g/kWh; when the signal is unavailable the old value is
 removed rather than left to look current.
+
+The power labels (facility watts per requested vCPU and GiB) come from the energy model for
+the node's instance type, falling back to the cloud average as the extender does; with the
+intensity they are all the native scheduler plugin needs (``policy.label_scoring``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from carbon_kube.domain.annotations import GRID_ZONE_LABEL, INTENSITY_LABEL
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import REGION_LABEL, RegionZoneMap, Zone
+from carbon_kube.energy.power import default_power_model
+from carbon_kube.policy.label_scoring import power_labels
+
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 
 __all__ = ["REGION_LABEL", "grid_zone_of", "node_label_patch"]
 
@@ -34,7 +43,7 @@ def node_label_patch(
     zone: Zone | None,
     intensity_g_per_kwh: float | None,
 ) -> dict[str, object] | None:
-    """A merge patch bringing the two labels up to date, or None when they already are.
+    """A merge patch bringing the four labels up to date, or None when they already are.
 
     ``None`` values in the patch delete a label (JSON merge patch semantics).
     """
@@ -46,8 +55,14 @@ def node_label_patch(
             if zone is not None and intensity_g_per_kwh is not None
             else None
         ),
+        **_power_labels(current.get(INSTANCE_TYPE_LABEL)),
     }
     changes = {key: value for key, value in wanted.items() if current.get(key) != value}
     if not changes:
         return None
     return {"metadata": {"labels": changes}}
+
+
+@functools.cache
+def _power_labels(instance_type: str | None) -> dict[str, str]:
+    return power_labels(default_power_model(instance_type=instance_type))
