@@ -8,6 +8,7 @@ from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.forecasting import GradientBoostingForecaster, SeasonalNaiveForecaster
+from carbon_kube.policy.forecasts import Forecast
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.sim.engine import SimulationSettings, simulate
 from carbon_kube.sim.model_forecasts import ForecastInputs, ModelForecast, build_forecast
@@ -105,22 +106,30 @@ def _weekday_valley_truth(days: int) -> IntensityGrid:
     return IntensityGrid({"DE": IntensitySeries(Zone("DE"), T0, HOUR, values)})
 
 
-def _temporal_savings(truth: IntensityGrid, jobs, forecast: str) -> float:
+def _daily_jobs(truth: IntensityGrid, days: range, lasting: timedelta, slack: timedelta):
+    """One job submitted at each midnight of ``days``, due ``slack`` later."""
+    return make_jobs(
+        truth,
+        *(
+            a_job(f"j{day}").submitted(T0 + day * DAY).lasting(lasting).due(T0 + day * DAY + slack)
+            for day in days
+        ),
+    )
+
+
+def _temporal_savings(
+    truth: IntensityGrid, jobs, forecast: str, belief: Forecast | None = None
+) -> float:
+    """1 - temporal / carbon-agnostic CO2, planned on ``forecast`` (or a belief built for it)."""
     settings = SimulationSettings(("temporal",), PowerModel(3.0, 0.4, 1.1), forecast=forecast)
-    result = simulate(jobs, truth, settings)
+    result = simulate(jobs, truth, settings, forecast=belief)
     return 1.0 - result.outcomes["temporal"].co2_g.sum() / result.baseline.co2_g.sum()
 
 
 def test_the_simulator_plans_on_the_learned_forecast_and_it_beats_persistence():
     truth = _weekday_valley_truth(80)
     # Submitted at midnight after the model's warm-up (59 days), a day of slack each.
-    jobs = make_jobs(
-        truth,
-        *(
-            a_job(f"j{day}").submitted(T0 + day * DAY).lasting(2 * HOUR).due(T0 + (day + 1) * DAY)
-            for day in range(62, 76)
-        ),
-    )
+    jobs = _daily_jobs(truth, range(62, 76), 2 * HOUR, DAY)
     oracle = _temporal_savings(truth, jobs, "oracle")
     persistence = _temporal_savings(truth, jobs, "persistence")
     learned = _temporal_savings(truth, jobs, "lightgbm")
@@ -161,22 +170,14 @@ def _shifted(series: IntensitySeries, hours: int) -> IntensitySeries:
 
 def test_the_provider_forecast_plans_on_the_sources_own_forecast_not_the_truth():
     truth = _weekday_valley_truth(30)
-    jobs = make_jobs(
-        truth,
-        *(
-            a_job(f"j{day}").submitted(T0 + day * DAY).lasting(2 * HOUR).due(T0 + (day + 1) * DAY)
-            for day in range(10, 20)
-        ),
-    )
+    jobs = _daily_jobs(truth, range(10, 20), 2 * HOUR, DAY)
     series = IntensitySeries(Zone("DE"), T0, HOUR, truth.values_g_per_kwh[0])
-    settings = SimulationSettings(("temporal",), PowerModel(3.0, 0.4, 1.1), forecast="provider")
 
     def savings(provider: IntensitySeries) -> float:
         inputs = ForecastInputs(provider_forecasts={Zone("DE"): provider})
-        result = simulate(
-            jobs, truth, settings, forecast=build_forecast("provider", truth, 0.5, inputs)
+        return _temporal_savings(
+            truth, jobs, "provider", build_forecast("provider", truth, 0.5, inputs)
         )
-        return 1.0 - result.outcomes["temporal"].co2_g.sum() / result.baseline.co2_g.sum()
 
     oracle = _temporal_savings(truth, jobs, "oracle")
     assert savings(series) == pytest.approx(oracle, rel=1e-6)
@@ -205,21 +206,12 @@ def test_the_provider_forecasts_no_further_than_its_lead(truth):
 def test_the_simulators_learned_model_uses_weather_when_given_and_plans_better_with_it():
     series, weather = make_wind_driven(80)
     truth = IntensityGrid({series.zone: series})
-    jobs = make_jobs(
-        truth,
-        *(
-            a_job(f"j{day}").submitted(T0 + day * DAY).lasting(3 * HOUR).due(T0 + (day + 2) * DAY)
-            for day in range(60, 76)
-        ),
-    )
-    settings = SimulationSettings(("temporal",), PowerModel(3.0, 0.4, 1.1), forecast="lightgbm")
+    jobs = _daily_jobs(truth, range(60, 76), 3 * HOUR, 2 * DAY)
 
     def run(inputs: ForecastInputs) -> tuple[float, set[str]]:
         belief = build_forecast("lightgbm", truth, 0.5, inputs)
         assert isinstance(belief, ModelForecast)
-        result = simulate(jobs, truth, settings, forecast=belief)
-        saved = 1.0 - result.outcomes["temporal"].co2_g.sum() / result.baseline.co2_g.sum()
-        return saved, belief.notes
+        return _temporal_savings(truth, jobs, "lightgbm", belief), belief.notes
 
     with_weather, notes = run(ForecastInputs(weather={series.zone: weather}))
     without_weather, bare_notes = run(ForecastInputs())

@@ -351,6 +351,11 @@ def test_simulate_plans_on_dacf_day_ahead_forecasts_and_re_plans_hourly(tmp_path
         (["--replan-every", "1h", "--capacity", "DE=8"], "not modelled"),
         (["--weather", "{intensity}"], "expected a DACF *_direct_emissions file"),
         (["--provider-forecast", "/nonexistent.csv"], "no such file"),
+        (["--intensity", "{intensity}"], "is also in an earlier --intensity file"),
+        (
+            ["--provider-forecast", "{intensity}", "--provider-forecast", "{intensity}"],
+            "field '--provider-forecast': zone ",
+        ),
     ],
 )
 def test_bad_forecast_inputs_are_one_line_and_exit_2(tmp_path, intensity_file, capsys, args, want):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
@@ -24,8 +23,7 @@ from carbon_kube.providers.dacf import (
 )
 from carbon_kube.providers.files import read_intensity_file
 from carbon_kube.sim.model_forecasts import ForecastInputs
-
-T = TypeVar("T")
+from carbon_kube.sim.runs import add_zone_once
 
 
 def read_forecast_inputs(
@@ -37,10 +35,10 @@ def read_forecast_inputs(
         _check_exists(path, "--provider-forecast")
         if is_dacf_file(path):
             series = read_dacf_forecast(path)
-            _put(provider, series.zone, series, path)
+            add_zone_once(provider, series.zone, series, path, "--provider-forecast")
         else:
             for zone, series in read_intensity_file(path).items():
-                _put(provider, zone, series, path)
+                add_zone_once(provider, zone, series, path, "--provider-forecast")
     weather: dict[Zone, WeatherSeries] = {}
     for path in weather_paths:
         _check_exists(path, "--weather")
@@ -50,16 +48,11 @@ def read_forecast_inputs(
                 "forecasts); the simulator takes no observed weather",
                 source=path,
             )
-        _put(weather, REGION_ZONES[region_of(path)], read_dacf_weather(path), path)
+        zone = REGION_ZONES[region_of(path)]
+        add_zone_once(weather, zone, read_dacf_weather(path), path, "--weather")
     return ForecastInputs(provider_forecasts=provider, weather=weather)
 
 
 def _check_exists(path: Path, option: str) -> None:
     if not path.is_file():
         raise InputError("no such file", source=path, field=option)
-
-
-def _put(by_zone: dict[Zone, T], zone: Zone, value: T, path: Path) -> None:
-    if zone in by_zone:
-        raise InputError(f"a second file for zone {zone}; give one per zone", source=path)
-    by_zone[zone] = value

@@ -277,10 +277,11 @@ class GradientBoostingForecaster:
             everything.actual_g_per_kwh[:, :n_steps] - point
         ) / everything.level_g_per_kwh[:, None]
         in_time_order = np.argsort(everything.origin_s, kind="stable")
+        ordered_ratio = residual_ratio[in_time_order]
         newest_s = int(everything.origin_s.max()) if everything.origin_s.size else 0
         in_window = everything.origin_s[in_time_order] > newest_s - window_s
-        window_ratio = residual_ratio[in_time_order][in_window]
-        central = corrected_central(residual_ratio[in_time_order][~in_window], window_ratio)
+        window_ratio = ordered_ratio[in_window]
+        central = corrected_central(ordered_ratio[~in_window], window_ratio)
         p10, p90 = residual_band(p50, level, window_ratio, central)
         return QuantileForecast(
             known.zone, self.name, known.origin, known.step, p10, p50, p90, tuple(notes)

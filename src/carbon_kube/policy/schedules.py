@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TypeVar
 
 import numpy as np
 
@@ -17,6 +18,8 @@ from carbon_kube.domain.intensity import FloatArray, from_epoch_s
 from carbon_kube.domain.plans import Lever, Plan, RunSegment
 from carbon_kube.policy.grids import SECONDS_PER_HOUR, IntArray
 from carbon_kube.policy.jobs import JobTable
+
+ArrayT = TypeVar("ArrayT", FloatArray, IntArray)
 
 
 class Reason(IntEnum):
@@ -151,12 +154,7 @@ def replace_rows(base: Schedule, rows: IntArray, replacement: Schedule) -> Sched
     if len(replacement) != rows.size:
         raise ValueError("replace_rows: one replacement plan per row")
 
-    def put(values: FloatArray, new: FloatArray) -> FloatArray:
-        result = values.copy()
-        result[rows] = new
-        return result
-
-    def put_int(values: IntArray, new: IntArray) -> IntArray:
+    def put(values: ArrayT, new: ArrayT) -> ArrayT:
         result = values.copy()
         result[rows] = new
         return result
@@ -167,12 +165,12 @@ def replace_rows(base: Schedule, rows: IntArray, replacement: Schedule) -> Sched
     segment_end_s = np.concatenate([base.segment_end_s[kept], replacement.segment_end_s])
     order = np.lexsort((segment_start_s, segment_rows))
     return Schedule(
-        zone_index=put_int(base.zone_index, replacement.zone_index),
+        zone_index=put(base.zone_index, replacement.zone_index),
         start_s=put(base.start_s, replacement.start_s),
         end_s=put(base.end_s, replacement.end_s),
         run_s=put(base.run_s, replacement.run_s),
         believed_gh_per_kwh=put(base.believed_gh_per_kwh, replacement.believed_gh_per_kwh),
-        reason=put_int(base.reason, replacement.reason),
+        reason=put(base.reason, replacement.reason),
         segment_rows=segment_rows[order].astype(np.int64),
         segment_start_s=segment_start_s[order],
         segment_end_s=segment_end_s[order],

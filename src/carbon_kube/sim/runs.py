@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
@@ -27,6 +27,8 @@ from carbon_kube.sim.jobfile import OnMissing, check_against_intensity, parse_jo
 from carbon_kube.sim.model_forecasts import ForecastInputs
 from carbon_kube.sim.plots import CHART_FILE, render_chart
 from carbon_kube.sim.report import jobs_frame, summarise, write_outputs
+
+T = TypeVar("T")
 
 ProgressCallback = Callable[[str], None]
 
@@ -97,10 +99,22 @@ def read_intensity_files(paths: Sequence[Path]) -> dict[Zone, IntensitySeries]:
     for path in paths:
         found = read_dacf_intensity(path) if is_dacf_file(path) else read_intensity_file(path)
         for zone, zone_series in found.items():
-            if zone in series:
-                raise InputError(f"zone {zone} is also in an earlier --intensity file", source=path)
-            series[zone] = zone_series
+            add_zone_once(series, zone, zone_series, path, "--intensity")
     return series
+
+
+def add_zone_once(by_zone: dict[Zone, T], zone: Zone, value: T, path: Path, option: str) -> None:
+    """Put one file's data for ``zone``; refused when an earlier file had the zone.
+
+    Two files for one zone are never merged silently: which one should win is the user's call.
+    """
+    if zone in by_zone:
+        raise InputError(
+            f"zone {zone} is also in an earlier {option} file; give each zone in one file",
+            source=path,
+            field=option,
+        )
+    by_zone[zone] = value
 
 
 def run_default(
