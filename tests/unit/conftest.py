@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import pytest_socket
 from typer.testing import CliRunner
 
 from carbon_kube.cli.app import app
@@ -21,3 +23,21 @@ def default_simulation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests reach no socket but a Unix one: HTTP goes through ``httpx.MockTransport``.
+
+    A test that needs a real server on loopback belongs in tests/integration; the guard turns
+    an accidental network call (a provider URL left at its default, a Kubernetes client that
+    reads the user's kubeconfig) into an immediate ``SocketBlockedError`` instead of a hang.
+    Tests that start an external tool in a subprocess (Chromium, cdk, a kernel) are unaffected:
+    the guard lives in this process only.
+    """
+    if request.node.get_closest_marker("loopback"):
+        # A real local server (Prometheus from Debian's package): loopback only.
+        pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"], allow_unix_socket=True)
+    else:
+        pytest_socket.disable_socket(allow_unix_socket=True)
+    yield  # pytest-socket's own teardown hook lifts both restrictions after each test.

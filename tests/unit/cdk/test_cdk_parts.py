@@ -17,7 +17,9 @@ from carbon_kube_lab.manifests import (
 )
 from carbon_kube_lab.settings import SettingsError, read_settings
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO_ROOT
+
+REPO = REPO_ROOT
 CREATED = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
 

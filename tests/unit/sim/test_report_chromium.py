@@ -18,6 +18,9 @@ from PIL import Image
 from carbon_kube.sim.outputs import read_outputs
 from carbon_kube.sim.pages import PageFormat, build_report, render_page, write_page
 
+# Starts an external tool (Chromium, a Jupyter kernel): kept out of `make unit`.
+pytestmark = pytest.mark.slow
+
 # sim.plots draws the policy bars in this colour; seeing it proves the embedded PNG decoded.
 BAR_RGB = (0x4C, 0x72, 0xB0)
 WINDOW = (1280, 2200)

@@ -25,6 +25,7 @@ from carbon_kube.forecasting.registry import AUTO_ORDER, choose_by_history
 from carbon_kube.providers.caching import IntensityCache, SeriesKind
 from carbon_kube.providers.embedded import EmbeddedProvider
 from tests.http_fixtures import FAKE_SECRET, NOW, Recorded, clock, ok, status
+from tests.paths import REPO_ROOT
 
 HOUR = timedelta(hours=1)
 
@@ -373,7 +374,7 @@ def test_hourly_means_drop_partial_hours_at_both_ends() -> None:
 
 
 def test_the_docs_section_is_the_bench_scripts_and_its_history_needs_match_the_models() -> None:
-    root = Path(__file__).resolve().parents[2]
+    root = REPO_ROOT
     spec = importlib.util.spec_from_file_location(
         "forecast_backtest_bench", root / "bench" / "forecast_backtest.py"
     )

@@ -40,9 +40,13 @@ from carbon_kube.lab.processes import (
     stop_process,
     wait_until_ready,
 )
+from tests.paths import REPO_ROOT
 from tests.prometheus_tools import require_binary, run_promtool
 
-NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "plot_savings.ipynb"
+# Some tests run Debian's Prometheus on loopback and query it over HTTP.
+pytestmark = pytest.mark.loopback
+
+NOTEBOOK = REPO_ROOT / "notebooks" / "plot_savings.ipynb"
 MINUTES = 120
 RESTART_AT = 60  # minute at which instance "b" restarts
 # Grams per minute: (metric, labels, instance) -> increment.

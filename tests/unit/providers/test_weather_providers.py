@@ -1,6 +1,5 @@
 import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -12,8 +11,9 @@ from carbon_kube.domain.weather import WeatherKind
 from carbon_kube.providers.weather_noaa import NoaaWeatherProvider
 from carbon_kube.providers.weather_openmeteo import OpenMeteoWeatherProvider
 from carbon_kube.providers.weather_points import weather_point
+from tests.paths import FIXTURES_DIR
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "weather"
+FIXTURES = FIXTURES_DIR / "weather"
 NOW = datetime(2024, 6, 1, 9, 45, tzinfo=UTC)
 PJM = weather_point("US-MIDA-PJM")
 

@@ -25,7 +25,9 @@ import jsonschema
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO_ROOT
+
+REPO = REPO_ROOT
 CDK_DIR = REPO / "cdk"
 STACK = "CarbonKubeLab"
 LIFETIME_HOURS = "3"
@@ -37,7 +39,7 @@ PLANTED_SECRETS = {
 }
 TEST_DASHBOARD = {"title": "Synth test dashboard", "panels": [], "schemaVersion": 39}
 
-pytestmark = pytest.mark.cdk
+pytestmark = [pytest.mark.cdk, pytest.mark.slow]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "plot_savings.ipynb"
+from tests.paths import REPO_ROOT
+
+# Starts an external tool (Chromium, a Jupyter kernel): kept out of `make unit`.
+pytestmark = pytest.mark.slow
+
+NOTEBOOK = REPO_ROOT / "notebooks" / "plot_savings.ipynb"
 
 
 def test_committed_notebook_has_its_outputs_stripped() -> None:
