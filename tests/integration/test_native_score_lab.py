@@ -20,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.domain.annotations import (
     GRID_ZONE_LABEL,
     INTENSITY_LABEL,
@@ -29,9 +30,9 @@ from carbon_kube.domain.annotations import (
 from carbon_kube.domain.zones import Zone
 from carbon_kube.kube.client import NODES, PODS, KubeClient
 from carbon_kube.kube.resources import LEASES
-from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import free_loopback_ports, start_process, stop_process
-from carbon_kube.lab.settings import default_bin_dir
+from carbon_kube.lab.state import LabState
 from carbon_kube.operator.nodes import node_label_patch
 from tests.integration.conftest import LAB_TIMEOUT
 from tests.integration.helm_chart import needs_helm, of_kind, render_chart

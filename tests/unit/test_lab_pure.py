@@ -11,7 +11,7 @@ import yaml
 from cryptography import x509
 
 from carbon_kube.lab.clock import KWOK_COMPLETE_DELAY_ANNOTATION, VirtualClock
-from carbon_kube.lab.control_plane import _kwok_stages_yaml, build_scheduler_config
+from carbon_kube.lab.components import _kwok_stages_yaml, build_scheduler_config
 from carbon_kube.lab.nodes import KWOK_NODE_ANNOTATION, make_fake_nodes
 from carbon_kube.lab.pki import write_kubeconfig, write_pki
 from carbon_kube.lab.settings import ExtenderConfig, LabSettings, default_node_pools
