@@ -2,7 +2,7 @@
 
 Goal (issue "Enforcement", item 8): pods scheduled per second with carbon-aware scoring >= 90 %
 of the same without it. Two ways to score are measured against the plain default profile: the
-HTTP extender and the native Score plugin (``kube-scheduler-carbon``, hack/scheduler-plugin).
+HTTP extender and the native Score plugin (``kube-scheduler-carbon``, scheduler-plugin/).
 
 One lab (real etcd, kube-apiserver, kwok nodes; state under /dev/shm), one extender process
 (``carbon-kube extender serve`` listing the lab's Nodes, on the lab's virtual clock and the

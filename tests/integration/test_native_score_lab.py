@@ -1,6 +1,6 @@
 """The native Score plugin in a real kube-scheduler against the lab's real apiserver.
 
-``kube-scheduler-carbon`` (hack/scheduler-plugin, built by hack/lab/build.sh) runs as a
+``kube-scheduler-carbon`` (scheduler-plugin/, built by hack/lab/build.sh) runs as a
 *second* scheduler whose only profile, ``carbon-kube-native``, enables the
 ``CarbonKubeEmissions`` plugin: the schedulerName pattern of docs/enforcement.md, with no
 extender. Nodes get the labels the controller writes (``operator.nodes.node_label_patch``)
