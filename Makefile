@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint lab-binaries prometheus dashboards clean
+.PHONY: demo test unit setup lint lab-binaries prometheus chromium cdk-cli dashboards clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -18,13 +18,21 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/carbon-kube simulate --out out/simulation
 
-## Lint, types, layer contracts, the Go plugin's vet and tests, then every test (the lab's
-## control plane is built if missing).
-test: $(STAMP) lab-binaries prometheus chromium cdk-cli
+## Lint, types and layer contracts: no Go, no lab, seconds to a minute.
+lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+## The unit and property tests: no Go build, no lab, no slow tools (Chromium, notebooks,
+## cdk synth); under two minutes.
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/property -q -m "not lab and not slow"
+
+## Lint, then the Go plugin's gofmt, vet and tests, then every test (the lab's control plane
+## is built if missing).
+test: $(STAMP) lint lab-binaries prometheus chromium cdk-cli
 	hack/lab/build.sh test-scheduler-plugin
 	$(BIN)/python -m pytest
 

@@ -2,7 +2,7 @@
 
 Goal (issue "Enforcement", item 8): pods scheduled per second with carbon-aware scoring >= 90 %
 of the same without it. Two ways to score are measured against the plain default profile: the
-HTTP extender and the native Score plugin (``kube-scheduler-carbon``, hack/scheduler-plugin).
+HTTP extender and the native Score plugin (``kube-scheduler-carbon``, scheduler-plugin/).
 
 One lab (real etcd, kube-apiserver, kwok nodes; state under /dev/shm), one extender process
 (``carbon-kube extender serve`` listing the lab's Nodes, on the lab's virtual clock and the
@@ -59,11 +59,13 @@ from typing import Any
 import httpx
 import yaml
 
+from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.domain.zones import Zone
 from carbon_kube.kube.client import NAMESPACES, PODS, SERVICE_ACCOUNTS, KubeClient
-from carbon_kube.lab.control_plane import LabState, run_down, run_up, wait_for
+from carbon_kube.lab.control_plane import run_down, run_up, wait_for
 from carbon_kube.lab.processes import free_loopback_ports, start_process, stop_process
-from carbon_kube.lab.settings import LabSettings, NodePool, default_bin_dir
+from carbon_kube.lab.settings import LabSettings, NodePool
+from carbon_kube.lab.state import LabState
 from carbon_kube.operator.nodes import node_label_patch
 from carbon_kube.providers.regions import load_region_zone_map
 
@@ -360,7 +362,7 @@ def run(
         state_dir=Path(f"/dev/shm/carbon-kube-throughput-{os.getuid()}"),  # noqa: S108 - tmpfs for etcd
         node_pools=tuple(
             NodePool(
-                zone=z,
+                availability_zone=z,
                 region=r,
                 count=per_pool,
                 instance_type=t,

@@ -38,15 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from carbon_kube.cli.lab import default_bin_dir, default_state_dir
 from carbon_kube.domain.annotations import RELEASE_AT, SCHEDULING_GATE, format_rfc3339
 from carbon_kube.kube.client import NAMESPACES, PODS, SERVICE_ACCOUNTS, KubeApiError, KubeClient
 from carbon_kube.lab.control_plane import run_down, run_up, wait_for
-from carbon_kube.lab.settings import (
-    LabSettings,
-    default_bin_dir,
-    default_node_pools,
-    default_state_dir,
-)
+from carbon_kube.lab.settings import LabSettings, default_node_pools
 
 NAMESPACE = "gate-bench"
 

@@ -24,9 +24,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.kube.client import NAMESPACES, PODS, SERVICE_ACCOUNTS, KubeClient
-from carbon_kube.lab.control_plane import LabState, run_down, run_up, wait_for
-from carbon_kube.lab.settings import LabSettings, NodePool, default_bin_dir
+from carbon_kube.lab.control_plane import run_down, run_up, wait_for
+from carbon_kube.lab.settings import LabSettings, NodePool
+from carbon_kube.lab.state import LabState
 
 _log = logging.getLogger("lab_scale")
 
@@ -74,7 +76,9 @@ def _count(kube: KubeClient, namespace: str, field_selector: str) -> int:
 def run(nodes: int, pods: int, threads: int) -> dict[str, Any]:
     per_zone = max(1, nodes // len(ZONES))
     pools = tuple(
-        NodePool(zone=z, region=r, count=per_zone, cpu="16", memory="64Gi", max_pods=250)
+        NodePool(
+            availability_zone=z, region=r, count=per_zone, cpu="16", memory="64Gi", max_pods=250
+        )
         for z, r in ZONES
     )
     settings = LabSettings(

@@ -1,6 +1,6 @@
 """Write the native scheduler plugin's test table from the Python scoring it must match.
 
-``hack/scheduler-plugin/carbonscore/testdata/score_nodes_cases.json`` holds pods (their
+``scheduler-plugin/carbonscore/testdata/score_nodes_cases.json`` holds pods (their
 ``spec`` as Kubernetes JSON), nodes (their labels) and the scores and emissions Python
 computes for them: ``planning.workloads.object_size`` for the pod's size and
 ``policy.label_scoring.score_labelled_nodes`` (that is, ``policy.scoring.score_nodes``) for
@@ -34,7 +34,7 @@ from carbon_kube.policy.label_scoring import (
 
 FIXTURE = (
     Path(__file__).resolve().parents[1]
-    / "hack/scheduler-plugin/carbonscore/testdata/score_nodes_cases.json"
+    / "scheduler-plugin/carbonscore/testdata/score_nodes_cases.json"
 )
 
 

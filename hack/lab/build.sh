@@ -16,8 +16,8 @@
 #
 # Usage: hack/lab/build.sh [component...]
 #        components: etcd k8s kwok helm scheduler-plugin (default: all);
-#        test-scheduler-plugin runs go vet and go test for hack/scheduler-plugin instead,
-#        bench-scheduler-plugin its Go benchmarks.
+#        test-scheduler-plugin runs gofmt -l, go vet and go test for scheduler-plugin/
+#        instead, bench-scheduler-plugin its Go benchmarks.
 # Env:   LAB_GO_P (default 2)  parallel compile jobs; keep it at <= 2 on a 2-core machine.
 #        LAB_FORCE=1            rebuild even if the binary exists.
 set -euo pipefail
@@ -28,6 +28,8 @@ KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.21.4}"
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The native Score plugin is shipped code, not a build helper: it lives at the top level.
+PLUGIN_SRC="$(cd "$HERE/../.." && pwd)/scheduler-plugin"
 CACHE="${CARBON_KUBE_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/carbon-kube/lab/${K8S_VERSION}}"
 BIN="${CARBON_KUBE_LAB_BIN:-$CACHE/bin}"
 LOGS="$CACHE/build-logs"
@@ -91,7 +93,7 @@ check_version() {
 # staging module that the proxied k8s.io/kubernetes go.mod replaces with ./staging/... at the
 # matching published v0.<minor>.<patch> tag. Derived, never typed by hand: the staging list
 # changes between minors (1.36 added cri-streaming and streaming). Shared by hack/lab/k8s and
-# hack/scheduler-plugin so both build against the same Kubernetes.
+# scheduler-plugin/ so both build against the same Kubernetes.
 gen_k8s_gomod() {
   local module="${1:-carbon-kube.dev/hack/lab/k8s}"
   local purpose="${2:-builds kube-apiserver, kube-controller-manager and kube-scheduler
@@ -144,13 +146,13 @@ build_k8s() {
   for b in kube-apiserver kube-controller-manager kube-scheduler; do check_version "$b" --version; done
 }
 
-# stage_plugin: copy hack/scheduler-plugin (packages and testdata) to the cache with a go.mod
+# stage_plugin: copy scheduler-plugin/ (packages and testdata) to the cache with a go.mod
 # generated for K8S_VERSION; prints the staged directory.
 stage_plugin() {
-  local src="$HERE/../scheduler-plugin" dst="$CACHE/src/scheduler-plugin"
+  local src="$PLUGIN_SRC" dst="$CACHE/src/scheduler-plugin"
   mkdir -p "$dst"
   cp -rf "$src"/. "$dst"/
-  gen_k8s_gomod carbon-kube.dev/hack/scheduler-plugin \
+  gen_k8s_gomod carbon-kube.dev/scheduler-plugin \
     "builds kube-scheduler-carbon, kube-scheduler with the
 // carbonscore Score plugin" >"$dst/go.mod"
   printf '%s' "$dst"
@@ -158,7 +160,7 @@ stage_plugin() {
 
 # kube-scheduler-carbon: the upstream kube-scheduler plus the carbonscore Score plugin.
 # Unlike the upstream binaries its source lives in this repository, so "present" is not enough:
-# the binary is rebuilt when the digest of hack/scheduler-plugin differs from the one recorded
+# the binary is rebuilt when the digest of scheduler-plugin/ differs from the one recorded
 # next to it at its last build (a pulled plugin change must not run as the old binary).
 build_scheduler_plugin() {
   local digest stamp="$BIN/kube-scheduler-carbon.source-sha256"
@@ -179,14 +181,19 @@ build_scheduler_plugin() {
 # plugin_source_digest: sha256 over the plugin's files (path and content, sorted), so any
 # edit, addition or removal changes it.
 plugin_source_digest() {
-  (cd "$HERE/../scheduler-plugin" && find . -type f -print0 | LC_ALL=C sort -z \
+  (cd "$PLUGIN_SRC" && find . -type f -print0 | LC_ALL=C sort -z \
     | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 
-# go vet and go test for the plugin (pure scoring against the Python-generated fixture, and
-# the framework glue); no binary, so not part of the default component list.
+# gofmt, go vet and go test for the plugin (pure scoring against the Python-generated fixture,
+# and the framework glue); no binary, so not part of the default component list.
 test_scheduler_plugin() {
-  local dir
+  local dir unformatted
+  # On the repository's files, not the staged copy: what gofmt names is what to fix.
+  unformatted="$(gofmt -l "$PLUGIN_SRC")"
+  if [[ -n "$unformatted" ]]; then
+    log "gofmt: not formatted (run gofmt -w on them): ${unformatted//$'\n'/ }"; return 1
+  fi
   dir="$(stage_plugin)"
   log "kube-scheduler-carbon: go vet and go test"
   # -trimpath as in the build, so the compiled Kubernetes packages come from the build cache.

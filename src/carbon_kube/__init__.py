@@ -4,8 +4,18 @@ The package is layered (see ``pyproject.toml``'s import-linter contracts): ``dom
 ``energy`` hold the vocabulary and the physics, ``policy`` the pure decisions, ``providers`` and
 ``forecasting`` the carbon signal, and the adapters (``sim``, ``lab``, later the operator,
 webhook and extender) call the same decision core. ``cli`` only parses and dispatches.
+
+The version is written once, in ``pyproject.toml``; ``__version__`` reads it from the installed
+package's metadata, and a unit test holds the Helm chart's ``version``/``appVersion`` equal
+to it.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+try:
+    __version__ = metadata.version("carbon-kube")
+except metadata.PackageNotFoundError:  # pragma: no cover - a source tree never installed
+    # Not a second version: a marker that says "not installed", never mistaken for a release.
+    __version__ = "0+unknown"
 
 __all__ = ["__version__"]

@@ -17,14 +17,11 @@ from datetime import timedelta
 
 import pytest
 
+from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.kube.client import NAMESPACES, SERVICE_ACCOUNTS, KubeApiError, KubeClient
-from carbon_kube.lab.control_plane import LabState, run_down, run_up, wait_for
-from carbon_kube.lab.settings import (
-    ExtenderConfig,
-    LabSettings,
-    default_bin_dir,
-    default_node_pools,
-)
+from carbon_kube.lab.control_plane import run_down, run_up, wait_for
+from carbon_kube.lab.settings import ExtenderConfig, LabSettings, default_node_pools
+from carbon_kube.lab.state import LabState
 from tests.integration.extender_stub import RecordingExtender
 
 LAB_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")

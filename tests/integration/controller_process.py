@@ -36,7 +36,7 @@ class ControllerProcess:
             str(Path(sys.executable).parent / "carbon-kube"),
             "controller",
             "run",
-            "--lab-state",
+            "--lab-state-dir",
             str(self.lab_state),
             "--speedup",
             str(self.clock.speedup),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from carbon_kube.lab.settings import default_bin_dir
+from carbon_kube.cli.lab import default_bin_dir
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "carbon-kube"
 HELM = default_bin_dir() / "helm"

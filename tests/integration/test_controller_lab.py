@@ -46,8 +46,9 @@ from carbon_kube.kube.resources import (
     SPARK_APPLICATIONS,
 )
 from carbon_kube.lab.clock import VirtualClock
-from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import free_loopback_ports
+from carbon_kube.lab.state import LabState
 from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.planning.sources import SourceSettings, build_intensity_source

@@ -55,8 +55,9 @@ from carbon_kube.energy.power import default_power_model
 from carbon_kube.kube.client import JOBS, NAMESPACES, KubeApiError, KubeClient
 from carbon_kube.kube.resources import MUTATING_WEBHOOKS
 from carbon_kube.lab.clock import VirtualClock
-from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import free_loopback_ports
+from carbon_kube.lab.state import LabState
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.providers.embedded import EmbeddedProvider, load_embedded_series

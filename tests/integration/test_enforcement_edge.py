@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.domain.annotations import (
     ALLOWED_ZONES,
     DEADLINE,
@@ -45,9 +46,9 @@ from carbon_kube.kube.client import (
     KubeClient,
     ResourcePath,
 )
-from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import free_loopback_ports, start_process, stop_process
-from carbon_kube.lab.settings import default_bin_dir
+from carbon_kube.lab.state import LabState
 from carbon_kube.operator.workloads import HeldKind, release_patch
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.providers.embedded import EmbeddedProvider

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from carbon_kube.kube.client import NAMESPACES, KubeApiError, KubeClient
 from carbon_kube.kube.resources import DEPLOYMENTS, MUTATING_WEBHOOKS, SECRETS, SERVICES
-from carbon_kube.lab.control_plane import LabState
+from carbon_kube.lab.state import LabState
 from tests.integration.helm_chart import CHART, needs_helm, of_kind, render_chart, run_helm
 
 NATIVE = ("nativeScheduler.enabled=true", "nativeScheduler.image.repository=example.org/ks-carbon")

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from carbon_kube.cli.app import app
-from carbon_kube.lab.control_plane import read_state
+from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.lab.processes import is_our_process
-from carbon_kube.lab.settings import default_bin_dir
+from carbon_kube.lab.state import read_state
 from tests.integration.conftest import LAB_BINARIES
 
 pytestmark = pytest.mark.lab

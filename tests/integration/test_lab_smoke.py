@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from carbon_kube.kube.client import JOBS, NODES, PODS, KubeClient
-from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.nodes import LAB_NODE_LABEL
+from carbon_kube.lab.state import LabState
 from tests.integration.conftest import LAB_TIMEOUT
 from tests.integration.extender_stub import PREFER_NODE_ANNOTATION, RecordingExtender
 from tests.integration.kube_objects import condition, job_is_complete, make_job, make_pod

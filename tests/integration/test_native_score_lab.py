@@ -1,6 +1,6 @@
 """The native Score plugin in a real kube-scheduler against the lab's real apiserver.
 
-``kube-scheduler-carbon`` (hack/scheduler-plugin, built by hack/lab/build.sh) runs as a
+``kube-scheduler-carbon`` (scheduler-plugin/, built by hack/lab/build.sh) runs as a
 *second* scheduler whose only profile, ``carbon-kube-native``, enables the
 ``CarbonKubeEmissions`` plugin: the schedulerName pattern of docs/enforcement.md, with no
 extender. Nodes get the labels the controller writes (``operator.nodes.node_label_patch``)
@@ -20,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.domain.annotations import (
     GRID_ZONE_LABEL,
     INTENSITY_LABEL,
@@ -29,9 +30,9 @@ from carbon_kube.domain.annotations import (
 from carbon_kube.domain.zones import Zone
 from carbon_kube.kube.client import NODES, PODS, KubeClient
 from carbon_kube.kube.resources import LEASES
-from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import free_loopback_ports, start_process, stop_process
-from carbon_kube.lab.settings import default_bin_dir
+from carbon_kube.lab.state import LabState
 from carbon_kube.operator.nodes import node_label_patch
 from tests.integration.conftest import LAB_TIMEOUT
 from tests.integration.helm_chart import needs_helm, of_kind, render_chart

@@ -55,7 +55,7 @@ from carbon_kube.domain.annotations import (
 from carbon_kube.exports.files import read_metrics_export
 from carbon_kube.kube.client import JOBS, NAMESPACES, PODS, KubeApiError, KubeClient, ResourcePath
 from carbon_kube.lab.clock import VirtualClock
-from carbon_kube.lab.control_plane import LabState, wait_for
+from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import (
     RunningProcess,
     free_loopback_ports,
@@ -64,6 +64,7 @@ from carbon_kube.lab.processes import (
     tail_log,
     wait_until_ready,
 )
+from carbon_kube.lab.state import LabState
 from tests.integration.controller_process import ControllerProcess
 from tests.integration.kube_objects import make_job, make_pod
 from tests.integration.tls import write_serving_cert

@@ -24,7 +24,7 @@ from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.kube.connection import client_for, read_connection
 from carbon_kube.lab.clock import VirtualClock, real_utc_now
-from carbon_kube.lab.control_plane import read_state
+from carbon_kube.lab.state import read_state
 from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.leadership import LeaseSettings
 from carbon_kube.operator.outcomes import PlanningOutcomes
@@ -81,7 +81,7 @@ def run(
     ),
     lab_state: Path | None = typer.Option(
         None,
-        "--lab-state",
+        "--lab-state-dir",
         help="A `carbon-kube lab` state directory: use its kubeconfig and its virtual clock.",
     ),
     speedup: float | None = typer.Option(

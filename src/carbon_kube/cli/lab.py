@@ -3,11 +3,19 @@
 Parses options into :class:`~carbon_kube.lab.settings.LabSettings` and calls
 ``carbon_kube.lab.control_plane``; no logic of its own. The binaries come from
 ``hack/lab/build.sh``.
+
+The lab's one edge to the environment: :func:`default_bin_dir` and :func:`default_state_dir`
+read ``$CARBON_KUBE_LAB_BIN``, ``$XDG_CACHE_HOME``, the home directory, ``/dev/shm`` and the
+user id; the test fixtures and benches call them too, and nothing under ``carbon_kube.lab``
+reads the environment.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,20 +26,39 @@ from rich.console import Console
 from rich.table import Table
 
 from carbon_kube.domain.errors import InputError
-from carbon_kube.lab.control_plane import read_state, read_status, run_down, run_up
+from carbon_kube.lab.control_plane import read_status, run_down, run_up
 from carbon_kube.lab.settings import (
     ExtenderConfig,
     LabSettings,
-    default_bin_dir,
+    bin_dir_in_cache,
     default_node_pools,
-    default_state_dir,
+    state_dir_in,
 )
+from carbon_kube.lab.state import read_state
+
+__all__ = ["app", "default_bin_dir", "default_state_dir"]
 
 app = typer.Typer(
     help="Run a local Kubernetes control plane (etcd, apiserver, controller-manager, "
     "scheduler, kwok fake nodes) to watch Carbon-Kube work before touching a cluster.",
     no_args_is_help=True,
 )
+
+
+def default_bin_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where hack/lab/build.sh puts binaries: $CARBON_KUBE_LAB_BIN or the versioned cache."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("CARBON_KUBE_LAB_BIN")
+    if explicit:
+        return Path(explicit)
+    return bin_dir_in_cache(Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache"))
+
+
+def default_state_dir() -> Path:
+    """Per-user state directory (PKI, etcd data, logs, PIDs); ``down`` removes it."""
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())  # noqa: S108 - tmpfs keeps etcd fast; the path is per-user below
+    return state_dir_in(base, os.getuid())
+
 
 _STATE_DIR_HELP = "Where PKI, etcd data, logs and PIDs live; `down` deletes it."
 

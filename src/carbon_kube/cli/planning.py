@@ -15,7 +15,7 @@ import typer
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import RegionZoneMap, Zone, parse_zone
-from carbon_kube.lab.control_plane import read_state
+from carbon_kube.lab.state import read_state
 from carbon_kube.planning import (
     PlanningService,
     PlanningSettings,

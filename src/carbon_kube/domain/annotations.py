@@ -42,7 +42,7 @@ RELEASED_REASON = PREFIX + "released-reason"
 # What the controller writes on nodes: the grid zone a node draws power from (a node selector
 # for a plan's zone), the zone's current intensity, whole g/kWh, and the node's facility power
 # per requested vCPU and GiB (energy model x PUE). The last three are all the native scheduler
-# plugin (hack/scheduler-plugin) reads: it carries no tables of its own.
+# plugin (scheduler-plugin/) reads: it carries no tables of its own.
 GRID_ZONE_LABEL = PREFIX + "grid-zone"
 INTENSITY_LABEL = PREFIX + "intensity-g-per-kwh"
 WATTS_PER_VCPU_LABEL = PREFIX + "watts-per-vcpu"

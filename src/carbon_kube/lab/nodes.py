@@ -31,8 +31,8 @@ LAB_NODE_LABEL = ("carbon-kube.dev/lab-node", "true")
 
 
 def node_name(pool: NodePool, index: int) -> str:
-    """Stable, readable node names: ``<zone>-<instance type>-<index>`` with dots replaced."""
-    return f"{pool.zone}-{pool.instance_type.replace('.', '-')}-{index:03d}"
+    """Stable, readable names: ``<availability zone>-<instance type>-<index>``, dots replaced."""
+    return f"{pool.availability_zone}-{pool.instance_type.replace('.', '-')}-{index:03d}"
 
 
 def make_fake_node(pool: NodePool, index: int) -> dict[str, object]:
@@ -42,7 +42,7 @@ def make_fake_node(pool: NodePool, index: int) -> dict[str, object]:
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": pool.arch,
         "node.kubernetes.io/instance-type": pool.instance_type,
-        "topology.kubernetes.io/zone": pool.zone,
+        "topology.kubernetes.io/zone": pool.availability_zone,
         "topology.kubernetes.io/region": pool.region,
         "type": "kwok",
         LAB_NODE_LABEL[0]: LAB_NODE_LABEL[1],

@@ -1,14 +1,13 @@
-"""Typed settings for a lab control plane, read once at the edge (CLI, fixture) and passed in.
+"""Typed settings for a lab control plane, filled in at the edge (CLI, fixture) and passed in.
 
-Nothing here reads the environment or the file system except :func:`default_bin_dir` and
-:func:`default_state_dir`, which the CLI calls to fill in defaults; library code receives a
-complete :class:`LabSettings`.
+Nothing here reads the environment or the file system: the CLI (:mod:`carbon_kube.cli.lab`)
+reads ``$CARBON_KUBE_LAB_BIN``, the cache home and the user id and hands the values to
+:func:`bin_dir_in_cache` and :func:`state_dir_in`; library code receives a complete
+:class:`LabSettings`.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,28 +17,23 @@ __all__ = [
     "ExtenderConfig",
     "LabSettings",
     "NodePool",
-    "default_bin_dir",
+    "bin_dir_in_cache",
     "default_node_pools",
-    "default_state_dir",
+    "state_dir_in",
 ]
 
 # The version hack/lab/build.sh builds; the bin directory is versioned by it.
 K8S_VERSION = "v1.36.3"
 
 
-def default_bin_dir() -> Path:
-    """Where hack/lab/build.sh puts binaries: $CARBON_KUBE_LAB_BIN or the versioned cache."""
-    explicit = os.environ.get("CARBON_KUBE_LAB_BIN")
-    if explicit:
-        return Path(explicit)
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+def bin_dir_in_cache(cache_home: Path) -> Path:
+    """Where hack/lab/build.sh puts binaries under a cache home: versioned, so builds coexist."""
     return cache_home / "carbon-kube" / "lab" / K8S_VERSION / "bin"
 
 
-def default_state_dir() -> Path:
-    """Per-user state directory (PKI, etcd data, logs, PIDs); ``down`` removes it."""
-    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())  # noqa: S108 - tmpfs keeps etcd fast; the path is per-user below
-    return base / f"carbon-kube-lab-{os.getuid()}"
+def state_dir_in(base: Path, uid: int) -> Path:
+    """One state directory per user under ``base`` (PKI, etcd data, logs, PIDs)."""
+    return base / f"carbon-kube-lab-{uid}"
 
 
 @dataclass(frozen=True)
@@ -82,9 +76,14 @@ class ExtenderConfig:
 
 @dataclass(frozen=True)
 class NodePool:
-    """``count`` identical fake nodes in one zone; capacity is what the scheduler sees."""
+    """``count`` identical fake nodes in one availability zone; capacity is what the scheduler sees.
 
-    zone: str
+    ``availability_zone`` is the cloud's zone (``topology.kubernetes.io/zone``, e.g.
+    ``eu-west-1a``), not a grid zone: which grid zone a node draws from is the policy's
+    business, looked up from its region.
+    """
+
+    availability_zone: str
     region: str
     count: int
     instance_type: str = "m6i.2xlarge"
@@ -98,8 +97,9 @@ class NodePool:
 def default_node_pools(zones: int = 3, nodes_per_zone: int = 10) -> tuple[NodePool, ...]:
     """Fake nodes across zones in two regions, with one arm64 pool for arch-aware tests.
 
-    Zones are named after AWS-like regions because the carbon providers map zones to grid
-    regions; which grid a zone sits in is the policy's business, not the lab's.
+    Availability zones are named after AWS-like regions because the carbon providers map
+    cloud regions to grid zones; which grid a node sits in is the policy's business, not the
+    lab's.
     """
     layout = [
         ("eu-west-1a", "eu-west-1", "m6i.2xlarge", "amd64"),
@@ -110,12 +110,12 @@ def default_node_pools(zones: int = 3, nodes_per_zone: int = 10) -> tuple[NodePo
     ]
     pools = []
     for index in range(zones):
-        zone, region, instance_type, arch = layout[index % len(layout)]
+        availability_zone, region, instance_type, arch = layout[index % len(layout)]
         if index >= len(layout):
-            zone = f"{zone}-{index // len(layout)}"
+            availability_zone = f"{availability_zone}-{index // len(layout)}"
         pools.append(
             NodePool(
-                zone=zone,
+                availability_zone=availability_zone,
                 region=region,
                 count=nodes_per_zone,
                 instance_type=instance_type,

@@ -1,6 +1,6 @@
 """Node scores from node labels alone: the reference the native scheduler plugin must match.
 
-The native kube-scheduler plugin (``hack/scheduler-plugin``, Go) scores nodes without the
+The native kube-scheduler plugin (``scheduler-plugin/``, Go) scores nodes without the
 HTTP extender's round trip, from three labels the controller writes on every node:
 ``carbon-kube.io/intensity-g-per-kwh`` and the facility power coefficients
 ``carbon-kube.io/watts-per-vcpu`` and ``carbon-kube.io/watts-per-gib`` (the energy model's

@@ -11,7 +11,7 @@ import yaml
 from cryptography import x509
 
 from carbon_kube.lab.clock import KWOK_COMPLETE_DELAY_ANNOTATION, VirtualClock
-from carbon_kube.lab.control_plane import _kwok_stages_yaml, build_scheduler_config
+from carbon_kube.lab.components import _kwok_stages_yaml, build_scheduler_config
 from carbon_kube.lab.nodes import KWOK_NODE_ANNOTATION, make_fake_nodes
 from carbon_kube.lab.pki import write_kubeconfig, write_pki
 from carbon_kube.lab.settings import ExtenderConfig, LabSettings, default_node_pools
@@ -128,3 +128,14 @@ def test_shipped_kwok_stages_cover_nodes_and_the_job_pod_lifecycle() -> None:
     names = {stage["metadata"]["name"] for stage in stages}
     assert {"node-initialize", "pod-create", "pod-ready", "pod-complete", "pod-delete"} <= names
     assert all(stage["kind"] == "Stage" for stage in stages)
+
+
+def test_lab_bin_dir_comes_from_the_environment_only_at_the_cli_edge(tmp_path: Path) -> None:
+    from carbon_kube.cli.lab import default_bin_dir
+    from carbon_kube.lab.settings import K8S_VERSION
+
+    explicit = default_bin_dir({"CARBON_KUBE_LAB_BIN": str(tmp_path)})
+    cached = default_bin_dir({"XDG_CACHE_HOME": str(tmp_path)})
+
+    assert explicit == tmp_path
+    assert cached == tmp_path / "carbon-kube" / "lab" / K8S_VERSION / "bin"

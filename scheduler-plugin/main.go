@@ -11,7 +11,7 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/version"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 
-	"carbon-kube.dev/hack/scheduler-plugin/carbonscore"
+	"carbon-kube.dev/scheduler-plugin/carbonscore"
 )
 
 func main() {
