@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries
+from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.forecasting.metrics import coverage, mae_g_per_kwh, mape_pct, scored_count
 from carbon_kube.forecasting.protocol import DAY, Forecaster, format_duration, steps_in

@@ -16,10 +16,11 @@ from typing import Protocol
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries, to_epoch_s
-from carbon_kube.domain.weather import IntArray, WeatherSeries
+from carbon_kube.domain.intensity import IntensitySeries, to_epoch_s
+from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
 
 DAY = timedelta(days=1)

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from importlib import resources
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from carbon_kube.domain.arrays import IntArray
 from carbon_kube.domain.clock import Clock, require_utc
 from carbon_kube.domain.errors import ProviderPermanentError
 from carbon_kube.domain.intensity import IntensitySeries
@@ -35,7 +35,6 @@ from carbon_kube.providers.base import ForecastUnsupportedError, IntensityReadin
 PROVIDER_NAME = "embedded"
 RESOURCE = "embedded_intensity.parquet"
 STEP = timedelta(hours=1)
-IndexArray = npt.NDArray[np.int64]
 
 
 @functools.cache
@@ -106,7 +105,7 @@ def embedded_year() -> int:
     return start.year
 
 
-def replay_hours(year: int, start: datetime, count: int) -> IndexArray:
+def replay_hours(year: int, start: datetime, count: int) -> IntArray:
     """Hour indexes into ``year`` for ``count`` hours from ``start`` (an hour boundary).
 
     Each hour maps to the same UTC month, day and hour of ``year``. 29 February of a leap year

@@ -18,17 +18,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from carbon_kube.domain.arrays import BoolArray, FloatArray, IntArray
 from carbon_kube.domain.intensity import from_epoch_s
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.policy.jobs import JobTable as PolicyJobTable
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
 

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from carbon_kube.domain.arrays import IntArray
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone, parse_zone
-from carbon_kube.policy.grids import IntArray, StepGrid
+from carbon_kube.policy.grids import StepGrid
 from carbon_kube.policy.jobs import JobTable
 
 REQUIRED = ("job_id", "submit_time", "duration_s", "cpus")

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.domain.clock import require_utc
 from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.sim.job_table import FloatArray, IntArray, JobTable
+from carbon_kube.sim.job_table import JobTable
 from carbon_kube.sim.traces.slack import DEFAULT_SLACK, SlackRule
 
 DEFAULT_START = datetime(2022, 1, 1, tzinfo=UTC)
