@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone, parse_zone
 
@@ -241,7 +242,7 @@ def write_intensity_csv(series: list[IntensitySeries], path: Path) -> None:
     frames = [
         pd.DataFrame(
             {
-                "timestamp": [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in s.timestamps()],
+                "timestamp": [format_rfc3339(t) for t in s.timestamps()],
                 "zone": s.zone,
                 "g_per_kwh": s.values_g_per_kwh,
             }

@@ -21,12 +21,11 @@ import numpy as np
 import pandas as pd
 
 from carbon_kube.domain.arrays import BoolArray, FloatArray, IntArray
+from carbon_kube.domain.instants import format_rfc3339_epoch_s
 from carbon_kube.domain.intensity import from_epoch_s
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.policy.jobs import JobTable as PolicyJobTable
-
-RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
@@ -110,14 +109,14 @@ def to_frame(table: JobTable) -> pd.DataFrame:
     """The contract's columns, in the contract's order, as strings and numbers."""
     columns: dict[str, object] = {
         "job_id": list(table.job_id),
-        "submit_time": _format_instants(table.submit_s),
+        "submit_time": format_rfc3339_epoch_s(table.submit_s),
         "duration_s": table.duration_s,
         "cpus": table.cpus,
     }
     if table.memory_gib is not None:
         columns["memory_gib"] = table.memory_gib
     if table.deadline_s is not None:
-        columns["deadline"] = _format_instants(table.deadline_s)
+        columns["deadline"] = format_rfc3339_epoch_s(table.deadline_s)
     if table.zone is not None:
         columns["zone"] = list(table.zone)
     if table.allowed_zones is not None:
@@ -223,8 +222,3 @@ def to_policy_jobs(
             np.zeros(n, dtype=np.bool_) if table.interruptible is None else table.interruptible
         ),
     )
-
-
-def _format_instants(epoch_s: IntArray) -> list[str]:
-    stamps = pd.to_datetime(np.asarray(epoch_s, dtype=np.int64), unit="s", utc=True)
-    return list(stamps.strftime(RFC3339_UTC))

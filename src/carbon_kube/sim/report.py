@@ -17,6 +17,7 @@ import pandas as pd
 from rich import box
 from rich.table import Table
 
+from carbon_kube.domain.instants import format_rfc3339_epoch_s
 from carbon_kube.policy.schedules import LEVER_ORDER, Reason, reason_text
 from carbon_kube.sim.engine import PolicyOutcome, SimulationResult
 
@@ -109,8 +110,8 @@ def _policy_frame(result: SimulationResult, outcome: PolicyOutcome) -> pd.DataFr
             "job_id": jobs.job_ids,
             "policy": outcome.policy,
             "zone": zones,
-            "start": _rfc3339(schedule.start_s),
-            "end": _rfc3339(schedule.end_s),
+            "start": format_rfc3339_epoch_s(schedule.start_s),
+            "end": format_rfc3339_epoch_s(schedule.end_s),
             "energy_kwh": outcome.energy_kwh,
             "co2_g": outcome.co2_g,
             "delay_s": outcome.delay_s,
@@ -123,13 +124,6 @@ def _policy_frame(result: SimulationResult, outcome: PolicyOutcome) -> pd.DataFr
             )[schedule.reason],
         }
     )
-
-
-def _rfc3339(epoch_s: np.ndarray) -> np.ndarray:
-    """Whole-second RFC 3339 UTC strings (``2022-01-01T00:00:00Z``)."""
-    text = np.datetime_as_string(np.round(epoch_s).astype("datetime64[s]"), unit="s")
-    result: np.ndarray = np.char.add(text, "Z")
-    return result
 
 
 def write_outputs(
