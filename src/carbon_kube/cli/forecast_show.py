@@ -24,7 +24,6 @@ from carbon_kube.cli.forecast_io import (
     plot_forecast,
     read_provider_forecast,
     read_weather,
-    write_atomically,
 )
 from carbon_kube.cli.forecast_sources import (
     ShowInputs,
@@ -45,6 +44,7 @@ from carbon_kube.forecasting.registry import AUTO_ORDER, MODEL_NAMES, choose_by_
 from carbon_kube.providers import electricitymaps
 from carbon_kube.providers.caching import default_cache_path
 from carbon_kube.providers.files import GapFill
+from carbon_kube.storage.atomic import write_atomically
 
 AUTO = "auto"
 PROVIDER = "provider"
@@ -186,6 +186,7 @@ def make_show_command(
             forecast = forecaster.forecast(known, at, reach, read_weather(weather, wanted, False))
         _print(console, inputs, forecast, (*choice_notes, *forecast.notes))
         if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(out, lambda p: plot_forecast(series, forecast, p))
             console.print(f"wrote {out}", markup=False)
 

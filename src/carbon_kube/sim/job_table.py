@@ -26,6 +26,7 @@ from carbon_kube.domain.intensity import from_epoch_s
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.policy.jobs import JobTable as PolicyJobTable
+from carbon_kube.storage.atomic import write_atomically
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,8 @@ def to_frame(table: JobTable) -> pd.DataFrame:
 
 def write_jobs_csv(table: JobTable, path: Path) -> None:
     """Write ``table`` to ``path`` atomically: on failure no half-written file is left behind."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        to_frame(table).to_csv(partial, index=False, float_format="%.6g")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    frame = to_frame(table)
+    write_atomically(path, lambda temp: frame.to_csv(temp, index=False, float_format="%.6g"))
 
 
 def to_workloads(table: JobTable, *, default_zone: Zone) -> list[Workload]:
