@@ -25,13 +25,16 @@ from carbon_kube.domain.instants import format_rfc3339_epoch_s
 from carbon_kube.domain.intensity import from_epoch_s
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.policy.jobs import JobTable as PolicyJobTable
+from carbon_kube.policy.jobs import JobTable
 from carbon_kube.storage.atomic import write_atomically
 
 
 @dataclass(frozen=True)
-class JobTable:
+class JobTrace:
     """``n`` jobs as parallel columns; ``None`` means the column is absent from the trace.
+
+    A trace in the CSV contract's terms (zone names, optional columns), not the engine's
+    ``JobTable`` (``policy/jobs.py``): ``to_policy_jobs`` binds it to a grid's zones.
 
     ``deadline_s`` is the latest *finish* (epoch seconds), the contract's ``deadline``. A job
     without a deadline column gets whatever default the simulator applies.
@@ -74,17 +77,17 @@ class JobTable:
     def __len__(self) -> int:
         return len(self.job_id)
 
-    def head(self, n: int) -> JobTable:
+    def head(self, n: int) -> JobTrace:
         """The first ``n`` jobs (all of them when ``n`` is larger than the table)."""
         return self.take(np.arange(min(n, len(self))))
 
-    def take(self, rows: IntArray) -> JobTable:
+    def take(self, rows: IntArray) -> JobTrace:
         """The jobs at positions ``rows``, in that order."""
 
         def pick_list(column: Sequence[str] | None) -> list[str] | None:
             return None if column is None else [column[int(i)] for i in rows]
 
-        return JobTable(
+        return JobTrace(
             job_id=[self.job_id[int(i)] for i in rows],
             submit_s=self.submit_s[rows],
             duration_s=self.duration_s[rows],
@@ -97,7 +100,7 @@ class JobTable:
             kind=pick_list(self.kind),
         )
 
-    def sorted_by_submit(self) -> JobTable:
+    def sorted_by_submit(self) -> JobTrace:
         """Stable sort by submit time, so equal submits keep the source order."""
         return self.take(np.argsort(self.submit_s, kind="stable").astype(np.int64))
 
@@ -106,7 +109,7 @@ class JobTable:
         return float(np.sum(self.cpus * self.duration_s) / 3600.0)
 
 
-def to_frame(table: JobTable) -> pd.DataFrame:
+def to_frame(table: JobTrace) -> pd.DataFrame:
     """The contract's columns, in the contract's order, as strings and numbers."""
     columns: dict[str, object] = {
         "job_id": list(table.job_id),
@@ -129,13 +132,13 @@ def to_frame(table: JobTable) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def write_jobs_csv(table: JobTable, path: Path) -> None:
+def write_jobs_csv(table: JobTrace, path: Path) -> None:
     """Write ``table`` to ``path`` atomically: on failure no half-written file is left behind."""
     frame = to_frame(table)
     write_atomically(path, lambda temp: frame.to_csv(temp, index=False, float_format="%.6g"))
 
 
-def to_workloads(table: JobTable, *, default_zone: Zone) -> list[Workload]:
+def to_workloads(table: JobTrace, *, default_zone: Zone) -> list[Workload]:
     """Domain ``Workload`` objects; a job without a deadline gets none to spare (deadline = end).
 
     ``default_zone`` is the home zone of jobs whose table has no ``zone`` column.
@@ -166,8 +169,8 @@ def to_workloads(table: JobTable, *, default_zone: Zone) -> list[Workload]:
 
 
 def to_policy_jobs(
-    table: JobTable, zones: Sequence[Zone], *, default_zone: Zone | None = None
-) -> PolicyJobTable:
+    table: JobTrace, zones: Sequence[Zone], *, default_zone: Zone | None = None
+) -> JobTable:
     """The policies' columnar table, without building a ``Workload`` per job (fast at 1M jobs).
 
     ``zones`` are the intensity grid's zones, in its order. A job's home zone comes from the
@@ -203,7 +206,7 @@ def to_policy_jobs(
     deadline_s = (
         submit_s + duration_s if table.deadline_s is None else table.deadline_s.astype(np.float64)
     )
-    return PolicyJobTable(
+    return JobTable(
         job_ids=list(table.job_id),
         zones=tuple(zones),
         submit_s=submit_s,
