@@ -34,13 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries
+from carbon_kube.domain.arrays import BoolArray, FloatArray
+from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import default_power_model
 from carbon_kube.forecasting.boosting import GradientBoostingForecaster
 from carbon_kube.policy.forecasts import Forecast
-from carbon_kube.policy.grids import BoolArray, IntensityGrid
+from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.providers.dacf import read_dacf_forecast, read_dacf_intensity, read_dacf_weather
 from carbon_kube.providers.embedded import load_embedded_series

@@ -27,7 +27,8 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries
+from carbon_kube.domain.arrays import FloatArray
+from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel, default_power_model
 from carbon_kube.policy import temporal

@@ -6,8 +6,6 @@ works on servers and in CI. A failed save leaves no partial PNG behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from matplotlib.figure import Figure
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.storage.atomic import write_atomically
 
 
 def write_intensity_chart(series: IntensitySeries, path: Path, *, source: str) -> None:
@@ -53,12 +52,4 @@ def write_intensity_chart(series: IntensitySeries, path: Path, *, source: str) -
     )
     axes.legend(loc="upper right", fontsize="small")
     axes.grid(alpha=0.3)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
-        figure.savefig(temp, format="png")
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda temp: figure.savefig(temp, format="png"))

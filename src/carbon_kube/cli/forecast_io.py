@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from carbon_kube.providers.dacf import (
 )
 from carbon_kube.providers.files import GapFill, ReadOptions, read_intensity_file
 from carbon_kube.providers.weather_openmeteo import read_openmeteo_folder
+from carbon_kube.storage.atomic import write_atomically, write_text_atomically
 
 mpl.use("Agg")
 
@@ -127,26 +126,6 @@ def read_provider_forecast(path: Path | None, zone: Zone) -> IntensitySeries | N
     return series
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write`` on a temp file next to ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    partial = Path(name)
-    try:
-        write(partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def _text(content: str) -> Callable[[Path], None]:
-    def write(path: Path) -> None:
-        path.write_text(content, encoding="utf-8")
-
-    return write
-
-
 def _axis_times(instants: Sequence[datetime]) -> np.ndarray:
     """UTC instants as naive ``datetime64`` (matplotlib's preferred time axis)."""
     return np.array([t.replace(tzinfo=None) for t in instants], dtype="datetime64[s]")
@@ -172,11 +151,9 @@ def write_backtest(result: BacktestResult, out: Path, meta: dict[str, Any]) -> l
     """``metrics.json``, ``per_horizon.csv``, ``coverage.json``, ``backtest.png`` in ``out``."""
     scores = result.scores()
     written = []
+    out.mkdir(parents=True, exist_ok=True)
     metrics = out / "metrics.json"
-    write_atomically(
-        metrics,
-        _text(json.dumps(metrics_document(result), indent=2) + "\n"),
-    )
+    write_text_atomically(metrics, json.dumps(metrics_document(result), indent=2) + "\n")
     written.append(metrics)
     details = out / "details.json"
     document = {
@@ -190,7 +167,7 @@ def write_backtest(result: BacktestResult, out: Path, meta: dict[str, Any]) -> l
             for s in scores
         },
     }
-    write_atomically(details, _text(json.dumps(document, indent=2) + "\n"))
+    write_text_atomically(details, json.dumps(document, indent=2) + "\n")
     written.append(details)
     table = out / "per_horizon.csv"
     lines = ["horizon_h,model,mape_pct,mae_g_per_kwh"]
@@ -200,7 +177,7 @@ def write_backtest(result: BacktestResult, out: Path, meta: dict[str, Any]) -> l
             zip(s.mape_pct_by_step, s.mae_g_per_kwh_by_step, strict=True)
         ):
             lines.append(f"{(i + 1) * step_h:g},{s.model},{mape:.4f},{mae:.4f}")
-    write_atomically(table, _text("\n".join(lines) + "\n"))
+    write_text_atomically(table, "\n".join(lines) + "\n")
     written.append(table)
     plot = out / "backtest.png"
     write_atomically(plot, lambda p: plot_backtest(result, p))

@@ -24,7 +24,6 @@ from carbon_kube.cli.forecast_io import (
     plot_forecast,
     read_provider_forecast,
     read_weather,
-    write_atomically,
 )
 from carbon_kube.cli.forecast_sources import (
     ShowInputs,
@@ -34,16 +33,18 @@ from carbon_kube.cli.forecast_sources import (
 )
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.clock import Clock, SystemClock
+from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import parse_zone
 from carbon_kube.forecasting import BoostingConfig, Forecaster, build_models
-from carbon_kube.forecasting.protocol import format_duration, steps_in
+from carbon_kube.forecasting.protocol import steps_in
 from carbon_kube.forecasting.registry import AUTO_ORDER, MODEL_NAMES, choose_by_history
 from carbon_kube.providers import electricitymaps
 from carbon_kube.providers.caching import default_cache_path
 from carbon_kube.providers.files import GapFill
+from carbon_kube.storage.atomic import write_atomically
 
 AUTO = "auto"
 PROVIDER = "provider"
@@ -136,8 +137,8 @@ def make_show_command(
             )
         if name == "lightgbm" and reach > LEARNED_MAX_HORIZON:
             raise InputError(
-                f"model lightgbm forecasts at most {format_duration(LEARNED_MAX_HORIZON)} ahead, "
-                f"asked for {format_duration(reach)}; choose a shorter --horizon or "
+                f"model lightgbm forecasts at most {describe_duration(LEARNED_MAX_HORIZON)} ahead, "
+                f"asked for {describe_duration(reach)}; choose a shorter --horizon or "
                 "--model seasonal-naive",
                 field="--horizon",
             )
@@ -185,6 +186,7 @@ def make_show_command(
             forecast = forecaster.forecast(known, at, reach, read_weather(weather, wanted, False))
         _print(console, inputs, forecast, (*choice_notes, *forecast.notes))
         if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(out, lambda p: plot_forecast(series, forecast, p))
             console.print(f"wrote {out}", markup=False)
 
@@ -249,8 +251,8 @@ def as_published(live: IntensitySeries, horizon: timedelta) -> QuantileForecast:
     reach = live.end - live.start
     if horizon > reach:
         raise InputError(
-            f"model provider forecasts at most {format_duration(reach)} ahead, asked for "
-            f"{format_duration(horizon)}; choose a shorter --horizon or another model",
+            f"model provider forecasts at most {describe_duration(reach)} ahead, asked for "
+            f"{describe_duration(horizon)}; choose a shorter --horizon or another model",
             field="--horizon",
         )
     values = live.values_g_per_kwh[: steps_in(horizon, live.step)]
@@ -285,7 +287,7 @@ def _print(
     series = inputs.history
     console.print(
         f"history: {inputs.description}, {series.start:%Y-%m-%d %H:%M} .. "
-        f"{series.end:%Y-%m-%d %H:%M} UTC ({format_duration(series.end - series.start)})",
+        f"{series.end:%Y-%m-%d %H:%M} UTC ({describe_duration(series.end - series.start)})",
         markup=False,
         soft_wrap=True,
     )

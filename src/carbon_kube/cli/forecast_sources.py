@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -23,10 +23,11 @@ import httpx
 from carbon_kube.cli import fetch
 from carbon_kube.cli.forecast_io import read_history
 from carbon_kube.domain.clock import Clock
+from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import IntensitySeries, SignalKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.forecasting.protocol import format_duration
 from carbon_kube.planning.settings import SourceKind, SourceSettings
 from carbon_kube.planning.sources import build_intensity_source, count_provider_failure
 from carbon_kube.providers.base import ForecastUnsupportedError, IntensityProvider
@@ -108,7 +109,7 @@ def read_show_inputs(
     if source is ShowSource.FILE:
         series = read_history(files, zone, fill_gaps, assume_utc)
         return ShowInputs(series, ", ".join(str(p) for p in files))
-    now = _hour_floor(clock.now())
+    now = floor_to_hour(clock.now())
     start = now - window
     if source is ShowSource.EMBEDDED:
         provider = build_intensity_source(SourceSettings(kind=SourceKind.EMBEDDED), clock)
@@ -130,7 +131,7 @@ def read_show_inputs(
         if cached is None:
             raise InputError(
                 f"the cache {cache_path} holds no {zone} history from the last "
-                f"{format_duration(window)}; fill it with `carbon-kube intensity fetch "
+                f"{describe_duration(window)}; fill it with `carbon-kube intensity fetch "
                 f"--zone {zone} --start DATE` or choose another --source",
                 field="--source",
             )
@@ -167,7 +168,7 @@ def read_show_inputs(
             raise InputError(f"{source} has no forecast for {zone}: {error}") from error
     description = f"{source} via the cache {cache_path}"
     if history.step < HOUR:
-        description += f" ({format_duration(history.step)} values averaged to hours)"
+        description += f" ({describe_duration(history.step)} values averaged to hours)"
     fell_back = history.stale or (forecast is not None and forecast.stale)
     return ShowInputs(hourly_means(history), description, forecast, fell_back)
 
@@ -181,13 +182,13 @@ def hourly_means(series: IntensitySeries) -> IntensitySeries:
     if series.step >= HOUR or HOUR % series.step:
         return series
     per_hour = HOUR // series.step
-    offset = series.start - _hour_floor(series.start)
+    offset = series.start - floor_to_hour(series.start)
     skip = 0 if not offset else (HOUR - offset) // series.step
     hours = (len(series) - skip) // per_hour
     if hours <= 0:
         raise InputError(
             f"{series.zone}: the source returned under one whole hour of data "
-            f"({len(series)} values of {format_duration(series.step)})",
+            f"({len(series)} values of {describe_duration(series.step)})",
             field="--history",
         )
     values = series.values_g_per_kwh[skip : skip + hours * per_hour].reshape(hours, per_hour)
@@ -214,7 +215,3 @@ def _require_zone(provider: IntensityProvider, zone: Zone, what: str) -> None:
             "pass --intensity FILE or choose a live --source",
             field="--zone",
         )
-
-
-def _hour_floor(instant: datetime) -> datetime:
-    return instant.replace(minute=0, second=0, microsecond=0)

@@ -7,8 +7,6 @@ committed files change only when the code does, and a text comparison is a drift
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from carbon_kube.dashboards import held, latency, savings, signal
+from carbon_kube.storage.atomic import write_text_atomically
 
 # File name -> builder. The file names are what Grafana provisioning and the CDK app load.
 DASHBOARDS: Mapping[str, Callable[[], Dashboard]] = {
@@ -50,14 +49,7 @@ def write_dashboards(out_dir: Path) -> list[Path]:
     written = []
     for name, text in render_all().items():
         target = out_dir / name
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_text_atomically(target, text)
         written.append(target)
     return written
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.instants import format_rfc3339, parse_rfc3339
 from carbon_kube.domain.plans import Plan
 from carbon_kube.domain.zones import Zone, parse_zone
 
@@ -109,24 +110,6 @@ def parse_flexibility(
     )
 
 
-def parse_rfc3339(text: str, field: str) -> datetime:
-    """An instant with an explicit offset; naive times are refused, not assumed UTC."""
-    try:
-        instant = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"expected an RFC 3339 time such as 2026-11-28T06:00:00Z, got {text!r}", field=field
-        ) from None
-    if instant.tzinfo is None:
-        raise InputError(f"time {text!r} has no UTC offset; append Z", field=field)
-    return instant.astimezone(UTC)
-
-
-def format_rfc3339(instant: datetime) -> str:
-    """``2026-11-28T06:00:00Z``: whole seconds, UTC."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def plan_annotations(plan: Plan, *, decided_at: datetime, latest_start: datetime) -> dict[str, str]:
     """The annotations that record ``plan`` on the workload."""
     recorded = {
@@ -184,6 +167,8 @@ __all__ = [
     "SCHEDULING_GATE",
     "FlexibilityRequest",
     "format_duration",
+    "format_rfc3339",
     "is_opted_in",
     "parse_flexibility",
+    "parse_rfc3339",
 ]

@@ -1,6 +1,9 @@
-"""Durations as people write them: ``90s``, ``30m``, ``6h``, ``2d`` (also ``1h30m``).
+"""Durations as text: the compact form people write, and the form messages read in.
 
-A bare number is refused: units are never implied.
+``parse_duration`` and ``format_duration`` are the compact form of annotations and options
+(``90s``, ``30m``, ``6h``, ``2d``, also ``1h30m``); one is the inverse of the other, and a bare
+number is refused: units are never implied. ``describe_duration`` is prose for error messages
+and reports (``24 h``, ``35 days``) and is never parsed back.
 """
 
 from __future__ import annotations
@@ -35,3 +38,11 @@ def format_duration(duration: timedelta) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+def describe_duration(duration: timedelta) -> str:
+    """``24 h``, ``72 h``, ``35 days``: how durations read in messages (whole weeks+ in days)."""
+    hours = duration.total_seconds() / 3600
+    if hours > 168 and hours % 24 == 0:
+        return f"{int(hours // 24)} days"
+    return f"{hours:g} h"

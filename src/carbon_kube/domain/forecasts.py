@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.domain.clock import require_utc
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries
+from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 
 QUANTILES = (0.1, 0.5, 0.9)

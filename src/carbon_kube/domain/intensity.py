@@ -12,12 +12,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
-import numpy.typing as npt
 
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.domain.clock import require_utc
 from carbon_kube.domain.zones import Zone
 
-FloatArray = npt.NDArray[np.float64]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -19,12 +19,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
-import numpy.typing as npt
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.domain.clock import require_utc
-from carbon_kube.domain.intensity import FloatArray, to_epoch_s
-
-IntArray = npt.NDArray[np.int64]
+from carbon_kube.domain.intensity import to_epoch_s
 
 
 class WeatherKind(StrEnum):

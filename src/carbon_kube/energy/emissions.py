@@ -10,7 +10,8 @@ from datetime import datetime
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries, to_epoch_s
+from carbon_kube.domain.arrays import FloatArray
+from carbon_kube.domain.intensity import IntensitySeries, to_epoch_s
 
 _SECONDS_PER_HOUR = 3600.0
 

@@ -29,6 +29,7 @@ from typing import Any, Final
 import pandas as pd
 
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.instants import Precision, format_rfc3339
 from carbon_kube.exports.prometheus import RangeSeries
 from carbon_kube.exports.queries import ExportedQuery
 
@@ -71,10 +72,6 @@ def _series_key(labels: Mapping[str, str]) -> str:
     return "{" + inner + "}"
 
 
-def _rfc3339(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def check_destination(out: Path, *, overwrite: bool) -> None:
     """Refuse a non-empty ``out`` unless ``overwrite`` (checked before any fetching, too)."""
     if out.exists() and not out.is_dir():
@@ -104,7 +101,7 @@ def write_metrics_export(
             key = _series_key(series.labels)
             labels = tuple(series.labels.get(column, "") for column in LABEL_COLUMNS)
             for at_s, value in series.samples:
-                stamp = _rfc3339(datetime.fromtimestamp(at_s, UTC))
+                stamp = format_rfc3339(datetime.fromtimestamp(at_s, UTC), Precision.EXACT)
                 rows.append((query.name, key, stamp, *labels, value))
                 samples += 1
         queries.append(
@@ -122,10 +119,10 @@ def write_metrics_export(
         "format": FORMAT,
         "version": VERSION,
         "prometheus": prometheus_url,
-        "start": _rfc3339(start),
-        "end": _rfc3339(end),
+        "start": format_rfc3339(start, Precision.EXACT),
+        "end": format_rfc3339(end, Precision.EXACT),
         "step_seconds": step.total_seconds(),
-        "exported_at": _rfc3339(exported_at),
+        "exported_at": format_rfc3339(exported_at, Precision.EXACT),
         "samples_file": SAMPLES,
         "queries": queries,
     }

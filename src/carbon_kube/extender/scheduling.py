@@ -29,6 +29,7 @@ from typing import Any
 from carbon_kube.domain.annotations import ALLOWED_ZONES, EXPECTED_DURATION, parse_allowed_zones
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel, default_power_model
@@ -66,7 +67,7 @@ class ZoneIntensities:
 
     def current(self, zones: Iterable[Zone]) -> Mapping[Zone, float]:
         wanted = frozenset(zones)
-        hour = self._planner.clock.now().replace(minute=0, second=0, microsecond=0)
+        hour = floor_to_hour(self._planner.clock.now())
         stale = (
             hour != self._hour
             or time.monotonic() - self._refreshed_s > self._ttl_s

@@ -15,11 +15,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray
+from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries
+from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.forecasting.metrics import coverage, mae_g_per_kwh, mape_pct, scored_count
-from carbon_kube.forecasting.protocol import DAY, Forecaster, format_duration, steps_in
+from carbon_kube.forecasting.protocol import DAY, Forecaster, steps_in
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def daily_origins(
     if not origins:
         raise InputError(
             f"no origin in [{start.isoformat()}, {end.isoformat()}) has "
-            f"{format_duration(horizon)} of actuals "
+            f"{describe_duration(horizon)} of actuals "
             f"after it; the {series.zone} data spans {series.start.isoformat()} .. "
             f"{series.end.isoformat()}",
             field="start",
@@ -115,15 +117,15 @@ def run_backtest(
     for model in models:
         if horizon > model.max_horizon:
             raise InputError(
-                f"model {model.name} forecasts at most {format_duration(model.max_horizon)} "
-                f"ahead, asked for {format_duration(horizon)}; drop it from --model or shorten "
+                f"model {model.name} forecasts at most {describe_duration(model.max_horizon)} "
+                f"ahead, asked for {describe_duration(horizon)}; drop it from --model or shorten "
                 "--horizon",
                 field="horizon",
             )
         earliest = series.start + model.required_history(horizon)
         if origins[0] < earliest:
             raise InputError(
-                f"model {model.name} needs {format_duration(model.required_history(horizon))} "
+                f"model {model.name} needs {describe_duration(model.required_history(horizon))} "
                 "of history before "
                 f"its first origin; the {series.zone} data starts {series.start.isoformat()}, so "
                 f"start on or after {earliest.isoformat()}",

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries, to_epoch_s
-from carbon_kube.domain.weather import IntArray, WeatherSeries
+from carbon_kube.domain.intensity import IntensitySeries, to_epoch_s
+from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.forecasting.calibration import SECONDS_PER_DAY, issued_values
 from carbon_kube.forecasting.protocol import (
     DAY,

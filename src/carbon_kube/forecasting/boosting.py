@@ -31,9 +31,10 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.domain.forecasts import QuantileForecast
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries, to_epoch_s
-from carbon_kube.domain.weather import IntArray, WeatherKind, WeatherSeries
+from carbon_kube.domain.intensity import IntensitySeries, to_epoch_s
+from carbon_kube.domain.weather import WeatherKind, WeatherSeries
 from carbon_kube.forecasting.calibration import (
     CalibrationSet,
     blend,

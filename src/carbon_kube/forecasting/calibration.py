@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries
-from carbon_kube.domain.weather import IntArray
+from carbon_kube.domain.intensity import IntensitySeries
 
 BoolArray = np.ndarray[tuple[int, ...], np.dtype[np.bool_]]
 

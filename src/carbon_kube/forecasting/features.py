@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
-from carbon_kube.domain.weather import IntArray, WeatherSeries
+from carbon_kube.domain.arrays import FloatArray, IntArray
+from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.forecasting.protocol import lagged
 
 _SECONDS_PER_DAY = 86_400

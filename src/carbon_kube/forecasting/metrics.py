@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray
 
 
 def _pairs(actual: FloatArray, forecast: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -16,10 +16,12 @@ from typing import Protocol
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
+from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries, to_epoch_s
-from carbon_kube.domain.weather import IntArray, WeatherSeries
+from carbon_kube.domain.intensity import IntensitySeries, to_epoch_s
+from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
 
 DAY = timedelta(days=1)
@@ -89,8 +91,8 @@ def steps_in(duration: timedelta, step: timedelta) -> int:
     """``duration`` as a whole number of steps; a remainder is an ``InputError``."""
     if duration % step:
         raise InputError(
-            f"{format_duration(duration)} is not a whole number of the data's "
-            f"{format_duration(step)} steps",
+            f"{describe_duration(duration)} is not a whole number of the data's "
+            f"{describe_duration(step)} steps",
             field="horizon",
         )
     return int(duration // step)
@@ -106,7 +108,7 @@ def known_before(history: IntensitySeries, origin: datetime) -> KnownHistory:
     if offset % history.step:
         raise InputError(
             f"forecast origin {origin.isoformat()} is not on the data's "
-            f"{format_duration(history.step)} grid starting {history.start.isoformat()}",
+            f"{describe_duration(history.step)} grid starting {history.start.isoformat()}",
             field="origin",
         )
     n_known = min(len(history), int(offset // history.step))
@@ -135,17 +137,17 @@ def check_request(model: Forecaster, known: KnownHistory, horizon: timedelta) ->
         raise InputError("the horizon must be positive, e.g. 24h", field="horizon")
     if horizon > model.max_horizon:
         raise InputError(
-            f"model {model.name} forecasts at most {format_duration(model.max_horizon)} ahead, "
-            f"asked for {format_duration(horizon)}; choose a shorter --horizon or another model",
+            f"model {model.name} forecasts at most {describe_duration(model.max_horizon)} ahead, "
+            f"asked for {describe_duration(horizon)}; choose a shorter --horizon or another model",
             field="horizon",
         )
     n_steps = steps_in(horizon, known.step)
     needed = model.required_history(horizon)
     if known.duration < needed:
         raise InputError(
-            f"model {model.name} needs at least {format_duration(needed)} of {known.zone} "
+            f"model {model.name} needs at least {describe_duration(needed)} of {known.zone} "
             f"history before the origin {known.origin.isoformat()}, found "
-            f"{format_duration(known.duration)}; start later or give a longer file",
+            f"{describe_duration(known.duration)}; start later or give a longer file",
             field="history",
         )
     return n_steps
@@ -155,11 +157,3 @@ def lagged(values: FloatArray, index: IntArray) -> FloatArray:
     """``values[index]`` with NaN where the index is negative or past the known values."""
     inside = (index >= 0) & (index < values.size)
     return np.where(inside, values[np.where(inside, index, 0)], np.nan)
-
-
-def format_duration(duration: timedelta) -> str:
-    """``24 h``, ``72 h``, ``35 days``: how durations read in messages."""
-    hours = duration.total_seconds() / 3600
-    if hours > 168 and hours % 24 == 0:
-        return f"{int(hours // 24)} days"
-    return f"{hours:g} h"

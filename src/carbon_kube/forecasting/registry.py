@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
+from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.forecasting.baselines import (
@@ -14,7 +15,7 @@ from carbon_kube.forecasting.baselines import (
     SeasonalNaiveForecaster,
 )
 from carbon_kube.forecasting.boosting import BoostingConfig, GradientBoostingForecaster
-from carbon_kube.forecasting.protocol import Forecaster, format_duration
+from carbon_kube.forecasting.protocol import Forecaster
 
 MODEL_NAMES = ("persistence", "seasonal-naive", "provider", "lightgbm")
 ALWAYS = ("persistence", "seasonal-naive")
@@ -82,7 +83,7 @@ def choose_by_history(
     for model in candidates:
         if horizon > model.max_horizon:
             skipped.append(
-                f"{model.name} reaches at most {format_duration(model.max_horizon)} ahead"
+                f"{model.name} reaches at most {describe_duration(model.max_horizon)} ahead"
             )
             continue
         needed = model.required_history(horizon)
@@ -91,14 +92,14 @@ def choose_by_history(
                 return model, ()
             return model, (f"auto: using {model.name} ({'; '.join(skipped)})",)
         skipped.append(
-            f"{model.name} needs {format_duration(needed)} of history, found "
-            f"{format_duration(available)}"
+            f"{model.name} needs {describe_duration(needed)} of history, found "
+            f"{describe_duration(available)}"
         )
     simplest = candidates[-1]
     raise InputError(
-        f"too little history for a {format_duration(horizon)} forecast: "
-        f"{simplest.name} needs at least {format_duration(simplest.required_history(horizon))}, "
-        f"found {format_duration(available)}; pass --history with a longer window or a longer "
+        f"too little history for a {describe_duration(horizon)} forecast: "
+        f"{simplest.name} needs at least {describe_duration(simplest.required_history(horizon))}, "
+        f"found {describe_duration(available)}; pass --history with a longer window or a longer "
         "--intensity file",
         field="history",
     )

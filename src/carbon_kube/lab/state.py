@@ -23,6 +23,7 @@ from carbon_kube.domain.errors import CarbonKubeError
 from carbon_kube.kube.client import KubeClient
 from carbon_kube.lab.clock import VirtualClock
 from carbon_kube.lab.processes import RunningProcess, is_our_process
+from carbon_kube.storage.atomic import write_text_atomically
 
 __all__ = [
     "STATE_FILE",
@@ -104,9 +105,7 @@ class LabState:
         data: dict[str, Any] = asdict(self)
         data["virtual_epoch"] = self.virtual_epoch.isoformat()
         data["real_epoch"] = self.real_epoch.isoformat()
-        tmp = self.state_dir / f"{STATE_FILE}.tmp"
-        tmp.write_text(json.dumps(data, indent=2, default=str))
-        tmp.replace(self.state_dir / STATE_FILE)
+        write_text_atomically(self.state_dir / STATE_FILE, json.dumps(data, indent=2, default=str))
 
 
 def read_state(state_dir: Path) -> LabState | None:

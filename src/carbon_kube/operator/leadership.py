@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from carbon_kube.domain.instants import Precision, format_rfc3339
 from carbon_kube.kube.client import JsonObject, KubeApiError, KubeClient
 from carbon_kube.kube.resources import LEASES
 
@@ -61,7 +62,7 @@ def _parse_micro_time(text: object) -> datetime | None:
 
 def format_micro_time(instant: datetime) -> str:
     """Kubernetes MicroTime: RFC 3339 with microseconds, UTC."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_rfc3339(instant, Precision.MICROSECONDS)
 
 
 def lease_decision(spec: Mapping[str, Any] | None, identity: str, now: datetime) -> LeaseDecision:

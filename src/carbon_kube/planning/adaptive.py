@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from carbon_kube.domain.errors import ProviderError
+from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.energy.power import default_power_model
@@ -90,7 +91,7 @@ class ThresholdLearner:
 
     def _refit(self, source: IntensityProvider, now: datetime) -> ThresholdChoice:
         home = self._settings.home
-        end = now.replace(minute=0, second=0, microsecond=0)
+        end = floor_to_hour(now)
         buffer_start = end - self._settings.adaptive_buffer
         series = source.history(home, buffer_start - _FORECAST_LOOKBACK, end)
         truth = IntensityGrid({home: series})

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from carbon_kube.domain.clock import Clock
 from carbon_kube.domain.errors import ProviderError
+from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.plans import Lever, Plan, RunSegment
 from carbon_kube.domain.workloads import Workload
@@ -167,8 +168,10 @@ class PlanningService:
 
         None when the source lacks either zone's data for the run or the baseline's.
         """
-        first = _floor_hour(min(start, workload.submit_at))
-        last = _floor_hour(max(start, workload.submit_at) + workload.expected_duration) + 2 * _HOUR
+        first = floor_to_hour(min(start, workload.submit_at))
+        last = (
+            floor_to_hour(max(start, workload.submit_at) + workload.expected_duration) + 2 * _HOUR
+        )
         try:
             with self._lock:
                 home_series = self._source.history(workload.home_zone, first, last)
@@ -215,9 +218,9 @@ class PlanningService:
 
         Raises ``ProviderError`` only when the home zone has no data.
         """
-        start = _floor_hour(min(now, workload.submit_at)) - self._settings.history
+        start = floor_to_hour(min(now, workload.submit_at)) - self._settings.history
         latest_end = max(workload.deadline, now + workload.expected_duration)
-        end = _floor_hour(latest_end) + 2 * _HOUR
+        end = floor_to_hour(latest_end) + 2 * _HOUR
         series = {workload.home_zone: self._source.history(workload.home_zone, start, end)}
         for zone in workload.candidate_zones[1:]:
             try:
@@ -231,7 +234,3 @@ class PlanningService:
                     extra={"zone": zone, "workload": workload.workload_id},
                 )
         return series
-
-
-def _floor_hour(instant: datetime) -> datetime:
-    return instant.replace(minute=0, second=0, microsecond=0)

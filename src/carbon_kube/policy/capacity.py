@@ -29,7 +29,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.domain.zones import Zone
 from carbon_kube.policy.choosing import decided_per_job, earliest_starts
 from carbon_kube.policy.forecasts import Forecast

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.policy.forecasts import Forecast
-from carbon_kube.policy.grids import IntArray
 from carbon_kube.policy.jobs import JobTable
 
 

@@ -29,7 +29,8 @@ from typing import Protocol
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries, from_epoch_s
+from carbon_kube.domain.arrays import FloatArray
+from carbon_kube.domain.intensity import IntensitySeries, from_epoch_s
 from carbon_kube.domain.zones import Zone
 from carbon_kube.policy.grids import SECONDS_PER_HOUR, IntensityGrid, StepGrid
 

@@ -12,14 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries, from_epoch_s
+from carbon_kube.domain.arrays import FloatArray, IntArray
+from carbon_kube.domain.intensity import IntensitySeries, from_epoch_s
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.emissions import IntensityIntegral
 
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 SECONDS_PER_HOUR = 3600.0
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray, to_epoch_s
+from carbon_kube.domain.arrays import BoolArray, FloatArray, IntArray
+from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.domain.zones import Zone
-from carbon_kube.policy.grids import BoolArray, IntArray
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from datetime import datetime
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.policy.jobs import JobTable
 

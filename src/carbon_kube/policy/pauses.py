@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import BoolArray, FloatArray, IntArray
 from carbon_kube.policy.forecasts import Forecast
-from carbon_kube.policy.grids import SECONDS_PER_HOUR, BoolArray, IntArray
+from carbon_kube.policy.grids import SECONDS_PER_HOUR
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.schedules import Reason, Schedule
 

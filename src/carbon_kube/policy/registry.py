@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.domain.clock import Clock
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.intensity import FloatArray, to_epoch_s
+from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.plans import Plan
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.policy import agnostic, spatial, spatiotemporal, temporal, threshold

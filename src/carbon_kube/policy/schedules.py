@@ -14,9 +14,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray, from_epoch_s
+from carbon_kube.domain.arrays import FloatArray, IntArray
+from carbon_kube.domain.intensity import from_epoch_s
 from carbon_kube.domain.plans import Lever, Plan, RunSegment
-from carbon_kube.policy.grids import SECONDS_PER_HOUR, IntArray
+from carbon_kube.policy.grids import SECONDS_PER_HOUR
 from carbon_kube.policy.jobs import JobTable
 
 ArrayT = TypeVar("ArrayT", FloatArray, IntArray)

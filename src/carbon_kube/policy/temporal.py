@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.policy.choosing import decided_per_job, earliest_starts
 from carbon_kube.policy.forecasts import Forecast
 from carbon_kube.policy.jobs import JobTable

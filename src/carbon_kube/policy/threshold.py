@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.policy.choosing import believed_by_zone, decided_per_job, earliest_starts
 from carbon_kube.policy.forecasts import Forecast
 from carbon_kube.policy.jobs import JobTable

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import BoolArray, FloatArray, IntArray
 from carbon_kube.policy.forecasts import Forecast
-from carbon_kube.policy.grids import BoolArray, IntArray
 
 
 @dataclass(frozen=True, slots=True)

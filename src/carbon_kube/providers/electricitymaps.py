@@ -25,6 +25,7 @@ import httpx
 
 from carbon_kube.domain.clock import Clock, require_utc
 from carbon_kube.domain.errors import ProviderPermanentError
+from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.providers.base import IntensityReading
@@ -33,7 +34,6 @@ from carbon_kube.providers.points import (
     Point,
     chunked,
     clip,
-    format_utc,
     parse_instant,
     parse_value,
     require_field,
@@ -115,7 +115,7 @@ class ElectricityMapsProvider:
                 body = self._get(
                     "past-range",
                     zone,
-                    {"start": format_utc(piece_start), "end": format_utc(piece_end)},
+                    {"start": format_rfc3339(piece_start), "end": format_rfc3339(piece_end)},
                 )
                 points.extend(self._points(body, "data", zone))
         return series_from_points(NAME, zone, clip(points, start, end), what="history", step=_STEP)

@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 from importlib import resources
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from carbon_kube.domain.arrays import IntArray
 from carbon_kube.domain.clock import Clock, require_utc
 from carbon_kube.domain.errors import ProviderPermanentError
+from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.providers.base import ForecastUnsupportedError, IntensityReading
@@ -35,7 +36,6 @@ from carbon_kube.providers.base import ForecastUnsupportedError, IntensityReadin
 PROVIDER_NAME = "embedded"
 RESOURCE = "embedded_intensity.parquet"
 STEP = timedelta(hours=1)
-IndexArray = npt.NDArray[np.int64]
 
 
 @functools.cache
@@ -106,7 +106,7 @@ def embedded_year() -> int:
     return start.year
 
 
-def replay_hours(year: int, start: datetime, count: int) -> IndexArray:
+def replay_hours(year: int, start: datetime, count: int) -> IntArray:
     """Hour indexes into ``year`` for ``count`` hours from ``start`` (an hour boundary).
 
     Each hour maps to the same UTC month, day and hour of ``year``. 29 February of a leap year
@@ -159,7 +159,7 @@ class EmbeddedProvider:
         if series.covers(start, end):
             return series.between(start, end)
         self._require_replay(series, start, end)
-        first = _floor_hour(start)
+        first = floor_to_hour(start)
         count = -int(-(end - first) // STEP)
         indexes = replay_hours(series.start.year, first, count)
         return IntensitySeries(
@@ -172,7 +172,7 @@ class EmbeddedProvider:
     def latest(self, zone: Zone) -> IntensityReading:
         """The value of the clock's current hour (replayed outside the embedded year)."""
         now = require_utc(self._clock.now(), "clock")
-        hour = _floor_hour(now)
+        hour = floor_to_hour(now)
         value = self.history(zone, hour, hour + STEP).values_g_per_kwh[0]
         return IntensityReading(
             zone=zone, at=hour, intensity_g_per_kwh=float(value), provider=PROVIDER_NAME
@@ -213,7 +213,3 @@ class EmbeddedProvider:
             f"{series.zone} [{series.start.isoformat()}, {series.end.isoformat()}); "
             "use replay=True to replay that year at other dates",
         )
-
-
-def _floor_hour(instant: datetime) -> datetime:
-    return instant.replace(minute=0, second=0, microsecond=0)

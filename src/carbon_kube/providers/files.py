@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone, parse_zone
+from carbon_kube.storage.atomic import write_atomically
 
 _LONG_COLUMNS = ("timestamp", "zone", "g_per_kwh")
 _EM_TIME = "Datetime (UTC)"
@@ -241,13 +243,12 @@ def write_intensity_csv(series: list[IntensitySeries], path: Path) -> None:
     frames = [
         pd.DataFrame(
             {
-                "timestamp": [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in s.timestamps()],
+                "timestamp": [format_rfc3339(t) for t in s.timestamps()],
                 "zone": s.zone,
                 "g_per_kwh": s.values_g_per_kwh,
             }
         )
         for s in series
     ]
-    partial = path.with_name(f".{path.name}.partial")
-    pd.concat(frames).to_csv(partial, index=False, float_format="%.3f")
-    partial.replace(path)
+    table = pd.concat(frames)
+    write_atomically(path, lambda temp: table.to_csv(temp, index=False, float_format="%.3f"))

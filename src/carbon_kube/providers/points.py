@@ -124,12 +124,6 @@ def clip(points: Iterable[Point], start: datetime, end: datetime) -> list[Point]
     return [(t, v) for t, v in points if start <= t < end]
 
 
-def format_utc(instant: datetime, *, minutes_only: bool = False) -> str:
-    """``2022-01-01T00:00:00Z`` (or ``2022-01-01T00:00Z``), the form every API here accepts."""
-    utc = require_utc(instant, "request time")
-    return utc.strftime("%Y-%m-%dT%H:%MZ" if minutes_only else "%Y-%m-%dT%H:%M:%SZ")
-
-
 def chunked(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
     """``[start, end)`` cut into consecutive pieces no longer than ``size``."""
     pieces = []

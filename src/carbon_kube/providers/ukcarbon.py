@@ -28,6 +28,7 @@ import httpx
 
 from carbon_kube.domain.clock import Clock, require_utc
 from carbon_kube.domain.errors import ProviderPermanentError
+from carbon_kube.domain.instants import Precision, format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.providers.base import IntensityReading
@@ -36,7 +37,6 @@ from carbon_kube.providers.points import (
     Point,
     chunked,
     clip,
-    format_utc,
     parse_instant,
     parse_value,
     require_field,
@@ -126,8 +126,8 @@ class UkCarbonIntensityProvider:
         region = _region_id(zone)
         points: list[Point] = []
         for piece_start, piece_end in chunked(start, end, _MAX_RANGE):
-            span = f"{format_utc(piece_start, minutes_only=True)}/"
-            span += format_utc(piece_end, minutes_only=True)
+            span = f"{format_rfc3339(piece_start, Precision.MINUTES)}/"
+            span += format_rfc3339(piece_end, Precision.MINUTES)
             if region is None:
                 items = self._national_items(f"/intensity/{span}", zone)
             else:
@@ -139,7 +139,7 @@ class UkCarbonIntensityProvider:
         """The forecast from the half-hour holding *now*, up to ``min(horizon, 48 h)`` ahead."""
         now = self._clock.now()
         region = _region_id(zone)
-        origin = format_utc(now, minutes_only=True)
+        origin = format_rfc3339(now, Precision.MINUTES)
         if region is None:
             items = self._national_items(f"/intensity/{origin}/fw48h", zone)
         else:

@@ -32,6 +32,7 @@ import httpx
 
 from carbon_kube.domain.clock import Clock, require_utc
 from carbon_kube.domain.errors import ProviderPermanentError
+from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries, SignalKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.providers.base import IntensityReading
@@ -46,7 +47,6 @@ from carbon_kube.providers.points import (
     Point,
     chunked,
     clip,
-    format_utc,
     parse_instant,
     parse_value,
     require_field,
@@ -160,7 +160,7 @@ class WattTimeProvider:
             body = self._data(
                 "/v3/historical",
                 zone,
-                {"start": format_utc(piece_start), "end": format_utc(piece_end)},
+                {"start": format_rfc3339(piece_start), "end": format_rfc3339(piece_end)},
             )
             step = _step(body, zone)
             points.extend(_points(body, zone))

@@ -21,6 +21,7 @@ import numpy as np
 
 from carbon_kube.domain.clock import Clock, require_utc
 from carbon_kube.domain.errors import ProviderPermanentError, ProviderTemporaryError
+from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.providers.weather_points import WeatherPoint
 
@@ -114,7 +115,7 @@ def parse_gridpoint_layers(properties: dict[str, Any]) -> tuple[datetime, dict[s
         raise ProviderPermanentError(NAME, f"gridpoint answer has none of {', '.join(LAYERS)}")
     first = min(r[0] for rows in intervals.values() for r in rows)
     last = max(r[1] for rows in intervals.values() for r in rows)
-    first = first.replace(minute=0, second=0, microsecond=0)
+    first = floor_to_hour(first)
     n_hours = int(-(-(last - first) // _HOUR))
     variables: dict[str, np.ndarray] = {}
     for name, rows in intervals.items():

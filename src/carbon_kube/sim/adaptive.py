@@ -20,7 +20,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.policy.adaptive_threshold import (
     AdaptiveThresholdArgs,
     ReplayBuffer,

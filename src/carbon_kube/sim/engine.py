@@ -24,12 +24,12 @@ from datetime import timedelta
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import BoolArray, FloatArray, IntArray
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy import agnostic, spatiotemporal, temporal, threshold
 from carbon_kube.policy.capacity import CapacityLimits
 from carbon_kube.policy.forecasts import Forecast
-from carbon_kube.policy.grids import SECONDS_PER_HOUR, BoolArray, IntArray, IntensityGrid
+from carbon_kube.policy.grids import SECONDS_PER_HOUR, IntensityGrid
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK, check_latency_risk
 from carbon_kube.policy.registry import plan_jobs

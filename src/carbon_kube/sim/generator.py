@@ -30,7 +30,7 @@ from carbon_kube.domain.clock import require_utc
 from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.sim.job_table import JobTable, to_workloads
+from carbon_kube.sim.job_table import JobTrace, to_workloads
 from carbon_kube.sim.traces.slack import DEFAULT_SLACK, SlackRule
 from carbon_kube.sim.workload_model import HOURS_PER_WEEK, WorkloadModel, load_workload_models
 
@@ -50,7 +50,7 @@ def generate_job_table(
     allow_migration: bool = False,
     interruptible_fraction: float = 0.0,
     memory_gib_per_vcpu: float = DEFAULT_MEMORY_GIB_PER_VCPU,
-) -> JobTable:
+) -> JobTrace:
     """``n_jobs`` jobs in columns, sorted by submit time (the form for large simulations)."""
     fitted = model if isinstance(model, WorkloadModel) else _model(model)
     start = require_utc(start, "generate_workloads start")
@@ -95,7 +95,7 @@ def generate_job_table(
     cpus = cpus[order].astype(np.float64)
     zone_names = np.asarray([str(z) for z in zones], dtype=object)[zone_index[order]]
     allowed = ";".join(str(z) for z in zones)
-    return JobTable(
+    return JobTrace(
         job_id=[f"{fitted.name}-{i:07d}" for i in range(n_jobs)],
         submit_s=submit_s.astype(np.int64),
         duration_s=duration_s,

@@ -18,24 +18,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from carbon_kube.domain.arrays import BoolArray, FloatArray, IntArray
+from carbon_kube.domain.instants import format_rfc3339_epoch_s
 from carbon_kube.domain.intensity import from_epoch_s
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.policy.jobs import JobTable as PolicyJobTable
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-
-RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
+from carbon_kube.policy.jobs import JobTable
+from carbon_kube.storage.atomic import write_atomically
 
 
 @dataclass(frozen=True)
-class JobTable:
+class JobTrace:
     """``n`` jobs as parallel columns; ``None`` means the column is absent from the trace.
+
+    A trace in the CSV contract's terms (zone names, optional columns), not the engine's
+    ``JobTable`` (``policy/jobs.py``): ``to_policy_jobs`` binds it to a grid's zones.
 
     ``deadline_s`` is the latest *finish* (epoch seconds), the contract's ``deadline``. A job
     without a deadline column gets whatever default the simulator applies.
@@ -78,17 +77,17 @@ class JobTable:
     def __len__(self) -> int:
         return len(self.job_id)
 
-    def head(self, n: int) -> JobTable:
+    def head(self, n: int) -> JobTrace:
         """The first ``n`` jobs (all of them when ``n`` is larger than the table)."""
         return self.take(np.arange(min(n, len(self))))
 
-    def take(self, rows: IntArray) -> JobTable:
+    def take(self, rows: IntArray) -> JobTrace:
         """The jobs at positions ``rows``, in that order."""
 
         def pick_list(column: Sequence[str] | None) -> list[str] | None:
             return None if column is None else [column[int(i)] for i in rows]
 
-        return JobTable(
+        return JobTrace(
             job_id=[self.job_id[int(i)] for i in rows],
             submit_s=self.submit_s[rows],
             duration_s=self.duration_s[rows],
@@ -101,7 +100,7 @@ class JobTable:
             kind=pick_list(self.kind),
         )
 
-    def sorted_by_submit(self) -> JobTable:
+    def sorted_by_submit(self) -> JobTrace:
         """Stable sort by submit time, so equal submits keep the source order."""
         return self.take(np.argsort(self.submit_s, kind="stable").astype(np.int64))
 
@@ -110,18 +109,18 @@ class JobTable:
         return float(np.sum(self.cpus * self.duration_s) / 3600.0)
 
 
-def to_frame(table: JobTable) -> pd.DataFrame:
+def to_frame(table: JobTrace) -> pd.DataFrame:
     """The contract's columns, in the contract's order, as strings and numbers."""
     columns: dict[str, object] = {
         "job_id": list(table.job_id),
-        "submit_time": _format_instants(table.submit_s),
+        "submit_time": format_rfc3339_epoch_s(table.submit_s),
         "duration_s": table.duration_s,
         "cpus": table.cpus,
     }
     if table.memory_gib is not None:
         columns["memory_gib"] = table.memory_gib
     if table.deadline_s is not None:
-        columns["deadline"] = _format_instants(table.deadline_s)
+        columns["deadline"] = format_rfc3339_epoch_s(table.deadline_s)
     if table.zone is not None:
         columns["zone"] = list(table.zone)
     if table.allowed_zones is not None:
@@ -133,17 +132,13 @@ def to_frame(table: JobTable) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def write_jobs_csv(table: JobTable, path: Path) -> None:
+def write_jobs_csv(table: JobTrace, path: Path) -> None:
     """Write ``table`` to ``path`` atomically: on failure no half-written file is left behind."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        to_frame(table).to_csv(partial, index=False, float_format="%.6g")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    frame = to_frame(table)
+    write_atomically(path, lambda temp: frame.to_csv(temp, index=False, float_format="%.6g"))
 
 
-def to_workloads(table: JobTable, *, default_zone: Zone) -> list[Workload]:
+def to_workloads(table: JobTrace, *, default_zone: Zone) -> list[Workload]:
     """Domain ``Workload`` objects; a job without a deadline gets none to spare (deadline = end).
 
     ``default_zone`` is the home zone of jobs whose table has no ``zone`` column.
@@ -174,8 +169,8 @@ def to_workloads(table: JobTable, *, default_zone: Zone) -> list[Workload]:
 
 
 def to_policy_jobs(
-    table: JobTable, zones: Sequence[Zone], *, default_zone: Zone | None = None
-) -> PolicyJobTable:
+    table: JobTrace, zones: Sequence[Zone], *, default_zone: Zone | None = None
+) -> JobTable:
     """The policies' columnar table, without building a ``Workload`` per job (fast at 1M jobs).
 
     ``zones`` are the intensity grid's zones, in its order. A job's home zone comes from the
@@ -211,7 +206,7 @@ def to_policy_jobs(
     deadline_s = (
         submit_s + duration_s if table.deadline_s is None else table.deadline_s.astype(np.float64)
     )
-    return PolicyJobTable(
+    return JobTable(
         job_ids=list(table.job_id),
         zones=tuple(zones),
         submit_s=submit_s,
@@ -227,8 +222,3 @@ def to_policy_jobs(
             np.zeros(n, dtype=np.bool_) if table.interruptible is None else table.interruptible
         ),
     )
-
-
-def _format_instants(epoch_s: IntArray) -> list[str]:
-    stamps = pd.to_datetime(np.asarray(epoch_s, dtype=np.int64), unit="s", utc=True)
-    return list(stamps.strftime(RFC3339_UTC))

@@ -16,17 +16,19 @@ data do not cover are checked by ``check_against_intensity`` (error, or skip the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from carbon_kube.domain.arrays import IntArray
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone, parse_zone
-from carbon_kube.policy.grids import IntArray, StepGrid
+from carbon_kube.policy.grids import StepGrid
 from carbon_kube.policy.jobs import JobTable
 
 REQUIRED = ("job_id", "submit_time", "duration_s", "cpus")
@@ -341,7 +343,7 @@ def check_against_intensity(
             )
             for row, field, zone in unknown_zone
         ]
-        span = f"[{_iso(grid.origin_s)}, {_iso(grid.end_s)})"
+        span = f"[{_whole_second_rfc3339(grid.origin_s)}, {_whole_second_rfc3339(grid.end_s)})"
         problems += [
             (
                 int(r),
@@ -386,5 +388,5 @@ def check_against_intensity(
     return CheckedJobs(jobs, [job_file.job_ids[i] for i in np.flatnonzero(drop).tolist()])
 
 
-def _iso(epoch_s: float) -> str:
-    return str(np.datetime64(int(epoch_s), "s")) + "Z"
+def _whole_second_rfc3339(epoch_s: float) -> str:
+    return format_rfc3339(datetime.fromtimestamp(int(epoch_s), UTC))

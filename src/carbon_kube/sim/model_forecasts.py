@@ -34,8 +34,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.intensity import FloatArray, IntensitySeries, from_epoch_s
+from carbon_kube.domain.intensity import IntensitySeries, from_epoch_s
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.forecasting import Forecaster, build_models
@@ -46,7 +47,7 @@ from carbon_kube.policy.forecasts import (
     SeriesForecast,
     make_forecast,
 )
-from carbon_kube.policy.grids import IntArray, IntensityGrid, StepGrid
+from carbon_kube.policy.grids import IntensityGrid, StepGrid
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.schedules import Schedule

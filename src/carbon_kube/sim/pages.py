@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,6 +22,7 @@ from carbon_kube.sim.outputs import BASELINE_POLICY, SimulationOutputs, best_pol
 from carbon_kube.sim.plots import render_chart
 from carbon_kube.sim.timeline_chart import render_zone_timelines
 from carbon_kube.sim.timelines import choose_step
+from carbon_kube.storage.atomic import write_text_atomically
 
 
 class PageFormat(StrEnum):
@@ -199,25 +198,7 @@ def write_page(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a temporary file beside it, then a rename."""
     if not path.parent.is_dir():
         raise InputError(f"folder {str(path.parent)!r} does not exist; create it", field="--out")
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".partial", dir=path.parent
-    )
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        # mkstemp makes the file private (0600); a report is as readable as any new file.
-        temp.chmod(0o666 & ~_umask())
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
+    write_text_atomically(path, text)
 
 
 _NO_LEVERS = {"time": math.nan, "region": math.nan, "time+region": math.nan}

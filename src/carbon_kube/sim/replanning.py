@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from carbon_kube.domain.intensity import FloatArray
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.policy.forecasts import Forecast
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.registry import plan_jobs

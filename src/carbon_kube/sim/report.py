@@ -1,14 +1,15 @@
 """Summaries and output files of a simulation: ``summary.json``, ``jobs.csv`` and a table.
 
 The field names follow DESIGN.md section 4; extra fields (savings by lever, overheads, the
-inputs used) are added after them. Files are written atomically: each goes to a hidden
-``.partial`` name first and all are renamed only when every one is complete.
+inputs used) are added after them. Files are written atomically (``storage.atomic``): each goes
+to a hidden ``.partial`` name first and all are renamed only when every one is complete.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ import pandas as pd
 from rich import box
 from rich.table import Table
 
+from carbon_kube.domain.instants import format_rfc3339_epoch_s
 from carbon_kube.policy.schedules import LEVER_ORDER, Reason, reason_text
 from carbon_kube.sim.engine import PolicyOutcome, SimulationResult
+from carbon_kube.storage.atomic import write_files_atomically
 
 SUMMARY_FILE = "summary.json"
 JOBS_FILE = "jobs.csv"
@@ -109,8 +112,8 @@ def _policy_frame(result: SimulationResult, outcome: PolicyOutcome) -> pd.DataFr
             "job_id": jobs.job_ids,
             "policy": outcome.policy,
             "zone": zones,
-            "start": _rfc3339(schedule.start_s),
-            "end": _rfc3339(schedule.end_s),
+            "start": format_rfc3339_epoch_s(schedule.start_s),
+            "end": format_rfc3339_epoch_s(schedule.end_s),
             "energy_kwh": outcome.energy_kwh,
             "co2_g": outcome.co2_g,
             "delay_s": outcome.delay_s,
@@ -125,13 +128,6 @@ def _policy_frame(result: SimulationResult, outcome: PolicyOutcome) -> pd.DataFr
     )
 
 
-def _rfc3339(epoch_s: np.ndarray) -> np.ndarray:
-    """Whole-second RFC 3339 UTC strings (``2022-01-01T00:00:00Z``)."""
-    text = np.datetime_as_string(np.round(epoch_s).astype("datetime64[s]"), unit="s")
-    result: np.ndarray = np.char.add(text, "Z")
-    return result
-
-
 def write_outputs(
     out_dir: Path,
     summaries: Sequence[Mapping[str, Any]],
@@ -140,25 +136,15 @@ def write_outputs(
 ) -> list[Path]:
     """Write ``summary.json``, ``jobs.csv`` (and ``extra`` files) atomically into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[Path, Path]] = []
-    try:
-        summary_tmp = out_dir / f".{SUMMARY_FILE}.partial"
-        summary_tmp.write_text(json.dumps(list(summaries), indent=2) + "\n", encoding="utf-8")
-        staged.append((summary_tmp, out_dir / SUMMARY_FILE))
-        jobs_tmp = out_dir / f".{JOBS_FILE}.partial"
-        jobs.to_csv(jobs_tmp, index=False, float_format="%.6g")
-        staged.append((jobs_tmp, out_dir / JOBS_FILE))
-        for name, content in (extra or {}).items():
-            tmp = out_dir / f".{name}.partial"
-            tmp.write_bytes(content)
-            staged.append((tmp, out_dir / name))
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, final in staged:
-        tmp.replace(final)
-    return [final for _, final in staged]
+    summary_text = json.dumps(list(summaries), indent=2) + "\n"
+    files: dict[Path, Callable[[Path], object]] = {
+        out_dir / SUMMARY_FILE: lambda temp: temp.write_text(summary_text, encoding="utf-8"),
+        out_dir / JOBS_FILE: lambda temp: jobs.to_csv(temp, index=False, float_format="%.6g"),
+    }
+    for name, content in (extra or {}).items():
+        files[out_dir / name] = partial(Path.write_bytes, data=content)
+    write_files_atomically(files)
+    return list(files)
 
 
 def summary_table(summaries: Sequence[Mapping[str, Any]], title: str) -> Table:

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from carbon_kube.domain.arrays import FloatArray
 
 HOURS_PER_WEEK = 168
 QUANTILE_KNOTS = 201

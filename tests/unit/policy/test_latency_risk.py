@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from carbon_kube.domain.intensity import FloatArray, to_epoch_s
+from carbon_kube.domain.arrays import FloatArray
+from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy.forecasts import OracleForecast
 from carbon_kube.policy.grids import IntensityGrid

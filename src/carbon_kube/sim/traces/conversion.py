@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray, IntArray
 from carbon_kube.domain.clock import require_utc
 from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.sim.job_table import FloatArray, IntArray, JobTable
+from carbon_kube.sim.job_table import JobTrace
 from carbon_kube.sim.traces.slack import DEFAULT_SLACK, SlackRule
 
 DEFAULT_START = datetime(2022, 1, 1, tzinfo=UTC)
@@ -62,13 +63,13 @@ class RawJobs:
 class ConvertedTrace:
     """The converted jobs and an account of what happened to the source rows."""
 
-    table: JobTable
+    table: JobTrace
     rows_read: int
     skipped: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
 
-def assemble(raw: RawJobs, options: ConvertOptions) -> JobTable:
+def assemble(raw: RawJobs, options: ConvertOptions) -> JobTrace:
     """Place, sort, cut, and add deadlines, zones, flags and kinds (see the module docstring)."""
     order = np.argsort(raw.offset_s, kind="stable")
     if options.limit is not None:
@@ -77,7 +78,7 @@ def assemble(raw: RawJobs, options: ConvertOptions) -> JobTable:
     duration_s = raw.duration_s[order]
     n = len(order)
     allowed = ";".join(options.allowed_zones)
-    return JobTable(
+    return JobTrace(
         job_id=[raw.job_id[int(i)] for i in order],
         submit_s=submit_s.astype(np.int64),
         duration_s=duration_s.astype(np.int64),

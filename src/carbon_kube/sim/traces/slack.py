@@ -21,12 +21,10 @@ from datetime import timedelta
 from enum import StrEnum
 
 import numpy as np
-import numpy.typing as npt
 
+from carbon_kube.domain.arrays import IntArray
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
-
-IntArray = npt.NDArray[np.int64]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _FACTOR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*$")

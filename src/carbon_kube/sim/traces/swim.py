@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.sim.traces.conversion import (
     ConvertedTrace,
@@ -31,7 +32,7 @@ from carbon_kube.sim.traces.conversion import (
     assemble,
     whole_seconds,
 )
-from carbon_kube.sim.traces.reading import FloatArray, RowCheck, parse_numbers, read_table
+from carbon_kube.sim.traces.reading import RowCheck, parse_numbers, read_table
 
 _COLUMNS = (
     "job_id",
