@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from carbon_kube.cli.settings_options import field_option
 from carbon_kube.cli.sim_inputs import read_forecast_inputs
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
@@ -33,9 +34,9 @@ from carbon_kube.sim.defaults import (
 )
 from carbon_kube.sim.engine import SimulationSettings
 from carbon_kube.sim.jobfile import OnMissing
-from carbon_kube.sim.model_forecasts import FORECAST_NAMES, MODEL_FORECASTS
 from carbon_kube.sim.report import summary_table
 from carbon_kube.sim.runs import RunOutput, run_default, run_simulation
+from carbon_kube.sim.settings import SimulateSettings
 
 _DEFAULT_WATTS_PER_VCPU = CLOUD_CPU_WATTS[Cloud.AWS].at_utilisation(DEFAULT_UTILISATION)
 
@@ -66,33 +67,14 @@ def simulate_command(
     capacity: list[str] = typer.Option(
         [], "--capacity", help="ZONE=VCPUS, repeatable; zones not given are unlimited."
     ),
-    threshold_g_per_kwh: float = typer.Option(
-        200.0, help="The threshold policy releases at or below this intensity."
+    threshold_g_per_kwh: float = field_option(
+        SimulateSettings, "threshold_g_per_kwh", "--threshold-g-per-kwh"
     ),
-    latency_risk: float = typer.Option(
-        0.0,
-        help=(
-            "Deadline margin as a share of each job's expected duration (0..1): plans start "
-            "by deadline - (1 + risk) x duration, so runs up to that much longer still meet "
-            "their deadline (Helm threshold.latencyRisk)."
-        ),
+    latency_risk: float = field_option(SimulateSettings, "latency_risk", "--latency-risk"),
+    duration_error: float = field_option(
+        SimulateSettings, "duration_error_sigma", "--duration-error"
     ),
-    duration_error: float = typer.Option(
-        0.0,
-        help=(
-            "Let jobs run longer or shorter than planned: actual = expected x exp(sigma x z), "
-            "z ~ N(0,1) seeded (an assumption; no shipped trace has estimate/actual pairs)."
-        ),
-    ),
-    forecast: str = typer.Option(
-        "oracle",
-        help=(
-            "What policies know of the future: oracle (upper bound), persistence, "
-            "seasonal-naive, provider (the source's own forecast, see --provider-forecast) or "
-            "lightgbm (forecast 72 h from each decision, data before it only; blended with "
-            "--provider-forecast and using --weather when given)."
-        ),
-    ),
+    forecast: str = field_option(SimulateSettings, "forecast", "--forecast"),
     provider_forecast: list[Path] = typer.Option(
         [],
         "--provider-forecast",
@@ -113,9 +95,8 @@ def simulate_command(
             "does; 0h plans each job once, at submit."
         ),
     ),
-    forecast_quantile: float = typer.Option(
-        0.5,
-        help="Plan on this quantile of a model forecast: 0.5 (median), 0.9 (risk-averse), 0.1.",
+    forecast_quantile: float = field_option(
+        SimulateSettings, "forecast_quantile", "--forecast-quantile"
     ),
     resume_overhead: str = typer.Option(
         "5m", help="Restart time per extra segment of a split interruptible job (e.g. 5m, 0s)."
@@ -143,27 +124,17 @@ def simulate_command(
     carbon-agnostic (start at submit in the home zone), attributed to time, region or both.
     """
     names = parse_policy_names(policy)
-    if forecast not in FORECAST_NAMES:
-        raise InputError(
-            f"expected one of {', '.join(FORECAST_NAMES)}, got {forecast!r}", field="--forecast"
-        )
-    if forecast_quantile not in (0.1, 0.5, 0.9):
-        raise InputError("expected 0.1, 0.5 or 0.9", field="--forecast-quantile")
-    if forecast_quantile != 0.5 and forecast not in MODEL_FORECASTS:
-        raise InputError(
-            f"forecast {forecast} has no quantiles; use {' or '.join(MODEL_FORECASTS)}",
-            field="--forecast-quantile",
-        )
+    knobs = SimulateSettings(
+        forecast=forecast,
+        forecast_quantile=forecast_quantile,
+        threshold_g_per_kwh=threshold_g_per_kwh,
+        latency_risk=latency_risk,
+        duration_error_sigma=duration_error,
+    )
     try:
         power = PowerModel(watts_per_vcpu, memory_watts_per_gib, pue)
     except ValueError as error:
         raise InputError(str(error), field="--pue/--watts-per-vcpu") from None
-    if threshold_g_per_kwh < 0:
-        raise InputError("must be >= 0 g/kWh", field="--threshold-g-per-kwh")
-    if not 0.0 <= latency_risk <= 1.0:
-        raise InputError(f"expected a share in [0, 1], got {latency_risk}", field="--latency-risk")
-    if not duration_error >= 0.0:
-        raise InputError(f"expected sigma >= 0, got {duration_error}", field="--duration-error")
     replan = parse_duration(replan_every, "--replan-every")
     if replan and capacity:
         raise InputError(
@@ -175,17 +146,12 @@ def simulate_command(
             f"expected whole hours (the data's step), got {replan_every}", field="--replan-every"
         )
     forecast_inputs = read_forecast_inputs(provider_forecast, weather)
-    settings = SimulationSettings(
-        policies=tuple(names),
-        power=power,
-        forecast=forecast,
-        forecast_quantile=forecast_quantile,
-        threshold_g_per_kwh=threshold_g_per_kwh,
+    settings = knobs.simulation(
+        tuple(names),
+        power,
         resume_overhead=parse_duration(resume_overhead, "--resume-overhead"),
         pauses=pauses,
         capacity=parse_capacity(capacity) if capacity else None,
-        latency_risk=latency_risk,
-        duration_error_sigma=duration_error,
         replan_every=replan or None,
     )
     console = Console()

@@ -1,8 +1,10 @@
-"""Models by name, as the command line and the benchmark ask for them."""
+"""Models by name, as the command line and the benchmark ask for them.
+
+Which model to use when asked for ``auto`` is ``forecasting.selection``'s.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -14,12 +16,10 @@ from carbon_kube.forecasting.baselines import (
     SeasonalNaiveForecaster,
 )
 from carbon_kube.forecasting.boosting import BoostingConfig, GradientBoostingForecaster
-from carbon_kube.forecasting.protocol import Forecaster, format_duration
+from carbon_kube.forecasting.protocol import Forecaster
 
 MODEL_NAMES = ("persistence", "seasonal-naive", "provider", "lightgbm")
 ALWAYS = ("persistence", "seasonal-naive")
-# What ``--model auto`` tries, best first: the first whose history need is met is used.
-AUTO_ORDER = ("lightgbm", "seasonal-naive", "persistence")
 
 
 def build_models(
@@ -64,41 +64,3 @@ def build_models(
             config = replace(config, max_horizon=timedelta(hours=hours))
             models.append(GradientBoostingForecaster(config, provider_forecasts=provider_forecasts))
     return models
-
-
-def choose_by_history(
-    candidates: Sequence[Forecaster], available: timedelta, horizon: timedelta
-) -> tuple[Forecaster, tuple[str, ...]]:
-    """The first of ``candidates`` that can forecast ``horizon`` from ``available`` history.
-
-    ``candidates`` go from the most demanding (and best) model to the simplest, so live data
-    with a few weeks of history still gets a forecast, from a simpler model that the notes
-    name, rather than an error. When none fits, the ``InputError`` says what the simplest one
-    needs and how much history there is.
-    """
-    if not candidates:
-        raise ValueError("choose_by_history needs at least one candidate")
-    skipped: list[str] = []
-    for model in candidates:
-        if horizon > model.max_horizon:
-            skipped.append(
-                f"{model.name} reaches at most {format_duration(model.max_horizon)} ahead"
-            )
-            continue
-        needed = model.required_history(horizon)
-        if available >= needed:
-            if not skipped:
-                return model, ()
-            return model, (f"auto: using {model.name} ({'; '.join(skipped)})",)
-        skipped.append(
-            f"{model.name} needs {format_duration(needed)} of history, found "
-            f"{format_duration(available)}"
-        )
-    simplest = candidates[-1]
-    raise InputError(
-        f"too little history for a {format_duration(horizon)} forecast: "
-        f"{simplest.name} needs at least {format_duration(simplest.required_history(horizon))}, "
-        f"found {format_duration(available)}; pass --history with a longer window or a longer "
-        "--intensity file",
-        field="history",
-    )
