@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from carbon_kube.cli.settings_options import field_option
-from carbon_kube.cli.sim_inputs import read_forecast_inputs
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
@@ -25,17 +23,12 @@ from carbon_kube.energy.coefficients import (
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy.capacity import CapacityLimits
 from carbon_kube.policy.registry import POLICIES, parse_policy_names
-from carbon_kube.providers.embedded import load_embedded_series
-from carbon_kube.sim.defaults import (
-    DEFAULT_JOB_COUNT,
-    DEFAULT_SEED,
-    DEFAULT_ZONES,
-    default_workloads,
-)
+from carbon_kube.sim.defaults import DEFAULT_JOB_COUNT, DEFAULT_SEED, run_embedded_default
 from carbon_kube.sim.engine import SimulationSettings
+from carbon_kube.sim.forecast_inputs import read_forecast_inputs
 from carbon_kube.sim.jobfile import OnMissing
 from carbon_kube.sim.report import summary_table
-from carbon_kube.sim.runs import RunOutput, run_default, run_simulation
+from carbon_kube.sim.runs import RunOutput, run_simulation
 from carbon_kube.sim.settings import SimulateSettings
 
 _DEFAULT_WATTS_PER_VCPU = CLOUD_CPU_WATTS[Cloud.AWS].at_utilisation(DEFAULT_UTILISATION)
@@ -167,7 +160,7 @@ def simulate_command(
                     "and --intensity with them",
                     field="--provider-forecast" if provider_forecast else "--weather",
                 )
-            output = _run_embedded_default(out, settings, done, default_jobs, seed)
+            output = run_embedded_default(out, settings, done, default_jobs, seed)
         elif jobs is None or not intensity:
             raise InputError(
                 "give both --jobs and --intensity, or neither for the embedded default",
@@ -187,27 +180,6 @@ def simulate_command(
                 forecast_files=[*provider_forecast, *weather],
             )
     _print(console, output, settings)
-
-
-def _run_embedded_default(
-    out: Path, settings: SimulationSettings, done: Callable[[str], None], n_jobs: int, seed: int
-) -> RunOutput:
-    """The no-argument run: embedded carbon data and the GAIA-fitted workload generator."""
-    series = load_embedded_series()
-    generated = default_workloads(series, n_jobs=n_jobs, seed=seed)
-    default_series = {zone: series[zone] for zone in DEFAULT_ZONES}
-    description = (
-        f"embedded default: {len(generated.workloads)} PAI-fitted jobs (seed {seed}) on "
-        f"ENTSO-E 2020 intensity for {', '.join(DEFAULT_ZONES)}"
-    )
-    return run_default(
-        default_series,
-        generated.workloads,
-        out,
-        settings,
-        on_policy_done=done,
-        description=description,
-    )
 
 
 def parse_capacity(items: list[str]) -> CapacityLimits:

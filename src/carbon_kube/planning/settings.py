@@ -27,9 +27,9 @@ from pydantic import (
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
-from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK
+from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK, check_latency_risk
 from carbon_kube.policy.registry import POLICIES
-from carbon_kube.policy.threshold import DEFAULT_THRESHOLD_G_PER_KWH
+from carbon_kube.policy.threshold import DEFAULT_THRESHOLD_G_PER_KWH, ThresholdArgs
 from carbon_kube.policy.threshold import NAME as THRESHOLD
 from carbon_kube.providers.construction import SourceKind, SourceSettings
 
@@ -48,15 +48,21 @@ FORECAST_KINDS: tuple[str, ...] = get_args(ForecastKind)
 
 
 def _share(value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise InputError(f"expected a share in [0, 1], got {value}", field="--latency-risk")
-    return value
+    # The range is policy.margins'; this only words it for the person who typed the value.
+    try:
+        return check_latency_risk(value)
+    except ValueError:
+        raise InputError(
+            f"expected a share in [0, 1], got {value}", field="--latency-risk"
+        ) from None
 
 
 def _non_negative_g_per_kwh(value: float) -> float:
-    if not value >= 0:
-        raise InputError("must be >= 0 g/kWh", field="--threshold-g-per-kwh")
-    return value
+    # The range is ThresholdArgs'; this only words it for the person who typed the value.
+    try:
+        return ThresholdArgs(value).threshold_g_per_kwh
+    except ValueError:
+        raise InputError("must be >= 0 g/kWh", field="--threshold-g-per-kwh") from None
 
 
 def _forecast_kind(value: object) -> object:
