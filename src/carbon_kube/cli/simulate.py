@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from carbon_kube.cli.settings_options import field_option
-from carbon_kube.domain.durations import parse_duration
+from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.energy.coefficients import (
@@ -23,6 +23,7 @@ from carbon_kube.energy.coefficients import (
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy.capacity import CapacityLimits
 from carbon_kube.policy.registry import POLICIES, parse_policy_names
+from carbon_kube.policy.temporal import DEFAULT_RESUME_OVERHEAD
 from carbon_kube.sim.defaults import DEFAULT_JOB_COUNT, DEFAULT_SEED, run_embedded_default
 from carbon_kube.sim.engine import SimulationSettings
 from carbon_kube.sim.forecast_inputs import read_forecast_inputs
@@ -92,7 +93,8 @@ def simulate_command(
         SimulateSettings, "forecast_quantile", "--forecast-quantile"
     ),
     resume_overhead: str = typer.Option(
-        "5m", help="Restart time per extra segment of a split interruptible job (e.g. 5m, 0s)."
+        format_duration(DEFAULT_RESUME_OVERHEAD),
+        help="Restart time per extra segment of a split interruptible job (e.g. 5m, 0s).",
     ),
     pauses: bool = typer.Option(True, help="Let interruptible jobs pause and resume."),
     on_missing: OnMissing = typer.Option(
