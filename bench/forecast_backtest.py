@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from carbon_kube.cli.forecast_io import read_history, write_atomically
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone
 from carbon_kube.forecasting import (
@@ -47,7 +46,9 @@ from carbon_kube.providers.dacf import (
     read_dacf_intensity,
     read_dacf_weather,
 )
+from carbon_kube.providers.series_files import read_history
 from carbon_kube.providers.weather_openmeteo import read_openmeteo_folder
+from carbon_kube.sim.backtest_outputs import write_atomically
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("CARBON_KUBE_SHARED_DATA", ROOT.parent / "shared" / "data"))

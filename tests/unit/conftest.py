@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ def default_simulation(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+def _no_network(request: pytest.FixtureRequest) -> None:
     """Unit tests reach no socket but a Unix one: HTTP goes through ``httpx.MockTransport``.
 
     A test that needs a real server on loopback belongs in tests/integration; the guard turns
@@ -40,4 +39,4 @@ def _no_network(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"], allow_unix_socket=True)
     else:
         pytest_socket.disable_socket(allow_unix_socket=True)
-    yield  # pytest-socket's own teardown hook lifts both restrictions after each test.
+    # pytest-socket's own teardown hook lifts both restrictions after each test.

@@ -1,8 +1,9 @@
 """``carbon-kube controller run``: the controller process (leader-elected kopf operator).
 
-Parses options into :class:`~carbon_kube.operator.settings.ControllerSettings`, builds the
-clock (real, or the lab's virtual clock), the carbon provider and the API client, and calls
-:func:`carbon_kube.operator.running.run_controller`. No logic of its own.
+Parses options into :class:`~carbon_kube.operator.settings.ControllerSettings` (whose fields,
+and ``PlanningSettings``' for re-planning, give the options their defaults), builds the clock
+(real, or the lab's virtual clock), the carbon provider (``providers.construction``) and the API
+client, and calls :func:`carbon_kube.operator.running.run_controller`. No logic of its own.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import socket
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from prometheus_client import start_http_server
 
-from carbon_kube.cli.fetch import default_client
+from carbon_kube.cli.environment import controller_credentials
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.cli.planning import build_region_map
-from carbon_kube.domain.durations import parse_duration
+from carbon_kube.cli.settings_options import field_default, field_option
+from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.kube.connection import client_for, read_connection
 from carbon_kube.lab.clock import VirtualClock, real_utc_now
@@ -33,12 +36,15 @@ from carbon_kube.operator.running import run_controller
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
 from carbon_kube.operator.workloads import HeldKind
 from carbon_kube.planning.service import PlanningService
-from carbon_kube.planning.settings import PlanningSettings, SourceSettings
-from carbon_kube.planning.sources import build_intensity_source
-from carbon_kube.providers import electricitymaps
+from carbon_kube.planning.settings import PlanningSettings
 from carbon_kube.providers.base import IntensityProvider
-from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
-from carbon_kube.providers.embedded import EmbeddedProvider
+from carbon_kube.providers.construction import (
+    SourceKind,
+    SourceSettings,
+    build_intensity_source,
+    build_provider,
+    default_client,
+)
 
 app = typer.Typer(
     help="The Carbon-Kube controller: releases held workloads at their planned time (and always "
@@ -49,9 +55,20 @@ app = typer.Typer(
 
 
 class ProviderChoice(StrEnum):
-    EMBEDDED = "embedded"
-    ELECTRICITYMAPS = "electricitymaps"
+    """The sources the controller can label nodes from (same values as ``SourceKind``), or none."""
+
+    EMBEDDED = SourceKind.EMBEDDED.value
+    ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
     NONE = "none"
+
+
+def _default(name: str) -> Any:
+    return field_default(ControllerSettings, name)
+
+
+def _default_duration(settings: type[Any], name: str) -> str:
+    value: timedelta = field_default(settings, name)
+    return format_duration(value)
 
 
 _KINDS = {
@@ -100,7 +117,9 @@ def run(
         "on the clock), electricitymaps (token in $ELECTRICITYMAPS_API_TOKEN) or none.",
     ),
     electricitymaps_url: str = typer.Option(
-        "https://api.electricitymap.org/v3", "--electricitymaps-url", help="API base URL."
+        field_default(SourceSettings, "electricitymaps_url"),
+        "--electricitymaps-url",
+        help="API base URL.",
     ),
     region_zone: list[str] = typer.Option(
         [], "--region-zone", help="Override REGION=ZONE in the region -> grid-zone table."
@@ -109,40 +128,58 @@ def run(
         "pod,job,spark,flink", "--kinds", help="Kinds to release: pod,job,spark,flink."
     ),
     release_concurrency: int = typer.Option(
-        32, "--release-concurrency", min=1, max=256, help="Release PATCHes in flight at once."
+        _default("release_concurrency"),
+        "--release-concurrency",
+        min=1,
+        max=256,
+        help="Release PATCHes in flight at once.",
     ),
     release_ahead_max: str = typer.Option(
-        "0s",
+        _default_duration(ControllerSettings, "release_ahead_max"),
         "--release-ahead-max",
         help="Start releasing work due together up to this long (virtual) early, so a burst "
         "ends near its due time instead of queueing past it (0s: off).",
     ),
     release_ahead_rate: float = typer.Option(
-        100.0,
+        _default("release_ahead_rate_per_s"),
         "--release-ahead-rate",
         min=1.0,
         help="Releases per real second assumed when spreading a burst ahead "
         "(what the apiserver sustains; lower starts earlier).",
     ),
     release_lead: str = typer.Option(
-        "0s", "--release-lead", help="Release this long (virtual) before the due time."
+        _default_duration(ControllerSettings, "release_lead"),
+        "--release-lead",
+        help="Release this long (virtual) before the due time.",
     ),
     label_nodes: bool = typer.Option(
-        True, "--label-nodes/--no-label-nodes", help="Write grid-zone and intensity node labels."
+        _default("label_nodes"),
+        "--label-nodes/--no-label-nodes",
+        help="Write grid-zone and intensity node labels.",
     ),
     nodepool_weights: bool = typer.Option(
-        False, "--nodepool-weights/--no-nodepool-weights", help="Adjust Karpenter NodePool weights."
+        _default("nodepool_weights"),
+        "--nodepool-weights/--no-nodepool-weights",
+        help="Adjust Karpenter NodePool weights.",
     ),
     node_label_interval: str = typer.Option(
-        "15m", "--node-label-interval", help="How often (virtual) labels and weights refresh."
+        _default_duration(ControllerSettings, "node_label_interval"),
+        "--node-label-interval",
+        help="How often (virtual) labels and weights refresh.",
     ),
     identity: str | None = typer.Option(
         None, "--identity", help="Leader-election identity (default: hostname-pid)."
     ),
-    lease_namespace: str = typer.Option("carbon-kube", "--lease-namespace"),
-    lease_name: str = typer.Option("carbon-kube-controller", "--lease-name"),
-    lease_duration: str = typer.Option("15s", "--lease-duration", help="Real time."),
-    renew_period: str = typer.Option("5s", "--renew-period", help="Real time."),
+    lease_namespace: str = typer.Option(
+        field_default(LeaseSettings, "namespace"), "--lease-namespace"
+    ),
+    lease_name: str = typer.Option(field_default(LeaseSettings, "name"), "--lease-name"),
+    lease_duration: str = typer.Option(
+        _default_duration(LeaseSettings, "lease_duration"), "--lease-duration", help="Real time."
+    ),
+    renew_period: str = typer.Option(
+        _default_duration(LeaseSettings, "renew_period"), "--renew-period", help="Real time."
+    ),
     replan_home_zone: str | None = typer.Option(
         None,
         "--replan-home-zone",
@@ -150,28 +187,31 @@ def run(
         "report each release's estimated emissions vs the carbon-agnostic baseline "
         "(carbon_kube_avoided_emissions_grams etc.; both off when not given).",
     ),
-    replan_forecast: str = typer.Option(
-        "persistence", "--replan-forecast", help="Forecast to re-plan with: persistence or oracle."
+    replan_forecast: str = field_option(
+        PlanningSettings,
+        "forecast",
+        "--replan-forecast",
+        help="Forecast to re-plan with: persistence or oracle.",
     ),
-    replan_policy: str = typer.Option(
-        "temporal", "--replan-policy", help="Policy to re-plan with."
+    replan_policy: str = field_option(
+        PlanningSettings, "policy", "--replan-policy", help="Policy to re-plan with."
     ),
-    replan_threshold_g_per_kwh: float = typer.Option(
-        200.0,
+    replan_threshold_g_per_kwh: float = field_option(
+        PlanningSettings,
+        "threshold_g_per_kwh",
         "--replan-threshold-g-per-kwh",
-        min=0.0,
         help="With --replan-policy threshold: the release threshold.",
     ),
-    replan_latency_risk: float = typer.Option(
-        0.0,
+    replan_latency_risk: float = field_option(
+        PlanningSettings,
+        "latency_risk",
         "--replan-latency-risk",
-        min=0.0,
-        max=1.0,
         help="Deadline margin as a share of the expected duration (0..1): re-plans start by "
         "deadline - (1 + risk) x expected duration (Helm threshold.latencyRisk).",
     ),
-    replan_adaptive_threshold: bool = typer.Option(
-        False,
+    replan_adaptive_threshold: bool = field_option(
+        PlanningSettings,
+        "adaptive_threshold",
         "--replan-adaptive-threshold",
         help="With --replan-policy threshold: the replay-buffer learner re-picks the threshold "
         "(Helm rl.enabled; only where bench/adaptive_threshold.py shows it beats the fixed one).",
@@ -227,15 +267,10 @@ def run(
     replanner = None
     outcomes = None
     if replan_home_zone is not None:
-        if replan_forecast not in ("persistence", "oracle"):
-            raise InputError(
-                f"expected persistence or oracle, got {replan_forecast!r}",
-                field="--replan-forecast",
-            )
         planning = PlanningSettings(
             home_zone=replan_home_zone,
             policy=replan_policy,
-            forecast="oracle" if replan_forecast == "oracle" else "persistence",
+            forecast=replan_forecast,
             threshold_g_per_kwh=replan_threshold_g_per_kwh,
             latency_risk=replan_latency_risk,
             adaptive_threshold=replan_adaptive_threshold,
@@ -262,8 +297,9 @@ def run(
 def _provider(choice: ProviderChoice, url: str, clock: ControllerClock) -> IntensityProvider | None:
     if choice is ProviderChoice.NONE:
         return None
-    if choice is ProviderChoice.EMBEDDED:
-        return EmbeddedProvider(clock)
-    token = os.environ.get(electricitymaps.TOKEN_ENV_VAR, "")
-    settings = ElectricityMapsSettings(api_token=token, base_url=url)
-    return ElectricityMapsProvider(settings, http=default_client(), clock=clock)
+    settings = SourceSettings(kind=SourceKind(choice.value), electricitymaps_url=url)
+    client = default_client() if choice is ProviderChoice.ELECTRICITYMAPS else None
+    provider, _ = build_provider(
+        settings, clock, client=client, credentials=controller_credentials()
+    )
+    return provider

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from carbon_kube.cli import planning
+from carbon_kube.cli.settings_options import field_default
 from carbon_kube.domain.errors import InputError
 from carbon_kube.extender.nodes import NodeCache
 from carbon_kube.extender.scheduling import ExtenderContext, ZoneIntensities
@@ -30,8 +31,16 @@ app = typer.Typer(
 
 @app.command("serve")
 def serve(
-    port: int = typer.Option(8888, "--port", min=0, max=65535, help="Port to listen on."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(
+        field_default(ExtenderServerSettings, "port"),
+        "--port",
+        min=0,
+        max=65535,
+        help="Port to listen on.",
+    ),
+    host: str = typer.Option(
+        field_default(ExtenderServerSettings, "host"), "--host", help="Address to listen on."
+    ),
     tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate (HTTPS)."),
     tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
     kubeconfig: Path | None = typer.Option(
@@ -46,7 +55,10 @@ def serve(
         help="List Nodes with the pod's ServiceAccount (how the Helm chart runs it).",
     ),
     node_refresh_s: float = typer.Option(
-        30.0, "--node-refresh-seconds", min=1.0, help="How often to re-list Nodes."
+        field_default(ExtenderServerSettings, "node_refresh").total_seconds(),
+        "--node-refresh-seconds",
+        min=1.0,
+        help="How often to re-list Nodes.",
     ),
     region_map: Path | None = planning.REGION_MAP,
     region_zone: list[str] = planning.REGION_ZONE,

@@ -1,15 +1,13 @@
 """``carbon-kube intensity fetch``: fill the local cache from a live carbon-intensity API.
 
-This is the only place that reads API credentials from the environment
-(``ELECTRICITYMAPS_API_TOKEN``, ``WATTTIME_USERNAME`` / ``WATTTIME_PASSWORD``) and the cache
-location (``XDG_CACHE_HOME``); both are passed into the library. The HTTP client and the clock
-come from ``make_fetch_command`` so tests can run the real command against
-``httpx.MockTransport``.
+Parses options, reads credentials and the cache location from the environment
+(``cli.environment``), builds the source with ``providers.construction`` and prints what came
+back. The HTTP client and the clock come from ``make_fetch_command`` so tests can run the real
+command against ``httpx.MockTransport``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
@@ -20,34 +18,29 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from carbon_kube import __version__
+from carbon_kube.cli.environment import cache_path, read_credentials
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.intensity import IntensitySeries, SignalKind
-from carbon_kube.domain.zones import Zone, parse_zone
-from carbon_kube.providers import electricitymaps, watttime
-from carbon_kube.providers.base import IntensityProvider, IntensityReading
-from carbon_kube.providers.caching import IntensityCache, default_cache_path
-from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
-from carbon_kube.providers.fallback import FallbackProvider
-from carbon_kube.providers.ukcarbon import UkCarbonIntensityProvider
-from carbon_kube.providers.watttime import WattTimeProvider, WattTimeSettings
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.zones import parse_zone
+from carbon_kube.providers.base import IntensityReading
+from carbon_kube.providers.construction import (
+    SourceKind,
+    SourceSettings,
+    build_source,
+    default_client,
+)
 
 ClientFactory = Callable[[], httpx.Client]
 
 
 class Source(StrEnum):
-    """The live APIs ``fetch`` can read."""
+    """The live APIs ``fetch`` can read: the live ``SourceKind`` values."""
 
-    ELECTRICITYMAPS = "electricitymaps"
-    UKCARBON = "ukcarbon"
-    WATTTIME = "watttime"
-
-
-def default_client() -> httpx.Client:
-    """A plain client; timeouts and retries are set per request by the providers."""
-    return httpx.Client(headers={"User-Agent": f"carbon-kube/{__version__}"})
+    ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
+    UKCARBON = SourceKind.UKCARBON.value
+    WATTTIME = SourceKind.WATTTIME.value
 
 
 def make_fetch_command(
@@ -76,7 +69,7 @@ def make_fetch_command(
             "carbon-kube/intensity.sqlite).",
         ),
         watttime_region: str | None = typer.Option(
-            None, help="WattTime region for --zone, e.g. CAISO_NORTH (only US-CAL-CISO has one)."
+            None, help=SourceSettings.model_fields["watttime_region"].description
         ),
     ) -> None:
         """Fetch carbon intensity from a live API into the local cache and summarise it.
@@ -89,19 +82,17 @@ def make_fetch_command(
         wanted = parse_zone(zone)
         if end is not None and start is None:
             raise InputError("--end needs --start", field="--end")
-        cache_path = cache or default_cache_path(os.environ.get("XDG_CACHE_HOME"), Path.home())
+        settings = SourceSettings(
+            kind=SourceKind(source.value),
+            cache_path=cache_path(cache),
+            watttime_region=watttime_region,
+        )
         with client_factory() as client:
-            provider, signal = build_live_provider(
-                source, wanted, client, the_clock, watttime_region
-            )
-            chain: IntensityProvider = FallbackProvider(
-                [provider],
-                clock=the_clock,
-                cache=IntensityCache(cache_path, clock=the_clock),
-                signal=signal,
+            chain = build_source(
+                settings, the_clock, zone=wanted, client=client, credentials=read_credentials()
             )
             console = Console()
-            table = _summary_table(f"{source} {wanted} -> {cache_path}")
+            table = _summary_table(f"{source} {wanted} -> {settings.cache_path}")
             if start is not None:
                 begin = parse_instant(start, "--start")
                 stop = parse_instant(end, "--end") if end is not None else the_clock.now()
@@ -120,54 +111,6 @@ def make_fetch_command(
 
 
 fetch_command = make_fetch_command()
-
-
-def build_live_provider(
-    source: Source,
-    zone: Zone,
-    client: httpx.Client,
-    clock: Clock,
-    watttime_region: str | None = None,
-) -> tuple[IntensityProvider, SignalKind]:
-    """The live API client for ``source`` and the signal it serves (credentials from the env).
-
-    Shared with ``forecast show`` so both commands read a live API the same way.
-    """
-    if source is Source.ELECTRICITYMAPS:
-        token = _require_env(electricitymaps.TOKEN_ENV_VAR, "your Electricity Maps API token")
-        settings = ElectricityMapsSettings(api_token=token, zones=(zone,))
-        return ElectricityMapsProvider(settings, http=client, clock=clock), SignalKind.AVERAGE
-    if source is Source.UKCARBON:
-        uk = UkCarbonIntensityProvider(http=client, clock=clock)
-        if zone not in uk.zones():
-            raise InputError(
-                f"the UK Carbon Intensity API has no zone {zone}; use GB (national) or "
-                "GB-R1 .. GB-R17 (its regions, e.g. GB-R13 London)",
-                field="--zone",
-            )
-        return uk, SignalKind.AVERAGE
-    regions = dict(watttime.DEFAULT_REGIONS)
-    if watttime_region is not None:
-        regions[zone] = watttime_region.strip()
-    if zone not in regions:
-        raise InputError(
-            f"no WattTime region is known for zone {zone}; pass --watttime-region NAME "
-            "(e.g. CAISO_NORTH; see WattTime's /v3/my-access)",
-            field="--watttime-region",
-        )
-    settings_wt = WattTimeSettings(
-        username=_require_env(watttime.USERNAME_ENV_VAR, "your WattTime username"),
-        password=_require_env(watttime.PASSWORD_ENV_VAR, "your WattTime password"),
-        regions=regions,
-    )
-    return WattTimeProvider(settings_wt, http=client, clock=clock), SignalKind.MARGINAL
-
-
-def _require_env(name: str, what: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise InputError(f"environment variable {name} is not set; export {name}=<{what}>")
-    return value
 
 
 def _summary_table(title: str) -> Table:

@@ -17,18 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from carbon_kube.cli.forecast_io import (
-    read_history,
-    read_provider_forecast,
-    read_weather,
-    write_backtest,
-)
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import parse_zone
 from carbon_kube.forecasting import BoostingConfig, build_models, run_backtest
 from carbon_kube.forecasting.backtesting import daily_origins
 from carbon_kube.providers.files import GapFill
+from carbon_kube.providers.series_files import read_history, read_provider_forecast, read_weather
+from carbon_kube.sim.backtest_outputs import write_backtest
 
 app = typer.Typer(
     help=(

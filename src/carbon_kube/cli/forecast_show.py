@@ -1,16 +1,16 @@
 """``carbon-kube forecast show``: the next hours of a zone from live, cached, file or embedded data.
 
-Parses options, gets the history (``forecast_sources``), picks the model (``forecasting``),
-prints a table of p10/p50/p90 per step and writes the plot atomically. The HTTP client and the
-clock come from ``make_show_command`` so tests run the real command against
-``httpx.MockTransport``; like ``intensity fetch``, only this edge reads the environment.
+Parses options, reads the history (``planning.history``), picks the model
+(``forecasting.selection``), prints a table of p10/p50/p90 per step and writes the plot
+atomically (``sim.forecast_plots``). The HTTP client and the clock come from
+``make_show_command`` so tests run the real command against ``httpx.MockTransport``; like
+``intensity fetch``, only this edge reads the environment (``cli.environment``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -18,45 +18,49 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from carbon_kube.cli import fetch
+from carbon_kube.cli.environment import cache_path, has_electricitymaps_token, read_credentials
+from carbon_kube.cli.fetch import ClientFactory
 from carbon_kube.cli.forecast import INTENSITY_HELP, WEATHER_HELP, parse_hours
-from carbon_kube.cli.forecast_io import (
-    plot_forecast,
-    read_provider_forecast,
-    read_weather,
-)
-from carbon_kube.cli.forecast_sources import (
-    ShowInputs,
-    ShowSource,
-    read_show_inputs,
-    resolve_source,
-)
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
-from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import parse_zone
-from carbon_kube.forecasting import BoostingConfig, Forecaster, build_models
-from carbon_kube.forecasting.protocol import steps_in
-from carbon_kube.forecasting.registry import AUTO_ORDER, MODEL_NAMES, choose_by_history
-from carbon_kube.providers import electricitymaps
-from carbon_kube.providers.caching import default_cache_path
+from carbon_kube.forecasting import BoostingConfig
+from carbon_kube.forecasting.selection import (
+    AUTO,
+    PROVIDER,
+    as_published,
+    check_model,
+    choose_model,
+    default_window,
+)
+from carbon_kube.planning.history import (
+    ShowInputs,
+    read_show_inputs,
+    resolve_source,
+)
+from carbon_kube.providers.construction import SourceKind, default_client
 from carbon_kube.providers.files import GapFill
+from carbon_kube.providers.series_files import read_provider_forecast, read_weather
+from carbon_kube.sim.forecast_plots import plot_forecast
 from carbon_kube.storage.atomic import write_atomically
 
-AUTO = "auto"
-PROVIDER = "provider"
-# The learned model is built and validated for 1-72 h; asking it for more is refused.
-LEARNED_MAX_HORIZON = BoostingConfig().max_horizon
-# ``--model provider`` needs history only to place the origin (its band needs past forecasts,
-# which a live API does not give): a few hours, served by Electricity Maps' one-call /history.
-PROVIDER_WINDOW = timedelta(hours=12)
+
+class ShowSource(StrEnum):
+    """``--source``'s choices: auto, then the ``HISTORY_SOURCES`` (same values)."""
+
+    AUTO = AUTO
+    EMBEDDED = SourceKind.EMBEDDED.value
+    FILE = SourceKind.FILE.value
+    CACHE = SourceKind.CACHE.value
+    ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
+    UKCARBON = SourceKind.UKCARBON.value
 
 
 def make_show_command(
-    client_factory: fetch.ClientFactory = fetch.default_client, clock: Clock | None = None
+    client_factory: ClientFactory = default_client, clock: Clock | None = None
 ) -> Callable[..., None]:
     """The ``show`` command bound to an HTTP client factory and a clock (tests inject both)."""
     the_clock = clock or SystemClock()
@@ -129,30 +133,19 @@ def make_show_command(
         """
         wanted = parse_zone(zone)
         reach = parse_hours(horizon, "--horizon")
-        name = model.strip()
-        if name != AUTO and name not in MODEL_NAMES:
-            raise InputError(
-                f"unknown model {name!r}; choose from {AUTO}, {', '.join(MODEL_NAMES)}",
-                field="--model",
-            )
-        if name == "lightgbm" and reach > LEARNED_MAX_HORIZON:
-            raise InputError(
-                f"model lightgbm forecasts at most {describe_duration(LEARNED_MAX_HORIZON)} ahead, "
-                f"asked for {describe_duration(reach)}; choose a shorter --horizon or "
-                "--model seasonal-naive",
-                field="--horizon",
-            )
+        name = check_model(model, reach)
         boosting = BoostingConfig(seed=seed, n_estimators=trees)
         file_forecast = read_provider_forecast(provider_forecast, wanted)
         resolved = resolve_source(
-            source, intensity, bool(os.environ.get(electricitymaps.TOKEN_ENV_VAR, "").strip())
+            None if source.value == AUTO else SourceKind(source.value),
+            intensity,
+            has_electricitymaps_token(),
         )
         window = (
             parse_hours(history, "--history")
             if history is not None
-            else _default_window(name, reach, boosting)
+            else default_window(name, reach, boosting)
         )
-        cache_path = cache or default_cache_path(os.environ.get("XDG_CACHE_HOME"), Path.home())
         console = Console()
         with client_factory() as client, console.status(f"reading {resolved} for {wanted}"):
             inputs = read_show_inputs(
@@ -163,10 +156,11 @@ def make_show_command(
                 horizon=reach,
                 clock=the_clock,
                 client=client,
-                cache_path=cache_path,
+                cache_path=cache_path(cache),
                 files=intensity,
                 fill_gaps=fill_gaps,
                 assume_utc=assume_utc,
+                credentials=read_credentials(),
             )
         series = inputs.history
         choice_notes: tuple[str, ...] = ()
@@ -182,7 +176,7 @@ def make_show_command(
             known = (
                 series.between(series.start, min(at, series.end)) if at > series.start else series
             )
-            forecaster, choice_notes = _forecaster(name, reach, known, boosting, file_forecast, at)
+            forecaster, choice_notes = choose_model(name, reach, known, boosting, file_forecast, at)
             forecast = forecaster.forecast(known, at, reach, read_weather(weather, wanted, False))
         _print(console, inputs, forecast, (*choice_notes, *forecast.notes))
         if out is not None:
@@ -194,72 +188,6 @@ def make_show_command(
 
 
 show_command = make_show_command()
-
-
-def _default_window(name: str, horizon: timedelta, boosting: BoostingConfig) -> timedelta:
-    if name == PROVIDER:
-        return PROVIDER_WINDOW
-    wanted = [name] if name != AUTO else _auto_names(horizon)
-    return max(
-        model.required_history(horizon)
-        for model in build_models(
-            wanted, horizon=horizon, boosting=boosting, always_baselines=False
-        )
-    )
-
-
-def _auto_names(horizon: timedelta) -> list[str]:
-    """Auto's candidates that can reach ``horizon`` at all (lightgbm only up to 72 h)."""
-    return [n for n in AUTO_ORDER if n != "lightgbm" or horizon <= LEARNED_MAX_HORIZON]
-
-
-def _forecaster(
-    name: str,
-    horizon: timedelta,
-    known: IntensitySeries,
-    boosting: BoostingConfig,
-    file_forecast: IntensitySeries | None,
-    origin: datetime,
-) -> tuple[Forecaster, tuple[str, ...]]:
-    """The model to run, and a note when ``auto`` had to fall back to a simpler one.
-
-    A forecast file holds day-ahead forecasts (each issued a day before its hour): ``provider``
-    serves it with ``build_models``' one-day lead, and ``lightgbm`` blends with it.
-    """
-    names = [name] if name != AUTO else _auto_names(horizon)
-    candidates = build_models(
-        names,
-        horizon=horizon,
-        provider_forecasts=file_forecast,
-        boosting=boosting,
-        always_baselines=False,
-    )
-    if name != AUTO:
-        return candidates[0], ()
-    available = max(min(origin, known.end) - known.start, timedelta(0))
-    return choose_by_history(candidates, available, horizon)
-
-
-def as_published(live: IntensitySeries, horizon: timedelta) -> QuantileForecast:
-    """A live source's own forecast as it was published, from its first step.
-
-    It starts at the step holding the time it was fetched (the UK API's half-hour, after
-    hourly means the next whole hour), not at the end of our history, and reaches as far as
-    the source published. A single live forecast comes with no record of its past errors, so
-    there is no band: p10 and p90 equal the published value, and a note says so.
-    """
-    reach = live.end - live.start
-    if horizon > reach:
-        raise InputError(
-            f"model provider forecasts at most {describe_duration(reach)} ahead, asked for "
-            f"{describe_duration(horizon)}; choose a shorter --horizon or another model",
-            field="--horizon",
-        )
-    values = live.values_g_per_kwh[: steps_in(horizon, live.step)]
-    note = "provider: the published forecast has no record of its past errors; p10 = p90 = p50"
-    return QuantileForecast(
-        live.zone, PROVIDER, live.start, live.step, values, values, values, (note,)
-    )
 
 
 def _print(

@@ -14,13 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from carbon_kube.cli.charts import write_intensity_chart
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.providers.embedded import embedded_year, load_embedded_series
 from carbon_kube.providers.files import GapFill, ReadOptions, read_intensity_file
+from carbon_kube.sim.intensity_chart import write_intensity_chart
 
 app = typer.Typer(help="Show and fetch grid carbon intensity.", no_args_is_help=True)
 

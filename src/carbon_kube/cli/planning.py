@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from carbon_kube.cli.settings_options import field_option
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import RegionZoneMap, Zone, parse_zone
@@ -26,38 +27,15 @@ from carbon_kube.planning import (
 from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.serving import TlsFiles
 
-HOME_ZONE: Any = typer.Option(
-    ..., "--home-zone", help="Grid zone of this cluster (Electricity Maps id, e.g. DE, IE)."
+HOME_ZONE: Any = field_option(PlanningSettings, "home_zone", "--home-zone")
+POLICY: Any = field_option(PlanningSettings, "policy", "--policy")
+FORECAST: Any = field_option(PlanningSettings, "forecast", "--forecast")
+THRESHOLD_G_PER_KWH: Any = field_option(
+    PlanningSettings, "threshold_g_per_kwh", "--threshold-g-per-kwh"
 )
-POLICY: Any = typer.Option(
-    "temporal", "--policy", help="Policy: temporal, threshold, spatial, spatiotemporal, ..."
-)
-FORECAST: Any = typer.Option(
-    "persistence",
-    "--forecast",
-    help="persistence (value 24 h earlier) or oracle (the source's own future; lab/demo only).",
-)
-THRESHOLD_G_PER_KWH: Any = typer.Option(
-    200.0,
-    "--threshold-g-per-kwh",
-    min=0.0,
-    help="With --policy threshold: release once the believed intensity is at or below this.",
-)
-LATENCY_RISK: Any = typer.Option(
-    0.0,
-    "--latency-risk",
-    min=0.0,
-    max=1.0,
-    help="Deadline margin as a share of each workload's expected duration (0..1): plans start "
-    "by deadline - (1 + risk) x expected duration, so a run up to that much longer than "
-    "expected (or released that late) still meets its deadline (Helm threshold.latencyRisk).",
-)
-ADAPTIVE_THRESHOLD: Any = typer.Option(
-    False,
-    "--adaptive-threshold",
-    help="With --policy threshold: let the replay-buffer learner re-pick the threshold every 6 h "
-    "from the last 14 days (Helm rl.enabled). Enable only for zones where `python "
-    "bench/adaptive_threshold.py` shows it beats the fixed threshold (see docs/adaptive.md).",
+LATENCY_RISK: Any = field_option(PlanningSettings, "latency_risk", "--latency-risk")
+ADAPTIVE_THRESHOLD: Any = field_option(
+    PlanningSettings, "adaptive_threshold", "--adaptive-threshold"
 )
 INTENSITY_FILE: Any = typer.Option(
     None,
@@ -127,21 +105,14 @@ def build_planner(
     forecast: str,
     intensity_file: Path | None,
     lab_state_dir: Path | None,
-    threshold_g_per_kwh: float = 200.0,
-    latency_risk: float = 0.0,
-    adaptive_threshold: bool = False,
+    **knobs: Any,
 ) -> PlanningService:
-    """The planning service the servers share, from already-parsed option values."""
-    if forecast not in ("persistence", "oracle"):
-        raise InputError(f"expected persistence or oracle, got {forecast!r}", field="--forecast")
-    settings = PlanningSettings(
-        home_zone=home_zone,
-        policy=policy,
-        forecast=forecast,
-        threshold_g_per_kwh=threshold_g_per_kwh,
-        latency_risk=latency_risk,
-        adaptive_threshold=adaptive_threshold,
-    )
+    """The planning service the servers share, from already-parsed option values.
+
+    ``knobs`` are further ``PlanningSettings`` fields (threshold, margin, learner); those not
+    given keep the model's defaults.
+    """
+    settings = PlanningSettings(home_zone=home_zone, policy=policy, forecast=forecast, **knobs)
     source = SourceSettings(
         kind=SourceKind.FILE if intensity_file is not None else SourceKind.EMBEDDED,
         path=intensity_file,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from carbon_kube.cli.sim_inputs import read_forecast_inputs
-from carbon_kube.domain.durations import parse_duration
+from carbon_kube.cli.settings_options import field_option
+from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.energy.coefficients import (
@@ -24,18 +23,14 @@ from carbon_kube.energy.coefficients import (
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy.capacity import CapacityLimits
 from carbon_kube.policy.registry import POLICIES, parse_policy_names
-from carbon_kube.providers.embedded import load_embedded_series
-from carbon_kube.sim.defaults import (
-    DEFAULT_JOB_COUNT,
-    DEFAULT_SEED,
-    DEFAULT_ZONES,
-    default_workloads,
-)
+from carbon_kube.policy.temporal import DEFAULT_RESUME_OVERHEAD
+from carbon_kube.sim.defaults import DEFAULT_JOB_COUNT, DEFAULT_SEED, run_embedded_default
 from carbon_kube.sim.engine import SimulationSettings
+from carbon_kube.sim.forecast_inputs import read_forecast_inputs
 from carbon_kube.sim.jobfile import OnMissing
-from carbon_kube.sim.model_forecasts import FORECAST_NAMES, MODEL_FORECASTS
 from carbon_kube.sim.report import summary_table
-from carbon_kube.sim.runs import RunOutput, run_default, run_simulation
+from carbon_kube.sim.runs import RunOutput, run_simulation
+from carbon_kube.sim.settings import SimulateSettings
 
 _DEFAULT_WATTS_PER_VCPU = CLOUD_CPU_WATTS[Cloud.AWS].at_utilisation(DEFAULT_UTILISATION)
 
@@ -66,33 +61,14 @@ def simulate_command(
     capacity: list[str] = typer.Option(
         [], "--capacity", help="ZONE=VCPUS, repeatable; zones not given are unlimited."
     ),
-    threshold_g_per_kwh: float = typer.Option(
-        200.0, help="The threshold policy releases at or below this intensity."
+    threshold_g_per_kwh: float = field_option(
+        SimulateSettings, "threshold_g_per_kwh", "--threshold-g-per-kwh"
     ),
-    latency_risk: float = typer.Option(
-        0.0,
-        help=(
-            "Deadline margin as a share of each job's expected duration (0..1): plans start "
-            "by deadline - (1 + risk) x duration, so runs up to that much longer still meet "
-            "their deadline (Helm threshold.latencyRisk)."
-        ),
+    latency_risk: float = field_option(SimulateSettings, "latency_risk", "--latency-risk"),
+    duration_error: float = field_option(
+        SimulateSettings, "duration_error_sigma", "--duration-error"
     ),
-    duration_error: float = typer.Option(
-        0.0,
-        help=(
-            "Let jobs run longer or shorter than planned: actual = expected x exp(sigma x z), "
-            "z ~ N(0,1) seeded (an assumption; no shipped trace has estimate/actual pairs)."
-        ),
-    ),
-    forecast: str = typer.Option(
-        "oracle",
-        help=(
-            "What policies know of the future: oracle (upper bound), persistence, "
-            "seasonal-naive, provider (the source's own forecast, see --provider-forecast) or "
-            "lightgbm (forecast 72 h from each decision, data before it only; blended with "
-            "--provider-forecast and using --weather when given)."
-        ),
-    ),
+    forecast: str = field_option(SimulateSettings, "forecast", "--forecast"),
     provider_forecast: list[Path] = typer.Option(
         [],
         "--provider-forecast",
@@ -113,12 +89,12 @@ def simulate_command(
             "does; 0h plans each job once, at submit."
         ),
     ),
-    forecast_quantile: float = typer.Option(
-        0.5,
-        help="Plan on this quantile of a model forecast: 0.5 (median), 0.9 (risk-averse), 0.1.",
+    forecast_quantile: float = field_option(
+        SimulateSettings, "forecast_quantile", "--forecast-quantile"
     ),
     resume_overhead: str = typer.Option(
-        "5m", help="Restart time per extra segment of a split interruptible job (e.g. 5m, 0s)."
+        format_duration(DEFAULT_RESUME_OVERHEAD),
+        help="Restart time per extra segment of a split interruptible job (e.g. 5m, 0s).",
     ),
     pauses: bool = typer.Option(True, help="Let interruptible jobs pause and resume."),
     on_missing: OnMissing = typer.Option(
@@ -143,27 +119,17 @@ def simulate_command(
     carbon-agnostic (start at submit in the home zone), attributed to time, region or both.
     """
     names = parse_policy_names(policy)
-    if forecast not in FORECAST_NAMES:
-        raise InputError(
-            f"expected one of {', '.join(FORECAST_NAMES)}, got {forecast!r}", field="--forecast"
-        )
-    if forecast_quantile not in (0.1, 0.5, 0.9):
-        raise InputError("expected 0.1, 0.5 or 0.9", field="--forecast-quantile")
-    if forecast_quantile != 0.5 and forecast not in MODEL_FORECASTS:
-        raise InputError(
-            f"forecast {forecast} has no quantiles; use {' or '.join(MODEL_FORECASTS)}",
-            field="--forecast-quantile",
-        )
+    knobs = SimulateSettings(
+        forecast=forecast,
+        forecast_quantile=forecast_quantile,
+        threshold_g_per_kwh=threshold_g_per_kwh,
+        latency_risk=latency_risk,
+        duration_error_sigma=duration_error,
+    )
     try:
         power = PowerModel(watts_per_vcpu, memory_watts_per_gib, pue)
     except ValueError as error:
         raise InputError(str(error), field="--pue/--watts-per-vcpu") from None
-    if threshold_g_per_kwh < 0:
-        raise InputError("must be >= 0 g/kWh", field="--threshold-g-per-kwh")
-    if not 0.0 <= latency_risk <= 1.0:
-        raise InputError(f"expected a share in [0, 1], got {latency_risk}", field="--latency-risk")
-    if not duration_error >= 0.0:
-        raise InputError(f"expected sigma >= 0, got {duration_error}", field="--duration-error")
     replan = parse_duration(replan_every, "--replan-every")
     if replan and capacity:
         raise InputError(
@@ -175,17 +141,12 @@ def simulate_command(
             f"expected whole hours (the data's step), got {replan_every}", field="--replan-every"
         )
     forecast_inputs = read_forecast_inputs(provider_forecast, weather)
-    settings = SimulationSettings(
-        policies=tuple(names),
-        power=power,
-        forecast=forecast,
-        forecast_quantile=forecast_quantile,
-        threshold_g_per_kwh=threshold_g_per_kwh,
+    settings = knobs.simulation(
+        tuple(names),
+        power,
         resume_overhead=parse_duration(resume_overhead, "--resume-overhead"),
         pauses=pauses,
         capacity=parse_capacity(capacity) if capacity else None,
-        latency_risk=latency_risk,
-        duration_error_sigma=duration_error,
         replan_every=replan or None,
     )
     console = Console()
@@ -201,7 +162,7 @@ def simulate_command(
                     "and --intensity with them",
                     field="--provider-forecast" if provider_forecast else "--weather",
                 )
-            output = _run_embedded_default(out, settings, done, default_jobs, seed)
+            output = run_embedded_default(out, settings, done, default_jobs, seed)
         elif jobs is None or not intensity:
             raise InputError(
                 "give both --jobs and --intensity, or neither for the embedded default",
@@ -221,27 +182,6 @@ def simulate_command(
                 forecast_files=[*provider_forecast, *weather],
             )
     _print(console, output, settings)
-
-
-def _run_embedded_default(
-    out: Path, settings: SimulationSettings, done: Callable[[str], None], n_jobs: int, seed: int
-) -> RunOutput:
-    """The no-argument run: embedded carbon data and the GAIA-fitted workload generator."""
-    series = load_embedded_series()
-    generated = default_workloads(series, n_jobs=n_jobs, seed=seed)
-    default_series = {zone: series[zone] for zone in DEFAULT_ZONES}
-    description = (
-        f"embedded default: {len(generated.workloads)} PAI-fitted jobs (seed {seed}) on "
-        f"ENTSO-E 2020 intensity for {', '.join(DEFAULT_ZONES)}"
-    )
-    return run_default(
-        default_series,
-        generated.workloads,
-        out,
-        settings,
-        on_policy_done=done,
-        description=description,
-    )
 
 
 def parse_capacity(items: list[str]) -> CapacityLimits:

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from carbon_kube.cli import planning
+from carbon_kube.cli.settings_options import field_default
 from carbon_kube.domain.errors import InputError
 from carbon_kube.webhook.server import WebhookServerSettings, run_webhook
 
@@ -26,8 +27,16 @@ def serve(
         None, "--tls-cert", help="PEM certificate the apiserver verifies (its caBundle's CA)."
     ),
     tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
-    port: int = typer.Option(8443, "--port", min=0, max=65535, help="Port to listen on."),
-    host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),  # noqa: S104
+    port: int = typer.Option(
+        field_default(WebhookServerSettings, "port"),
+        "--port",
+        min=0,
+        max=65535,
+        help="Port to listen on.",
+    ),
+    host: str = typer.Option(
+        field_default(WebhookServerSettings, "host"), "--host", help="Address to listen on."
+    ),
     insecure_http: bool = typer.Option(
         False,
         "--insecure-http",

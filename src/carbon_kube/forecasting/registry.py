@@ -1,12 +1,13 @@
-"""Models by name, as the command line and the benchmark ask for them."""
+"""Models by name, as the command line and the benchmark ask for them.
+
+Which model to use when asked for ``auto`` is ``forecasting.selection``'s.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.forecasting.baselines import (
@@ -19,8 +20,6 @@ from carbon_kube.forecasting.protocol import Forecaster
 
 MODEL_NAMES = ("persistence", "seasonal-naive", "provider", "lightgbm")
 ALWAYS = ("persistence", "seasonal-naive")
-# What ``--model auto`` tries, best first: the first whose history need is met is used.
-AUTO_ORDER = ("lightgbm", "seasonal-naive", "persistence")
 
 
 def build_models(
@@ -65,41 +64,3 @@ def build_models(
             config = replace(config, max_horizon=timedelta(hours=hours))
             models.append(GradientBoostingForecaster(config, provider_forecasts=provider_forecasts))
     return models
-
-
-def choose_by_history(
-    candidates: Sequence[Forecaster], available: timedelta, horizon: timedelta
-) -> tuple[Forecaster, tuple[str, ...]]:
-    """The first of ``candidates`` that can forecast ``horizon`` from ``available`` history.
-
-    ``candidates`` go from the most demanding (and best) model to the simplest, so live data
-    with a few weeks of history still gets a forecast, from a simpler model that the notes
-    name, rather than an error. When none fits, the ``InputError`` says what the simplest one
-    needs and how much history there is.
-    """
-    if not candidates:
-        raise ValueError("choose_by_history needs at least one candidate")
-    skipped: list[str] = []
-    for model in candidates:
-        if horizon > model.max_horizon:
-            skipped.append(
-                f"{model.name} reaches at most {describe_duration(model.max_horizon)} ahead"
-            )
-            continue
-        needed = model.required_history(horizon)
-        if available >= needed:
-            if not skipped:
-                return model, ()
-            return model, (f"auto: using {model.name} ({'; '.join(skipped)})",)
-        skipped.append(
-            f"{model.name} needs {describe_duration(needed)} of history, found "
-            f"{describe_duration(available)}"
-        )
-    simplest = candidates[-1]
-    raise InputError(
-        f"too little history for a {describe_duration(horizon)} forecast: "
-        f"{simplest.name} needs at least {describe_duration(simplest.required_history(horizon))}, "
-        f"found {describe_duration(available)}; pass --history with a longer window or a longer "
-        "--intensity file",
-        field="history",
-    )

@@ -2,50 +2,92 @@
 
 Validation happens here, at construction: an unknown policy or a malformed zone id is an
 ``InputError`` naming the setting, so a misconfigured webhook fails at start-up with one line
-instead of rejecting or mis-planning workloads later. Nothing here reads the environment.
+instead of rejecting or mis-planning workloads later. Each default and each range is written
+once, here: the CLI's options take their defaults, help and checks from these fields
+(``cli.settings_options``). Nothing here reads the environment.
+
+``LatencyRisk`` and ``ThresholdGPerKwh`` are the checked field types other components'
+settings (the simulator's) reuse, so the range of a knob is stated in one place.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from enum import StrEnum
-from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
-from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK
+from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK, check_latency_risk
 from carbon_kube.policy.registry import POLICIES
+from carbon_kube.policy.threshold import DEFAULT_THRESHOLD_G_PER_KWH, ThresholdArgs
 from carbon_kube.policy.threshold import NAME as THRESHOLD
+from carbon_kube.providers.construction import SourceKind, SourceSettings
+
+__all__ = [
+    "FORECAST_KINDS",
+    "ForecastKind",
+    "LatencyRisk",
+    "PlanningSettings",
+    "SourceKind",
+    "SourceSettings",
+    "ThresholdGPerKwh",
+]
 
 ForecastKind = Literal["persistence", "oracle"]
+FORECAST_KINDS: tuple[str, ...] = get_args(ForecastKind)
 
 
-class SourceKind(StrEnum):
-    """Where intensity comes from."""
+def _share(value: float) -> float:
+    # The range is policy.margins'; this only words it for the person who typed the value.
+    try:
+        return check_latency_risk(value)
+    except ValueError:
+        raise InputError(
+            f"expected a share in [0, 1], got {value}", field="--latency-risk"
+        ) from None
 
-    # The shipped year of real data, replayed at today's date: offline, no key (the lab's).
-    EMBEDDED = "embedded"
-    # A CSV/Parquet file (timestamp,zone,g_per_kwh or an Electricity Maps export), falling
-    # back to the embedded data for zones or times the file does not cover.
-    FILE = "file"
+
+def _non_negative_g_per_kwh(value: float) -> float:
+    # The range is ThresholdArgs'; this only words it for the person who typed the value.
+    try:
+        return ThresholdArgs(value).threshold_g_per_kwh
+    except ValueError:
+        raise InputError("must be >= 0 g/kWh", field="--threshold-g-per-kwh") from None
 
 
-class SourceSettings(BaseModel):
-    """Which intensity source to build (see ``planning.sources.build_intensity_source``)."""
+def _forecast_kind(value: object) -> object:
+    if value not in FORECAST_KINDS:
+        raise InputError(
+            f"expected {' or '.join(FORECAST_KINDS)}, got {value!r}", field="--forecast"
+        )
+    return value
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: SourceKind = SourceKind.EMBEDDED
-    path: Path | None = None
-
-    @model_validator(mode="after")
-    def _file_needs_path(self) -> SourceSettings:
-        if self.kind is SourceKind.FILE and self.path is None:
-            raise InputError("an intensity source of kind 'file' needs a path", field="--intensity")
-        return self
+LatencyRisk = Annotated[
+    float,
+    AfterValidator(_share),
+    Field(
+        description="Deadline margin as a share of each workload's expected duration (0..1): "
+        "plans start by deadline - (1 + risk) x expected duration, so a run up to that much "
+        "longer than expected (or released that late) still meets its deadline "
+        "(Helm threshold.latencyRisk)."
+    ),
+]
+ThresholdGPerKwh = Annotated[
+    float,
+    AfterValidator(_non_negative_g_per_kwh),
+    Field(description="The threshold policy releases at or below this believed intensity."),
+]
 
 
 class PlanningSettings(BaseModel):
@@ -68,13 +110,27 @@ class PlanningSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    home_zone: str
-    policy: str = "temporal"
-    forecast: ForecastKind = "persistence"
+    home_zone: str = Field(
+        description="Grid zone of this cluster (Electricity Maps id, e.g. DE, IE)."
+    )
+    policy: str = Field(
+        default="temporal", description="Policy: temporal, threshold, spatial, spatiotemporal, ..."
+    )
+    forecast: Annotated[ForecastKind, BeforeValidator(_forecast_kind)] = Field(
+        default="persistence",
+        description="persistence (value 24 h earlier) or oracle (the source's own future; "
+        "lab/demo only).",
+    )
     history: timedelta = timedelta(days=1)
-    threshold_g_per_kwh: float = Field(default=200.0, ge=0.0)
-    latency_risk: float = DEFAULT_LATENCY_RISK
-    adaptive_threshold: bool = False
+    threshold_g_per_kwh: ThresholdGPerKwh = DEFAULT_THRESHOLD_G_PER_KWH
+    latency_risk: LatencyRisk = DEFAULT_LATENCY_RISK
+    adaptive_threshold: bool = Field(
+        default=False,
+        description="With --policy threshold: let the replay-buffer learner re-pick the "
+        "threshold every 6 h from the last 14 days (Helm rl.enabled). Enable only for zones "
+        "where `python bench/adaptive_threshold.py` shows it beats the fixed threshold (see "
+        "docs/adaptive.md).",
+    )
     adaptive_buffer: timedelta = timedelta(days=14)
     adaptive_refit: timedelta = timedelta(hours=6)
 
@@ -97,13 +153,6 @@ class PlanningSettings(BaseModel):
     def _history(cls, value: timedelta) -> timedelta:
         if value < timedelta(0):
             raise InputError("history must not be negative", field="--history")
-        return value
-
-    @field_validator("latency_risk")
-    @classmethod
-    def _latency_risk(cls, value: float) -> float:
-        if not 0.0 <= value <= 1.0:
-            raise InputError(f"expected a share in [0, 1], got {value}", field="--latency-risk")
         return value
 
     @field_validator("adaptive_buffer", "adaptive_refit")

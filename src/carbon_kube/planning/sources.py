@@ -1,41 +1,18 @@
-"""Build the intensity source planning reads, and count its failures in a metric.
+"""The intensity source planning reads: the offline chain of ``providers.construction``.
 
-Every source is a ``FallbackProvider`` chain ending in the embedded data, so a zone or an
-instant that the configured source cannot answer still gets a real (replayed) value, flagged
-by provider name in logs and metrics. Failures of each link are counted in
-``carbon_kube_provider_errors_total``; the chain itself owns the fallback.
+Planning's servers read the embedded data, or a file over it (``SourceKind.EMBEDDED`` and
+``FILE``); the builder, its settings and the failure metric hook live in
+``providers.construction`` with every other source, and are re-exported here for planning's
+callers.
 """
 
 from __future__ import annotations
 
-from carbon_kube.domain.clock import Clock
-from carbon_kube.domain.errors import ProviderError, ProviderTemporaryError
-from carbon_kube.observability.metrics import PROVIDER_ERRORS
-from carbon_kube.planning.settings import SourceKind, SourceSettings
-from carbon_kube.providers.base import IntensityProvider
-from carbon_kube.providers.embedded import EmbeddedProvider
-from carbon_kube.providers.fallback import FallbackProvider
-from carbon_kube.providers.files import read_intensity_file
+from carbon_kube.providers.construction import (
+    SourceKind,
+    SourceSettings,
+    build_intensity_source,
+    count_provider_failure,
+)
 
-
-def count_provider_failure(provider: str, operation: str, error: ProviderError) -> None:
-    """``FallbackProvider`` hook: one increment per failed request, by error class."""
-    error_class = "temporary" if isinstance(error, ProviderTemporaryError) else "permanent"
-    PROVIDER_ERRORS.labels(provider, operation, error_class).inc()
-
-
-def build_intensity_source(settings: SourceSettings, clock: Clock) -> IntensityProvider:
-    """The provider chain for ``settings`` (reads a file now, if one is configured).
-
-    A file source is served without replay: outside its span it fails over to the embedded
-    replay rather than pretending the file covers dates it does not.
-    """
-    embedded = EmbeddedProvider(clock)
-    links: list[IntensityProvider] = []
-    if settings.kind is SourceKind.FILE:
-        if settings.path is None:  # guarded by SourceSettings; kept for the type checker
-            raise ValueError("file source without a path")
-        series = read_intensity_file(settings.path)
-        links.append(EmbeddedProvider(clock, replay=False, series=series))
-    links.append(embedded)
-    return FallbackProvider(links, clock=clock, on_failure=count_provider_failure)
+__all__ = ["SourceKind", "SourceSettings", "build_intensity_source", "count_provider_failure"]

@@ -8,14 +8,18 @@ have something to choose from; the carbon-agnostic baseline runs each job in its
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.domain.zones import Zone
+from carbon_kube.providers.embedded import load_embedded_series
+from carbon_kube.sim.engine import SimulationSettings
 from carbon_kube.sim.generator import generate_workloads
+from carbon_kube.sim.runs import RunOutput, run_default
 
 DEFAULT_ZONES: tuple[Zone, ...] = tuple(
     Zone(z) for z in ("DE", "FR", "GB", "ES", "IT", "PL", "AT", "DK")
@@ -59,3 +63,24 @@ def default_workloads(
     )
     inside = [w for w in generated if max(w.deadline, w.submit_at + w.expected_duration) <= end]
     return DefaultWorkload(inside, len(generated) - len(inside))
+
+
+def run_embedded_default(
+    out: Path, settings: SimulationSettings, done: Callable[[str], None], n_jobs: int, seed: int
+) -> RunOutput:
+    """The no-argument run: embedded carbon data and the GAIA-fitted workload generator."""
+    series = load_embedded_series()
+    generated = default_workloads(series, n_jobs=n_jobs, seed=seed)
+    default_series = {zone: series[zone] for zone in DEFAULT_ZONES}
+    description = (
+        f"embedded default: {len(generated.workloads)} PAI-fitted jobs (seed {seed}) on "
+        f"ENTSO-E 2020 intensity for {', '.join(DEFAULT_ZONES)}"
+    )
+    return run_default(
+        default_series,
+        generated.workloads,
+        out,
+        settings,
+        on_policy_done=done,
+        description=description,
+    )

@@ -21,7 +21,7 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import SignalKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.forecasting import build_models
-from carbon_kube.forecasting.registry import AUTO_ORDER, choose_by_history
+from carbon_kube.forecasting.selection import AUTO_ORDER, choose_by_history
 from carbon_kube.providers.caching import IntensityCache, SeriesKind
 from carbon_kube.providers.embedded import EmbeddedProvider
 from tests.http_fixtures import FAKE_SECRET, NOW, Recorded, clock, ok, status
@@ -360,8 +360,8 @@ def test_the_uk_source_forecasts_gb_from_half_hours_averaged_to_hours(
 
 
 def test_hourly_means_drop_partial_hours_at_both_ends() -> None:
-    from carbon_kube.cli.forecast_sources import hourly_means
     from carbon_kube.domain.intensity import IntensitySeries
+    from carbon_kube.planning.history import hourly_means
 
     half = timedelta(minutes=30)
     series = IntensitySeries(

@@ -1,58 +1,54 @@
-"""Where ``carbon-kube forecast show`` reads a zone's recent history (and the source's forecast).
+"""The history a forecast starts from, read from a configured source (and its own forecast).
 
-No new plumbing: live APIs go through the same ``FallbackProvider`` + ``IntensityCache`` chain
-that ``intensity fetch`` fills (built by ``cli.fetch``), the offline default is the planning
-source (``planning.build_intensity_source``: the embedded year replayed at today's date), and
-files are read by ``forecast_io.read_history`` like ``forecast backtest`` reads them.
+What ``carbon-kube forecast show`` reads: live APIs through the same chain and cache as
+``intensity fetch`` (``providers.construction.build_source``), only the cache, the embedded
+year replayed at today's date, or files (``providers.series_files.read_history``). ``auto``
+resolves to files if given, Electricity Maps if a token is set, else the embedded data.
 
 When a live API fails, the chain answers with the newest cached history flagged ``stale``; the
-caller must say so in its output. This module decides nothing about models.
+caller must say so in its output. This module decides nothing about models (see
+``forecasting.selection``) and reads no environment (the caller says whether a token is set).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 
 import httpx
 
-from carbon_kube.cli import fetch
-from carbon_kube.cli.forecast_io import read_history
 from carbon_kube.domain.clock import Clock
 from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import IntensitySeries, SignalKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.planning.settings import SourceKind, SourceSettings
-from carbon_kube.planning.sources import build_intensity_source, count_provider_failure
 from carbon_kube.providers.base import ForecastUnsupportedError, IntensityProvider
-from carbon_kube.providers.caching import IntensityCache, SeriesKind
-from carbon_kube.providers.fallback import FallbackProvider
+from carbon_kube.providers.caching import SeriesKind
+from carbon_kube.providers.construction import (
+    Credentials,
+    SourceKind,
+    SourceSettings,
+    build_source,
+    open_cache,
+)
 from carbon_kube.providers.files import GapFill
+from carbon_kube.providers.series_files import read_history
+
+__all__ = ["HISTORY_SOURCES", "ShowInputs", "hourly_means", "read_show_inputs", "resolve_source"]
 
 HOUR = timedelta(hours=1)
 
-
-class ShowSource(StrEnum):
-    """The sources ``forecast show`` can read history from."""
-
-    AUTO = "auto"
-    EMBEDDED = "embedded"
-    FILE = "file"
-    CACHE = "cache"
-    ELECTRICITYMAPS = "electricitymaps"
-    UKCARBON = "ukcarbon"
-
-
-LIVE = {
-    ShowSource.ELECTRICITYMAPS: fetch.Source.ELECTRICITYMAPS,
-    ShowSource.UKCARBON: fetch.Source.UKCARBON,
-}
+# The sources a forecast's history can come from (WattTime's marginal signal is not one).
+HISTORY_SOURCES = (
+    SourceKind.EMBEDDED,
+    SourceKind.FILE,
+    SourceKind.CACHE,
+    SourceKind.ELECTRICITYMAPS,
+    SourceKind.UKCARBON,
+)
 
 
 @dataclass(frozen=True)
@@ -67,28 +63,30 @@ class ShowInputs:
     fell_back: bool = False
 
 
-def resolve_source(source: ShowSource, files: Sequence[Path], has_em_token: bool) -> ShowSource:
-    """``auto``: the files if given, Electricity Maps if a token is set, else the embedded data.
+def resolve_source(
+    source: SourceKind | None, files: Sequence[Path], has_em_token: bool
+) -> SourceKind:
+    """``None`` (auto): the files if given, Electricity Maps with a token, else the embedded data.
 
     The UK API needs no key but is never picked automatically: the offline default must stay
     offline. An explicit source that contradicts ``--intensity`` is a user error.
     """
-    if source is ShowSource.AUTO:
+    if source is None:
         if files:
-            return ShowSource.FILE
-        return ShowSource.ELECTRICITYMAPS if has_em_token else ShowSource.EMBEDDED
-    if files and source is not ShowSource.FILE:
+            return SourceKind.FILE
+        return SourceKind.ELECTRICITYMAPS if has_em_token else SourceKind.EMBEDDED
+    if files and source is not SourceKind.FILE:
         raise InputError(
             f"--intensity reads files, but --source is {source}; drop one of them",
             field="--source",
         )
-    if source is ShowSource.FILE and not files:
+    if source is SourceKind.FILE and not files:
         raise InputError("--source file needs --intensity FILE", field="--intensity")
     return source
 
 
 def read_show_inputs(
-    source: ShowSource,
+    source: SourceKind,
     zone: Zone,
     *,
     window: timedelta,
@@ -100,19 +98,21 @@ def read_show_inputs(
     files: Sequence[Path] = (),
     fill_gaps: GapFill = GapFill.ERROR,
     assume_utc: bool = False,
+    credentials: Credentials | None = None,
 ) -> ShowInputs:
     """History over the last ``window`` before now (files: all of them) from ``source``.
 
-    ``source`` must be resolved (not ``auto``). With ``want_provider_forecast`` a live source's
-    own forecast of ``horizon`` is fetched through the same chain (stale from the cache too).
+    ``source`` must be resolved (``resolve_source``). With ``want_provider_forecast`` a live
+    source's own forecast of ``horizon`` is fetched through the same chain (stale from the
+    cache too).
     """
-    if source is ShowSource.FILE:
+    if source is SourceKind.FILE:
         series = read_history(files, zone, fill_gaps, assume_utc)
         return ShowInputs(series, ", ".join(str(p) for p in files))
     now = floor_to_hour(clock.now())
     start = now - window
-    if source is ShowSource.EMBEDDED:
-        provider = build_intensity_source(SourceSettings(kind=SourceKind.EMBEDDED), clock)
+    if source is SourceKind.EMBEDDED:
+        provider = build_source(SourceSettings(kind=SourceKind.EMBEDDED), clock)
         _require_zone(provider, zone, "the embedded dataset")
         if want_provider_forecast:
             raise InputError(
@@ -126,7 +126,7 @@ def read_show_inputs(
             "the embedded dataset (a real year replayed at today's date, not live data)",
         )
     cache = open_cache(cache_path, clock)
-    if source is ShowSource.CACHE:
+    if source is SourceKind.CACHE:
         cached = cache.last_series(SeriesKind.HISTORY, zone, start, now, SignalKind.AVERAGE)
         if cached is None:
             raise InputError(
@@ -151,13 +151,13 @@ def read_show_inputs(
             f"the cache {cache_path} (as last fetched)",
             None if forecast is None else hourly_means(forecast),
         )
-    live, signal = fetch.build_live_provider(LIVE[source], zone, client, clock)
-    chain = FallbackProvider(
-        [live],
-        clock=clock,
+    chain = build_source(
+        SourceSettings(kind=source, cache_path=cache_path),
+        clock,
+        zone=zone,
+        client=client,
+        credentials=credentials,
         cache=cache,
-        signal=signal,
-        on_failure=count_provider_failure,
     )
     history = chain.history(zone, start, now)
     forecast = None
@@ -198,14 +198,6 @@ def hourly_means(series: IntensitySeries) -> IntensitySeries:
         step=HOUR,
         values_g_per_kwh=values.mean(axis=1),
     )
-
-
-def open_cache(path: Path, clock: Clock) -> IntensityCache:
-    """The SQLite cache, or one line naming the file when it cannot be opened or created."""
-    try:
-        return IntensityCache(path, clock=clock)
-    except (OSError, sqlite3.Error) as error:
-        raise InputError(f"cannot open the intensity cache: {error}", source=path) from error
 
 
 def _require_zone(provider: IntensityProvider, zone: Zone, what: str) -> None:

@@ -1,4 +1,4 @@
-"""PNG charts for the command line, drawn off-screen (Agg) and written atomically.
+"""The intensity chart of ``intensity show --plot``, drawn off-screen (Agg), written atomically.
 
 No pyplot: a ``Figure`` with its own Agg canvas has no global state and needs no display, so it
 works on servers and in CI. A failed save leaves no partial PNG behind.

@@ -1,4 +1,4 @@
-"""What ``simulate --provider-forecast/--weather`` read: per-zone inputs of the models.
+"""Read what ``simulate --provider-forecast/--weather`` name: per-zone inputs of the models.
 
 Each DACF file names its region (and so its zone) in the file name; any other provider-forecast
 file is a long CSV / Electricity Maps export whose rows name their zones. Two files for one
