@@ -99,9 +99,13 @@ class Ledger:
         return True
 
     def take(self, zone: int, segments: list[tuple[float, float]], cpus: float) -> None:
+        # A paused job's segments may end and start again inside one step: it holds its
+        # vCPUs there once, not once per segment (counting twice overfilled the step).
+        occupied = np.zeros(self.grid.n_steps, dtype=bool)
         for start_s, end_s in segments:
             first, last = self.steps(start_s, end_s)
-            self.used_vcpus[zone, first:last] += cpus
+            occupied[max(first, 0) : last] = True
+        self.used_vcpus[zone, occupied] += cpus
 
     def first_fit_step(self, zone: int, from_step: int, width_steps: int, cpus: float) -> int:
         """First step ``>= from_step`` where ``width_steps`` steps have room, or -1."""
