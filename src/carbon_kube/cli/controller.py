@@ -22,6 +22,7 @@ from carbon_kube.cli.options import parse_instant
 from carbon_kube.cli.planning import build_region_map
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kube.connection import client_for, read_connection
 from carbon_kube.lab.clock import VirtualClock, real_utc_now
 from carbon_kube.lab.control_plane import read_state
@@ -31,7 +32,6 @@ from carbon_kube.operator.outcomes import PlanningOutcomes
 from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.operator.running import run_controller
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
-from carbon_kube.operator.workloads import HeldKind
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.settings import PlanningSettings, SourceSettings
 from carbon_kube.planning.sources import build_intensity_source
@@ -55,10 +55,10 @@ class ProviderChoice(StrEnum):
 
 
 _KINDS = {
-    "pod": HeldKind.POD,
-    "job": HeldKind.JOB,
-    "spark": HeldKind.SPARK,
-    "flink": HeldKind.FLINK,
+    "pod": WorkloadKind.POD,
+    "job": WorkloadKind.JOB,
+    "spark": WorkloadKind.SPARK,
+    "flink": WorkloadKind.FLINK,
 }
 
 
@@ -66,7 +66,7 @@ def _duration(text: str, option: str) -> timedelta:
     return parse_duration(text, option)
 
 
-def _kinds(text: str) -> tuple[HeldKind, ...]:
+def _kinds(text: str) -> tuple[WorkloadKind, ...]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     unknown = [name for name in names if name not in _KINDS]
     if unknown or not names:

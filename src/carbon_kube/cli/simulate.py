@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from carbon_kube.cli.sim_inputs import read_forecast_inputs
+from carbon_kube.domain.annotations import format_duration
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone, parse_zone
@@ -24,6 +25,7 @@ from carbon_kube.energy.coefficients import (
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy.capacity import CapacityLimits
 from carbon_kube.policy.registry import POLICIES, parse_policy_names
+from carbon_kube.policy.replanning import DEFAULT_REPLAN_TOLERANCE
 from carbon_kube.providers.embedded import load_embedded_series
 from carbon_kube.sim.defaults import (
     DEFAULT_JOB_COUNT,
@@ -113,6 +115,14 @@ def simulate_command(
             "does; 0h plans each job once, at submit."
         ),
     ),
+    replan_tolerance: str = typer.Option(
+        format_duration(DEFAULT_REPLAN_TOLERANCE),
+        help=(
+            "With --replan-every: a fresh plan replaces the old one only if it changes the zone "
+            "or moves the release by at least this much (the controller's rule and default; "
+            "0s takes every fresh plan)."
+        ),
+    ),
     forecast_quantile: float = typer.Option(
         0.5,
         help="Plan on this quantile of a model forecast: 0.5 (median), 0.9 (risk-averse), 0.1.",
@@ -174,6 +184,11 @@ def simulate_command(
         raise InputError(
             f"expected whole hours (the data's step), got {replan_every}", field="--replan-every"
         )
+    tolerance = parse_duration(replan_tolerance, "--replan-tolerance")
+    if tolerance < timedelta(0):
+        raise InputError(
+            f"must not be negative, got {replan_tolerance}", field="--replan-tolerance"
+        )
     forecast_inputs = read_forecast_inputs(provider_forecast, weather)
     settings = SimulationSettings(
         policies=tuple(names),
@@ -187,6 +202,7 @@ def simulate_command(
         latency_risk=latency_risk,
         duration_error_sigma=duration_error,
         replan_every=replan or None,
+        replan_tolerance=tolerance,
     )
     console = Console()
     with _PolicyProgress(console, len(names) + 1) as (progress, task):
