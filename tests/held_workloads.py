@@ -22,11 +22,11 @@ from carbon_kube.domain.annotations import (
     format_duration,
     format_rfc3339,
 )
-from carbon_kube.operator.workloads import HeldKind
+from carbon_kube.domain.workloads import WorkloadKind
 
 
 class HeldBuilder:
-    def __init__(self, kind: HeldKind, name: str) -> None:
+    def __init__(self, kind: WorkloadKind, name: str) -> None:
         self._kind = kind
         self._meta: dict[str, Any] = {
             "name": name,
@@ -81,10 +81,10 @@ class HeldBuilder:
         pod_spec: dict[str, Any] = {"containers": [{"name": "work", "image": "pause"}]}
         if selector:
             pod_spec["nodeSelector"] = selector
-        if self._kind is HeldKind.POD:
+        if self._kind is WorkloadKind.POD:
             spec = {**pod_spec, "schedulingGates": [{"name": SCHEDULING_GATE}]}
             return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
-        if self._kind is HeldKind.JOB:
+        if self._kind is WorkloadKind.JOB:
             spec = {"suspend": True, "template": {"spec": pod_spec}}
             return {
                 "apiVersion": "batch/v1",
@@ -93,7 +93,7 @@ class HeldBuilder:
                 "spec": spec,
                 "status": dict(self._status),
             }
-        if self._kind is HeldKind.SPARK:
+        if self._kind is WorkloadKind.SPARK:
             spark_spec: dict[str, Any] = {"suspend": True, "type": "Scala"}
             if selector:
                 spark_spec["nodeSelector"] = selector
@@ -112,8 +112,8 @@ class HeldBuilder:
 
 
 def held_pod(name: str) -> HeldBuilder:
-    return HeldBuilder(HeldKind.POD, name)
+    return HeldBuilder(WorkloadKind.POD, name)
 
 
-def held(kind: HeldKind, name: str) -> HeldBuilder:
+def held(kind: WorkloadKind, name: str) -> HeldBuilder:
     return HeldBuilder(kind, name)

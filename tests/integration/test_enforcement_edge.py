@@ -32,6 +32,7 @@ from carbon_kube.domain.annotations import (
     RELEASE_AT,
     SCHEDULING_GATE,
 )
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import default_power_model
 from carbon_kube.extender.nodes import INSTANCE_TYPE_LABEL, NodeCache
@@ -49,7 +50,7 @@ from carbon_kube.kube.client import (
 from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import free_loopback_ports, start_process, stop_process
 from carbon_kube.lab.state import LabState
-from carbon_kube.operator.workloads import HeldKind, release_patch
+from carbon_kube.operator.workloads import release_patch
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.providers.embedded import EmbeddedProvider
 from carbon_kube.providers.regions import load_region_zone_map
@@ -514,7 +515,7 @@ def test_pods_of_the_carbon_scheduler_land_on_the_lowest_emission_nodes(
 def _release(kube: KubeClient, namespace: str, name: str, planner: PlanningService) -> None:
     """What the controller does at release-at; no node carries a grid-zone label to tighten to."""
     pod = kube.get(PODS, name, namespace)
-    patch = release_patch(HeldKind.POD, pod, released_at=planner.clock.now(), reason="test")
+    patch = release_patch(WorkloadKind.POD, pod, released_at=planner.clock.now(), reason="test")
     assert patch.zone is None
     kube.patch(PODS, name, patch.body, namespace, patch_type=patch.patch_type)
 

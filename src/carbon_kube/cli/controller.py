@@ -25,6 +25,7 @@ from carbon_kube.cli.planning import build_region_map
 from carbon_kube.cli.settings_options import field_default, field_option
 from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kube.connection import client_for, read_connection
 from carbon_kube.lab.clock import VirtualClock, real_utc_now
 from carbon_kube.lab.state import read_state
@@ -34,7 +35,6 @@ from carbon_kube.operator.outcomes import PlanningOutcomes
 from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.operator.running import run_controller
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
-from carbon_kube.operator.workloads import HeldKind
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.settings import PlanningSettings
 from carbon_kube.providers.base import IntensityProvider
@@ -72,10 +72,10 @@ def _default_duration(settings: type[Any], name: str) -> str:
 
 
 _KINDS = {
-    "pod": HeldKind.POD,
-    "job": HeldKind.JOB,
-    "spark": HeldKind.SPARK,
-    "flink": HeldKind.FLINK,
+    "pod": WorkloadKind.POD,
+    "job": WorkloadKind.JOB,
+    "spark": WorkloadKind.SPARK,
+    "flink": WorkloadKind.FLINK,
 }
 
 
@@ -83,7 +83,7 @@ def _duration(text: str, option: str) -> timedelta:
     return parse_duration(text, option)
 
 
-def _kinds(text: str) -> tuple[HeldKind, ...]:
+def _kinds(text: str) -> tuple[WorkloadKind, ...]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     unknown = [name for name in names if name not in _KINDS]
     if unknown or not names:

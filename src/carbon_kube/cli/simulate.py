@@ -23,6 +23,7 @@ from carbon_kube.energy.coefficients import (
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.policy.capacity import CapacityLimits
 from carbon_kube.policy.registry import POLICIES, parse_policy_names
+from carbon_kube.policy.replanning import DEFAULT_REPLAN_TOLERANCE
 from carbon_kube.policy.temporal import DEFAULT_RESUME_OVERHEAD
 from carbon_kube.sim.defaults import DEFAULT_JOB_COUNT, DEFAULT_SEED, run_embedded_default
 from carbon_kube.sim.engine import SimulationSettings
@@ -89,6 +90,14 @@ def simulate_command(
             "does; 0h plans each job once, at submit."
         ),
     ),
+    replan_tolerance: str = typer.Option(
+        format_duration(DEFAULT_REPLAN_TOLERANCE),
+        help=(
+            "With --replan-every: a fresh plan replaces the old one only if it changes the zone "
+            "or moves the release by at least this much (the controller's rule and default; "
+            "0s takes every fresh plan)."
+        ),
+    ),
     forecast_quantile: float = field_option(
         SimulateSettings, "forecast_quantile", "--forecast-quantile"
     ),
@@ -140,6 +149,11 @@ def simulate_command(
         raise InputError(
             f"expected whole hours (the data's step), got {replan_every}", field="--replan-every"
         )
+    tolerance = parse_duration(replan_tolerance, "--replan-tolerance")
+    if tolerance < timedelta(0):
+        raise InputError(
+            f"must not be negative, got {replan_tolerance}", field="--replan-tolerance"
+        )
     forecast_inputs = read_forecast_inputs(provider_forecast, weather)
     settings = knobs.simulation(
         tuple(names),
@@ -148,6 +162,7 @@ def simulate_command(
         pauses=pauses,
         capacity=parse_capacity(capacity) if capacity else None,
         replan_every=replan or None,
+        replan_tolerance=tolerance,
     )
     console = Console()
     with _PolicyProgress(console, len(names) + 1) as (progress, task):

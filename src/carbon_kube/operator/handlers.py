@@ -12,19 +12,12 @@ from typing import Any
 
 import kopf
 
+from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.kinds.registry import adapter_for
 from carbon_kube.kube.connection import ApiConnection
 from carbon_kube.operator.controller import Controller
-from carbon_kube.operator.workloads import HeldKind
 
 __all__ = ["build_registry", "kopf_settings"]
-
-# kopf resource selectors per kind: (group, version, plural).
-_SELECTORS: dict[HeldKind, tuple[str, str, str]] = {
-    HeldKind.POD: ("", "v1", "pods"),
-    HeldKind.JOB: ("batch", "v1", "jobs"),
-    HeldKind.SPARK: ("sparkoperator.k8s.io", "v1beta2", "sparkapplications"),
-    HeldKind.FLINK: ("flink.apache.org", "v1beta1", "flinkdeployments"),
-}
 
 
 def _raw(event: Any) -> dict[str, Any]:
@@ -33,7 +26,7 @@ def _raw(event: Any) -> dict[str, Any]:
 
 
 def build_registry(
-    controller: Controller, connection: ApiConnection, kinds: tuple[HeldKind, ...]
+    controller: Controller, connection: ApiConnection, kinds: tuple[WorkloadKind, ...]
 ) -> kopf.OperatorRegistry:
     """A registry with a login handler, one event handler per held kind, and one for nodes."""
     registry = kopf.OperatorRegistry()
@@ -51,16 +44,16 @@ def build_registry(
         )
 
     for kind in kinds:
-        group, version, plural = _SELECTORS[kind]
+        api = adapter_for(kind).api  # its kopf selector: (group, version, plural)
 
         async def on_workload(
-            event: Any, type: str | None, _kind: HeldKind = kind, **_: Any
+            event: Any, type: str | None, _kind: WorkloadKind = kind, **_: Any
         ) -> None:
             controller.observe_workload(_kind, _raw(event), deleted=type == "DELETED")
 
-        kopf.on.event(group, version, plural, id=f"observe-{plural}", registry=registry)(
-            on_workload
-        )
+        kopf.on.event(
+            api.group, api.version, api.plural, id=f"observe-{api.plural}", registry=registry
+        )(on_workload)
 
     @kopf.on.event("", "v1", "nodes", id="observe-nodes", registry=registry)
     async def on_node(event: Any, type: str | None, **_: Any) -> None:

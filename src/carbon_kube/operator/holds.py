@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.operator.releasing import ReleaseTiming
-from carbon_kube.operator.workloads import HeldKind
+from carbon_kube.operator.workloads import kind_name
 
 __all__ = ["HeldWorkload", "HoldIndex", "WorkloadKey"]
 
@@ -26,12 +27,12 @@ _IMMEDIATELY = datetime.min.replace(tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class WorkloadKey:
-    kind: HeldKind
+    kind: WorkloadKind
     namespace: str
     name: str
 
     def __str__(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}"
+        return f"{kind_name(self.kind)}/{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)

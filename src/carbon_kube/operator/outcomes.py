@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 from carbon_kube.domain.annotations import PLAN_ZONE
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.operator.workloads import HeldKind, workload_kind
 from carbon_kube.planning.outcomes import JobOutcome
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.workloads import workload_from_object
@@ -29,7 +29,7 @@ class OutcomeSource(Protocol):
     """The estimate for ``obj`` released (started) at ``start``, or None."""
 
     def outcome(
-        self, kind: HeldKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
+        self, kind: WorkloadKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
     ) -> JobOutcome | None: ...
 
 
@@ -41,11 +41,11 @@ class PlanningOutcomes:
         self._home_zone = service.settings.home
 
     def outcome(
-        self, kind: HeldKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
+        self, kind: WorkloadKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
     ) -> JobOutcome | None:
         try:
             workload, _ = workload_from_object(
-                workload_kind(kind), obj, home_zone=self._home_zone, submitted_at=created_at
+                kind, obj, home_zone=self._home_zone, submitted_at=created_at
             )
         except (InputError, ValueError):
             return None

@@ -1,10 +1,11 @@
 """The re-planning hook: ask for a fresh plan for a held workload and keep it if it moved.
 
 The plan itself comes from ``carbon_kube.planning`` (provider + forecast + policy), injected as
-a :class:`Replanner`; this module only decides whether a new plan is worth writing. A new plan
-is written when its zone differs or its release moved by at least ``tolerance``: re-planning
-every small wobble of a forecast would churn annotations without changing any outcome. The
-latest safe start is never moved: it follows from the deadline, not from the forecast.
+a :class:`Replanner`; this module reads the plans recorded in annotations into the
+domain's :class:`~carbon_kube.policy.replanning.ReleasePlan` and asks the one re-plan rule
+(``policy.replanning.should_replace``, which the simulator asks too) whether the new plan is
+worth writing. The latest safe start is never moved: it follows from the deadline, not from
+the forecast.
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ from carbon_kube.domain.annotations import (
 )
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import Zone
-from carbon_kube.operator.workloads import HeldKind, workload_kind
+from carbon_kube.kinds.registry import kind_named
 from carbon_kube.planning.service import NO_SIGNAL, PlanningService
 from carbon_kube.planning.workloads import workload_from_object
+from carbon_kube.policy.replanning import ReleasePlan, should_replace
 
-__all__ = ["PlanningReplanner", "Replanner", "plan_moved_materially", "replan_patch"]
+__all__ = [
+    "PlanningReplanner",
+    "Replanner",
+    "plan_moved_materially",
+    "recorded_plan",
+    "replan_patch",
+]
 
 
 class Replanner(Protocol):
@@ -39,9 +47,6 @@ class Replanner(Protocol):
     def replan(
         self, obj: Mapping[str, Any], now: datetime, created_at: datetime
     ) -> Mapping[str, str] | None: ...
-
-
-_KINDS = {str(held): workload_kind(held) for held in HeldKind}
 
 
 class PlanningReplanner:
@@ -57,7 +62,7 @@ class PlanningReplanner:
     def replan(
         self, obj: Mapping[str, Any], now: datetime, created_at: datetime
     ) -> Mapping[str, str] | None:
-        kind = _KINDS.get(str(obj.get("kind", "")))
+        kind = kind_named(str(obj.get("kind", "")))
         if kind is None:
             return None
         home = Zone(self._service.settings.home_zone)
@@ -71,23 +76,31 @@ class PlanningReplanner:
         return plan_annotations(plan, decided_at=now, latest_start=workload.latest_start)
 
 
+def recorded_plan(annotations: Mapping[str, str]) -> ReleasePlan | None:
+    """The plan recorded in ``annotations``, or None when ``release-at`` is absent or unreadable."""
+    text = annotations.get(RELEASE_AT)
+    if text is None:
+        return None
+    try:
+        release_at = parse_rfc3339(text, RELEASE_AT)
+    except InputError:
+        return None
+    zone = annotations.get(PLAN_ZONE)
+    return ReleasePlan(release_at, Zone(zone) if zone else None)
+
+
 def plan_moved_materially(
     old: Mapping[str, str], new: Mapping[str, str], tolerance: timedelta
 ) -> bool:
-    """True when ``new`` changes the zone or moves ``release-at`` by ``tolerance`` or more."""
-    if new.get(PLAN_ZONE) and new.get(PLAN_ZONE) != old.get(PLAN_ZONE):
-        return True
-    if RELEASE_AT not in new:
+    """True when the plan annotations ``new`` should replace ``old`` (the re-plan rule).
+
+    An old plan that cannot be read is replaced by any readable one; a new one that cannot be
+    read (never the case for ``plan_annotations``) is not written.
+    """
+    fresh = recorded_plan(new)
+    if fresh is None:
         return False
-    if RELEASE_AT not in old:
-        return True
-    try:
-        moved = abs(
-            parse_rfc3339(new[RELEASE_AT], RELEASE_AT) - parse_rfc3339(old[RELEASE_AT], RELEASE_AT)
-        )
-    except InputError:
-        return True  # the old value was unreadable: any readable plan is an improvement
-    return moved >= tolerance
+    return should_replace(recorded_plan(old), fresh, tolerance)
 
 
 def replan_patch(new: Mapping[str, str]) -> dict[str, object]:

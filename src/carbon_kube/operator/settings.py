@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import RegionZoneMap
+from carbon_kube.kinds.registry import KINDS
 from carbon_kube.operator.leadership import LeaseSettings
-from carbon_kube.operator.workloads import HeldKind
+from carbon_kube.policy.replanning import DEFAULT_REPLAN_TOLERANCE
 
 __all__ = ["ControllerClock", "ControllerSettings", "WallClock"]
 
@@ -54,7 +56,7 @@ class ControllerSettings:
     """What the controller does and how often (see the field comments for units)."""
 
     regions: RegionZoneMap
-    kinds: tuple[HeldKind, ...] = tuple(HeldKind)
+    kinds: tuple[WorkloadKind, ...] = tuple(KINDS)
     # Virtual: release this long before the due instant, to absorb release and scheduling
     # latency (at speed-up 600 one real second is ten virtual minutes).
     release_lead: timedelta = timedelta(0)
@@ -73,7 +75,7 @@ class ControllerSettings:
     # Virtual: how often held workloads are re-planned (when a re-planner is configured), and
     # how far a new plan must move the release to be written.
     replan_interval: timedelta = timedelta(minutes=30)
-    replan_tolerance: timedelta = timedelta(minutes=15)
+    replan_tolerance: timedelta = DEFAULT_REPLAN_TOLERANCE
     # Real: concurrent release PATCHes, and the longest the release loop sleeps unwoken.
     release_concurrency: int = 32
     max_sleep: timedelta = timedelta(seconds=1)

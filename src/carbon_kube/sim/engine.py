@@ -57,6 +57,9 @@ class SimulationSettings:
     duration_error_sigma: float = 0.0
     duration_error_seed: int = DEFAULT_OVERRUN_SEED
     replan_every: timedelta | None = None
+    # How far a re-plan must move a release to replace the plan (the controller's rule);
+    # zero replaces on every re-plan, as this simulator did before it shared the rule.
+    replan_tolerance: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         check_latency_risk(self.latency_risk)
@@ -131,6 +134,7 @@ def simulate(
                 settings.policy_args(name),
                 settings.replan_every,
                 settings.latency_risk,
+                settings.replan_tolerance,
             )
         else:
             schedule = plan_jobs(

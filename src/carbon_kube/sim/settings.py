@@ -103,6 +103,7 @@ class SimulateSettings(BaseModel):
         pauses: bool,
         capacity: CapacityLimits | None,
         replan_every: timedelta | None,
+        replan_tolerance: timedelta = timedelta(0),
     ) -> SimulationSettings:
         """The engine's settings for these knobs and the run's other inputs."""
         return SimulationSettings(
@@ -117,4 +118,5 @@ class SimulateSettings(BaseModel):
             latency_risk=self.latency_risk,
             duration_error_sigma=self.duration_error_sigma,
             replan_every=replan_every,
+            replan_tolerance=replan_tolerance,
         )

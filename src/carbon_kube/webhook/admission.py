@@ -5,7 +5,8 @@ in, so every branch is tested without a server.
 
 **What is held, and how.** An opted-in workload is admitted *held*, with its plan recorded as
 annotations (``plan_annotations``); the controller releases it at ``release-at`` (and always by
-the latest safe start):
+the latest safe start). Each kind's hold, its "already held" and "held by someone else" tests
+are the kind's own (``carbon_kube.kinds``, asked through its registry); in short:
 
 =================  =========================================  ==============================
 kind               held by                                    released by the controller
@@ -66,9 +67,7 @@ from carbon_kube.domain.annotations import (
     FLEXIBLE_LABEL,
     INTERRUPTIBLE,
     MAX_DELAY,
-    RELEASE_AT,
     RELEASED_AT,
-    SCHEDULING_GATE,
     is_opted_in,
     parse_allowed_zones,
     parse_flexibility,
@@ -77,9 +76,11 @@ from carbon_kube.domain.annotations import (
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import RegionZoneMap, Zone
+from carbon_kube.kinds.protocol import JsonPatch
+from carbon_kube.kinds.registry import adapter_for, kind_of
 from carbon_kube.observability.metrics import DECISIONS
 from carbon_kube.planning.service import PlanningService
-from carbon_kube.planning.workloads import KindRef, kind_of, workload_from_object
+from carbon_kube.planning.workloads import workload_from_object
 from carbon_kube.policy.zone_affinity import require_node_expression, zone_requirement
 from carbon_kube.webhook.reviews import (
     AdmissionRequest,
@@ -90,9 +91,6 @@ from carbon_kube.webhook.reviews import (
     deny,
 )
 
-JsonPatch = list[dict[str, Any]]
-
-FLINK_SUSPENDED = "suspended"
 _REQUEST_KEYS = (DEADLINE, MAX_DELAY, EXPECTED_DURATION, ALLOWED_ZONES, INTERRUPTIBLE)
 
 
@@ -119,7 +117,8 @@ def serve_mutate(
         return allow_with_patch(
             request.uid, _controlled_pod_affinity(obj, planner.settings.home, regions)
         )
-    if _already_held(kind, obj):
+    adapter = adapter_for(kind)
+    if adapter.already_held(obj):
         return allow(request.uid)
     now = planner.clock.now()
     try:
@@ -132,7 +131,7 @@ def serve_mutate(
         )
     except InputError as error:
         return deny(request.uid, rejection_message(error))
-    foreign = _foreign_hold(kind, obj)
+    foreign = adapter.foreign_hold(obj)
     if foreign is not None:
         return allow(request.uid, warnings=[foreign])
     plan = planner.plan(workload)
@@ -140,7 +139,7 @@ def serve_mutate(
     recorded = plan_annotations(plan, decided_at=now, latest_start=workload.latest_start)
     operations = [
         *_annotation_patch(obj, recorded, remove=(RELEASED_AT,)),
-        *_hold_patch(kind, obj),
+        *adapter.hold_patch(obj),
     ]
     if kind is WorkloadKind.POD:
         operations += _affinity_patch(obj, workload.allowed_zones, workload.home_zone, regions)
@@ -189,7 +188,7 @@ def _held_kind(request: AdmissionRequest) -> WorkloadKind | None:
     if request.sub_resource:
         return None  # status, scale, ...: never the workload's own spec
     gvk = request.kind
-    return kind_of(KindRef(gvk.group, gvk.version, gvk.kind))
+    return kind_of(gvk.group, gvk.version, gvk.kind)
 
 
 def _opted_in(obj: Mapping[str, Any], namespace_opted_in: bool) -> bool:
@@ -206,55 +205,6 @@ def _controlled_pod(kind: WorkloadKind, obj: Mapping[str, Any]) -> bool:
     return isinstance(owners, list) and any(
         isinstance(owner, Mapping) and owner.get("controller") is True for owner in owners
     )
-
-
-def _already_held(kind: WorkloadKind, obj: Mapping[str, Any]) -> bool:
-    spec = _mapping(obj.get("spec"))
-    if kind is WorkloadKind.POD:
-        return any(
-            isinstance(gate, Mapping) and gate.get("name") == SCHEDULING_GATE
-            for gate in spec.get("schedulingGates") or []
-        )
-    planned = RELEASE_AT in _annotations(obj)
-    if kind is WorkloadKind.FLINK:
-        return planned and _mapping(spec.get("job")).get("state") == FLINK_SUSPENDED
-    return planned and spec.get("suspend") is True
-
-
-def _foreign_hold(kind: WorkloadKind, obj: Mapping[str, Any]) -> str | None:
-    """Why Carbon-Kube must not take this hold over (None when it may)."""
-    spec = _mapping(obj.get("spec"))
-    if kind in (WorkloadKind.JOB, WorkloadKind.SPARK) and spec.get("suspend") is True:
-        return (
-            f"carbon-kube: {kind.value} is created suspended by its owner (e.g. Kueue); "
-            "carbon-kube leaves its suspend flag alone and does not plan it"
-        )
-    if kind is WorkloadKind.FLINK:
-        job = spec.get("job")
-        if not isinstance(job, Mapping):
-            return (
-                "carbon-kube: FlinkDeployment without spec.job is a session cluster; there is "
-                "no job to suspend, so it is not held"
-            )
-        if job.get("state") == FLINK_SUSPENDED:
-            return (
-                "carbon-kube: FlinkDeployment is created with spec.job.state: suspended by its "
-                "owner; carbon-kube leaves it alone and does not plan it"
-            )
-    return None
-
-
-def _hold_patch(kind: WorkloadKind, obj: Mapping[str, Any]) -> JsonPatch:
-    spec = _mapping(obj.get("spec"))
-    if kind is WorkloadKind.POD:
-        gate = {"name": SCHEDULING_GATE}
-        if spec.get("schedulingGates"):
-            return [{"op": "add", "path": "/spec/schedulingGates/-", "value": gate}]
-        return [{"op": "add", "path": "/spec/schedulingGates", "value": [gate]}]
-    if kind is WorkloadKind.FLINK:
-        return [{"op": "add", "path": "/spec/job/state", "value": FLINK_SUSPENDED}]
-    # Job and SparkApplication: "add" on an existing member replaces it (RFC 6902 4.1).
-    return [{"op": "add", "path": "/spec/suspend", "value": True}]
 
 
 def _affinity_patch(

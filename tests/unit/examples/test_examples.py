@@ -9,7 +9,8 @@ import pytest
 from carbon_kube.domain.annotations import DEADLINE, MAX_DELAY, is_opted_in
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.planning.workloads import KindRef, kind_of, workload_from_object
+from carbon_kube.kinds.registry import kind_of
+from carbon_kube.planning.workloads import workload_from_object
 from tests.examples import EXAMPLE_FILES, EXAMPLES_DIR, load_example
 
 SUBMITTED_AT = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
@@ -40,7 +41,7 @@ def test_example_is_opted_in_with_a_deadline_or_max_delay(name: str) -> None:
 def test_example_is_a_kind_carbon_kube_holds_and_plans_as_expected(name: str) -> None:
     obj = load_example(name)
     group, _, version = obj["apiVersion"].rpartition("/")
-    kind = kind_of(KindRef(group, version, obj["kind"]))
+    kind = kind_of(group, version, obj["kind"])
     want_kind, want_cpus = WANT[name]
     assert kind is want_kind
     workload, request = workload_from_object(

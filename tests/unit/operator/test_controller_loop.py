@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from carbon_kube.domain.annotations import RELEASED_REASON, SCHEDULING_GATE
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kube.client import KubeApiError
 from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.controller import Controller
 from carbon_kube.operator.settings import ControllerSettings, WallClock
-from carbon_kube.operator.workloads import HeldKind
 from carbon_kube.providers.regions import load_region_zone_map
 from tests.builders import HOUR, T0
 from tests.held_workloads import held_pod
@@ -67,11 +67,11 @@ def test_due_pod_is_released_once_and_a_future_one_is_left_held() -> None:
 
     async def main() -> None:
         stop = asyncio.Event()
-        controller.observe_workload(HeldKind.POD, due, deleted=False)
-        controller.observe_workload(HeldKind.POD, later, deleted=False)
+        controller.observe_workload(WorkloadKind.POD, due, deleted=False)
+        controller.observe_workload(WorkloadKind.POD, later, deleted=False)
         loop = asyncio.get_running_loop()
         # A stale event for the released pod arrives after the release: no second patch.
-        loop.call_later(0.2, controller.observe_workload, HeldKind.POD, due, False)
+        loop.call_later(0.2, controller.observe_workload, WorkloadKind.POD, due, False)
         loop.call_later(0.5, stop.set)
         await controller.run_loops(stop)
 
@@ -90,7 +90,7 @@ def test_failed_release_is_retried_until_it_succeeds() -> None:
     client = RecordingClient(fail_once={"flaky"})
     controller = _controller(client, T0 + HOUR)
     controller.observe_workload(
-        HeldKind.POD, held_pod("flaky").planned(release_at=T0).build(), False
+        WorkloadKind.POD, held_pod("flaky").planned(release_at=T0).build(), False
     )
 
     _run(controller, 0.6)
@@ -103,8 +103,8 @@ def test_deleted_workload_is_forgotten_and_never_patched() -> None:
     client = RecordingClient()
     controller = _controller(client, T0)
     pod = held_pod("gone").planned(release_at=T0 + HOUR).build()
-    controller.observe_workload(HeldKind.POD, pod, deleted=False)
-    controller.observe_workload(HeldKind.POD, pod, deleted=True)
+    controller.observe_workload(WorkloadKind.POD, pod, deleted=False)
+    controller.observe_workload(WorkloadKind.POD, pod, deleted=True)
 
     _run(controller, 0.2)
 
@@ -126,7 +126,7 @@ def _burst_controller(client: RecordingClient, now: datetime, ahead_max: timedel
 def _released_names(controller: Controller, client: RecordingClient, burst: int) -> set[str]:
     for index in range(burst):
         pod = held_pod(f"b{index}").planned(release_at=T0).build()
-        controller.observe_workload(HeldKind.POD, pod, deleted=False)
+        controller.observe_workload(WorkloadKind.POD, pod, deleted=False)
     _run(controller, 0.3)
     return {name for name, _, _ in client.patches}
 
@@ -171,7 +171,7 @@ def test_work_due_no_faster_than_the_rate_is_released_at_its_own_instant() -> No
     controller = _burst_controller(client, T0, timedelta(minutes=1))
     for index in range(5):
         pod = held_pod(f"s{index}").planned(release_at=T0 + timedelta(seconds=index)).build()
-        controller.observe_workload(HeldKind.POD, pod, deleted=False)
+        controller.observe_workload(WorkloadKind.POD, pod, deleted=False)
 
     _run(controller, 0.3)
 
@@ -186,10 +186,10 @@ def test_a_burst_behind_spread_work_pulls_only_what_the_rate_cannot_fit() -> Non
         client = RecordingClient()
         controller = _burst_controller(client, T0 + timedelta(seconds=seconds), timedelta(hours=1))
         lone = held_pod("lone").planned(release_at=T0 + timedelta(seconds=3)).build()
-        controller.observe_workload(HeldKind.POD, lone, deleted=False)
+        controller.observe_workload(WorkloadKind.POD, lone, deleted=False)
         for index in range(40):
             pod = held_pod(f"b{index}").planned(release_at=T0 + timedelta(seconds=5)).build()
-            controller.observe_workload(HeldKind.POD, pod, deleted=False)
+            controller.observe_workload(WorkloadKind.POD, pod, deleted=False)
         _run(controller, 0.3)
         released[seconds] = {name for name, _, _ in client.patches}
 

@@ -14,6 +14,7 @@ from carbon_kube.domain.annotations import (
     WATTS_PER_GIB_LABEL,
     WATTS_PER_VCPU_LABEL,
 )
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import default_power_model
 from carbon_kube.operator.holds import HeldWorkload, HoldIndex, WorkloadKey
@@ -27,7 +28,6 @@ from carbon_kube.operator.nodepools import (
 from carbon_kube.operator.nodes import grid_zone_of, node_label_patch
 from carbon_kube.operator.releasing import DueReason, ReleaseTiming
 from carbon_kube.operator.replanning import plan_moved_materially
-from carbon_kube.operator.workloads import HeldKind
 from carbon_kube.providers.regions import load_region_zone_map
 from tests.builders import HOUR, T0
 
@@ -41,7 +41,7 @@ def _held(name: str, due_in: timedelta | None) -> HeldWorkload:
         None if due_in is None else T0 + due_in,
         DueReason.NO_TIMING if due_in is None else DueReason.PLANNED,
     )
-    return HeldWorkload(WorkloadKey(HeldKind.POD, "ns", name), {}, timing)
+    return HeldWorkload(WorkloadKey(WorkloadKind.POD, "ns", name), {}, timing)
 
 
 # -- hold index --------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_removed_workload_is_never_popped() -> None:
     index = HoldIndex()
     index.upsert(_held("w", HOUR))
 
-    index.remove(WorkloadKey(HeldKind.POD, "ns", "w"))
+    index.remove(WorkloadKey(WorkloadKind.POD, "ns", "w"))
 
     assert index.pop_due(T0 + 10 * HOUR) == []
     assert index.next_due() is None

@@ -10,13 +10,13 @@ import pytest
 
 from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.plans import Lever
+from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel
 from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.controller import Controller
 from carbon_kube.operator.outcomes import PlanningOutcomes
 from carbon_kube.operator.settings import ControllerSettings, WallClock
-from carbon_kube.operator.workloads import HeldKind
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.planning.outcomes import job_outcome, lever_of
 from carbon_kube.providers.embedded import EmbeddedProvider
@@ -137,7 +137,7 @@ def test_a_release_reports_the_estimated_avoided_grams_under_its_lever() -> None
 
     async def main() -> None:
         stop = asyncio.Event()
-        controller.observe_workload(HeldKind.POD, pod, deleted=False)
+        controller.observe_workload(WorkloadKind.POD, pod, deleted=False)
         asyncio.get_running_loop().call_later(0.5, stop.set)
         await controller.run_loops(stop)
 

@@ -6,9 +6,8 @@ from carbon_kube.domain.annotations import ALLOWED_ZONES, DEADLINE, EXPECTED_DUR
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
+from carbon_kube.kinds.registry import kind_of
 from carbon_kube.planning.workloads import (
-    KindRef,
-    kind_of,
     object_size,
     parse_cpu,
     parse_memory_gib,
@@ -40,9 +39,9 @@ def test_memory_quantities_parse_kubernetes_and_jvm_units(
 
 
 def test_only_the_four_held_kinds_are_supported() -> None:
-    assert kind_of(KindRef("batch", "v1", "Job")) is WorkloadKind.JOB
-    assert kind_of(KindRef("apps", "v1", "Deployment")) is None
-    assert kind_of(KindRef("flink.apache.org", "v1beta1", "FlinkDeployment")) is WorkloadKind.FLINK
+    assert kind_of("batch", "v1", "Job") is WorkloadKind.JOB
+    assert kind_of("apps", "v1", "Deployment") is None
+    assert kind_of("flink.apache.org", "v1beta1", "FlinkDeployment") is WorkloadKind.FLINK
 
 
 def test_a_job_is_as_big_as_its_template_times_parallelism() -> None:

@@ -166,3 +166,44 @@ def test_re_planning_is_refused_with_capacity_limits_and_off_grid_periods():
         plan_with_replanning(
             "temporal", _one_job(truth), OracleForecast(truth), TemporalArgs(), HOUR / 2, 0.0
         )
+
+
+def _release_annotations(start_s: float) -> dict[str, str]:
+    from datetime import UTC, datetime
+
+    from carbon_kube.domain.annotations import PLAN_ZONE, RELEASE_AT, format_rfc3339
+
+    return {RELEASE_AT: format_rfc3339(datetime.fromtimestamp(start_s, tz=UTC)), PLAN_ZONE: "DE"}
+
+
+@pytest.mark.parametrize("tolerance", [HOUR / 4, 8 * HOUR, 9 * HOUR])
+def test_the_simulator_re_plans_as_the_controller_does(tolerance: timedelta) -> None:
+    from carbon_kube.operator.replanning import plan_moved_materially
+
+    truth = _valley_truth()
+    jobs = _one_job(truth)
+    forecast = LateLearner(truth)
+    once, _ = plan_with_replanning("temporal", jobs, forecast, None, 24 * HOUR, 0.0)
+    fresh, _ = plan_with_replanning("temporal", jobs, forecast, None, HOUR, 0.0)
+    old, new = float(once.start_s[0]), float(fresh.start_s[0])  # 12:00, then 20:00: 8 h
+    controller_replaces = plan_moved_materially(
+        _release_annotations(old), _release_annotations(new), tolerance
+    )
+
+    kept_or_moved, _ = plan_with_replanning("temporal", jobs, forecast, None, HOUR, 0.0, tolerance)
+
+    assert kept_or_moved.start_s[0] == (new if controller_replaces else old)
+    assert controller_replaces is (tolerance <= 8 * HOUR)
+
+
+def test_the_re_plan_rule_moves_on_zone_or_a_release_moved_by_the_tolerance() -> None:
+    from carbon_kube.domain.zones import Zone
+    from carbon_kube.policy.replanning import ReleasePlan, should_replace
+
+    old = ReleasePlan(T0, Zone("DE"))
+    assert should_replace(None, old, HOUR)
+    assert not should_replace(old, ReleasePlan(T0 + HOUR / 2, Zone("DE")), HOUR)
+    assert should_replace(old, ReleasePlan(T0 - HOUR, Zone("DE")), HOUR)
+    assert should_replace(old, ReleasePlan(T0, Zone("FR")), HOUR)
+    assert not should_replace(old, ReleasePlan(T0), HOUR)
+    assert should_replace(old, old, timedelta(0))

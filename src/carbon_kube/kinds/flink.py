@@ -1,0 +1,91 @@
+"""Flink operator FlinkDeployments (v1beta1): held by ``spec.job.state: suspended``.
+
+Released by ``spec.job.state: running``; never tightened to a zone (their pods come from a pod
+template the Flink operator owns). A session cluster (no ``spec.job``) has no job to suspend
+and is not held; one created suspended by its owner is left alone. Sized as the job manager
+plus ``taskManager.replicas`` task managers. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.kinds.holding import plan_recorded, release_annotations, suspended_hold_is_ours
+from carbon_kube.kinds.objects import mapping, spec
+from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, PatchBuilder, ReleasePatch
+from carbon_kube.kinds.quantities import parse_cpu, parse_memory_gib, positive_int, with_defaults
+
+__all__ = ["FLINK", "FLINK_SUSPENDED", "FlinkKind"]
+
+FLINK_SUSPENDED = "suspended"
+FLINK_RUNNING = "running"
+
+
+class FlinkKind:
+    """:class:`~carbon_kube.kinds.protocol.KindAdapter` of FlinkDeployments."""
+
+    workload_kind: Final = WorkloadKind.FLINK
+    api: Final = ApiCoordinates(
+        "flink.apache.org", "v1beta1", "FlinkDeployment", "flinkdeployments"
+    )
+    supports_pause: Final = False
+    pause_patch: Final[PatchBuilder | None] = None
+    resume_patch: Final[PatchBuilder | None] = None
+
+    def is_held(self, obj: Mapping[str, Any]) -> bool:
+        state = str(mapping(spec(obj).get("job")).get("state", ""))
+        return suspended_hold_is_ours(obj) and state.lower() == FLINK_SUSPENDED
+
+    def already_held(self, obj: Mapping[str, Any]) -> bool:
+        return plan_recorded(obj) and mapping(spec(obj).get("job")).get("state") == FLINK_SUSPENDED
+
+    def foreign_hold(self, obj: Mapping[str, Any]) -> str | None:
+        job = spec(obj).get("job")
+        if not isinstance(job, Mapping):
+            return (
+                "carbon-kube: FlinkDeployment without spec.job is a session cluster; there is "
+                "no job to suspend, so it is not held"
+            )
+        if job.get("state") == FLINK_SUSPENDED:
+            return (
+                "carbon-kube: FlinkDeployment is created with spec.job.state: suspended by its "
+                "owner; carbon-kube leaves it alone and does not plan it"
+            )
+        return None
+
+    def hold_patch(self, obj: Mapping[str, Any]) -> JsonPatch:
+        return [{"op": "add", "path": "/spec/job/state", "value": FLINK_SUSPENDED}]
+
+    def release_patch(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        released_at: datetime,
+        reason: str,
+        node_labels: Iterable[Mapping[str, str]],
+    ) -> ReleasePatch:
+        body = {
+            "metadata": {"annotations": release_annotations(released_at, reason)},
+            "spec": {"job": {"state": FLINK_RUNNING}},
+        }
+        return ReleasePatch(body, "merge", None)
+
+    def size(self, obj: Mapping[str, Any]) -> tuple[float, float]:
+        deployment = spec(obj)
+        job_manager = mapping(mapping(deployment.get("jobManager")).get("resource"))
+        task_manager_spec = mapping(deployment.get("taskManager"))
+        task_manager = mapping(task_manager_spec.get("resource"))
+        replicas = positive_int(task_manager_spec.get("replicas"), default=1)
+        cpus = (parse_cpu(job_manager.get("cpu", 1)) or 1.0) + replicas * (
+            parse_cpu(task_manager.get("cpu", 1)) or 1.0
+        )
+        memory = (parse_memory_gib(job_manager.get("memory", "1g")) or 1.0) + replicas * (
+            parse_memory_gib(task_manager.get("memory", "1g")) or 1.0
+        )
+        return with_defaults(cpus, memory)
+
+
+FLINK: Final = FlinkKind()

@@ -1,0 +1,125 @@
+"""The contract every workload kind implements, and the values it hands back.
+
+What a kind must answer: where it lives in the API (:class:`ApiCoordinates`), whether an object
+is held, whether someone else holds it, the patch that holds it at admission, the patch that
+releases it, and how big it is. Nothing here knows a particular kind; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from carbon_kube.domain.workloads import WorkloadKind
+
+__all__ = [
+    "ApiCoordinates",
+    "JsonPatch",
+    "KindAdapter",
+    "PatchBuilder",
+    "ReleasePatch",
+    "ReleasePatchType",
+]
+
+JsonPatch = list[dict[str, Any]]
+"""An RFC 6902 JSON patch, as an admission response carries it."""
+
+PatchBuilder = Callable[[Mapping[str, Any]], JsonPatch]
+"""Builds a JSON patch for one object (the shape of the pause/resume slots)."""
+
+ReleasePatchType = Literal["merge", "strategic"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCoordinates:
+    """Group, version, kind and plural of one API kind.
+
+    Enough to match an admission request, build a REST path and register a kopf watch, so a
+    kind's version is spelled in one place.
+    """
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+
+    @property
+    def api_version(self) -> str:
+        """The object's ``apiVersion``: ``v1`` for the core group, ``group/version`` otherwise."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def rest_prefix(self) -> str:
+        """``api/v1`` for the core group, ``apis/<group>/<version>`` otherwise."""
+        return f"apis/{self.group}/{self.version}" if self.group else f"api/{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasePatch:
+    """One PATCH that releases a workload; ``zone`` is set when the selector was tightened."""
+
+    body: dict[str, Any]
+    patch_type: ReleasePatchType
+    zone: str | None
+
+
+class KindAdapter(Protocol):
+    """How Carbon-Kube holds, releases and sizes one kind (one module per kind implements it).
+
+    ``supports_pause``, ``pause_patch`` and ``resume_patch`` are the named slot for pausing a
+    running workload and resuming it later (checkpointed interruptible work, Kueue
+    ``Workload`` objects): no kind fills it yet, so ``supports_pause`` is False and both
+    builders are None everywhere; a kind that can pause sets all three together.
+    """
+
+    @property
+    def workload_kind(self) -> WorkloadKind:
+        """The domain kind; its value labels every metric of this kind."""
+        ...
+
+    @property
+    def api(self) -> ApiCoordinates:
+        """Where the kind lives in the API (its only spelling of group and version)."""
+        ...
+
+    @property
+    def supports_pause(self) -> bool: ...
+
+    @property
+    def pause_patch(self) -> PatchBuilder | None: ...
+
+    @property
+    def resume_patch(self) -> PatchBuilder | None: ...
+
+    def is_held(self, obj: Mapping[str, Any]) -> bool:
+        """True while ``obj`` waits for the controller to release it."""
+        ...
+
+    def already_held(self, obj: Mapping[str, Any]) -> bool:
+        """True when admission already held ``obj`` (reinvocation must not hold it twice)."""
+        ...
+
+    def foreign_hold(self, obj: Mapping[str, Any]) -> str | None:
+        """Why Carbon-Kube must not take this object's hold over, or None when it may."""
+        ...
+
+    def hold_patch(self, obj: Mapping[str, Any]) -> JsonPatch:
+        """The JSON patch that holds ``obj`` at admission."""
+        ...
+
+    def release_patch(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        released_at: datetime,
+        reason: str,
+        node_labels: Iterable[Mapping[str, str]],
+    ) -> ReleasePatch:
+        """The one PATCH that releases ``obj`` and records when and why."""
+        ...
+
+    def size(self, obj: Mapping[str, Any]) -> tuple[float, float]:
+        """(vCPU, GiB) the whole workload uses while it runs, defaults for missing sizes."""
+        ...

@@ -1,0 +1,98 @@
+"""Every workload kind has one adapter in the registry, and its hold is what it calls held."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from carbon_kube.domain.annotations import FLEXIBLE_LABEL, RELEASE_AT
+from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.kinds.protocol import JsonPatch
+from carbon_kube.kinds.registry import KINDS, adapter_for, kind_named, kind_of
+from carbon_kube.kube.client import JOBS, PODS
+from carbon_kube.kube.resources import FLINK_DEPLOYMENTS, SPARK_APPLICATIONS, workload_resource
+
+_POD_SPEC: dict[str, Any] = {"containers": [{"name": "work", "image": "pause"}]}
+
+# What a user submits: opted in, not held yet.
+_SUBMITTED: dict[WorkloadKind, dict[str, Any]] = {
+    WorkloadKind.POD: {"spec": dict(_POD_SPEC)},
+    WorkloadKind.JOB: {"spec": {"template": {"spec": dict(_POD_SPEC)}}},
+    WorkloadKind.SPARK: {"spec": {"type": "Scala", "driver": {}, "executor": {}}},
+    WorkloadKind.FLINK: {"spec": {"job": {"jarURI": "local:///job.jar", "state": "running"}}},
+}
+
+
+def _submitted(kind: WorkloadKind) -> dict[str, Any]:
+    api = adapter_for(kind).api
+    obj = copy.deepcopy(_SUBMITTED[kind])
+    meta = {"name": "w", "namespace": "default", "labels": {FLEXIBLE_LABEL: "true"}}
+    return {"apiVersion": api.api_version, "kind": api.kind, "metadata": meta, **obj}
+
+
+def _apply(obj: dict[str, Any], patch: JsonPatch) -> dict[str, Any]:
+    """RFC 6902 ``add`` (the only op a hold uses), including ``/-`` appends."""
+    result = copy.deepcopy(obj)
+    for op in patch:
+        assert op["op"] == "add"
+        *parents, last = [
+            p.replace("~1", "/").replace("~0", "~") for p in op["path"][1:].split("/")
+        ]
+        target: Any = result
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        if isinstance(target, list):
+            target.append(op["value"]) if last == "-" else target.insert(int(last), op["value"])
+        else:
+            target[last] = op["value"]
+    return result
+
+
+def test_every_workload_kind_has_one_adapter_with_its_coordinates() -> None:
+    assert set(KINDS) == set(WorkloadKind)
+    for kind, adapter in KINDS.items():
+        api = adapter.api
+        assert adapter.workload_kind is kind
+        assert all((api.version, api.kind, api.plural))
+        assert kind_of(api.group, api.version, api.kind) is kind
+        assert kind_named(api.kind) is kind
+        assert workload_resource(kind).plural == api.plural
+
+
+def test_the_rest_paths_come_from_the_kinds_coordinates() -> None:
+    assert workload_resource(WorkloadKind.POD) == PODS
+    assert workload_resource(WorkloadKind.JOB) == JOBS
+    assert SPARK_APPLICATIONS.group_version == "apis/sparkoperator.k8s.io/v1beta2"
+    assert FLINK_DEPLOYMENTS.group_version == "apis/flink.apache.org/v1beta1"
+
+
+@pytest.mark.parametrize("kind", list(WorkloadKind))
+def test_the_hold_patch_makes_a_held_object(kind: WorkloadKind) -> None:
+    adapter = adapter_for(kind)
+    obj = _submitted(kind)
+    assert not adapter.is_held(obj)
+    assert adapter.foreign_hold(obj) is None
+
+    held = _apply(obj, adapter.hold_patch(obj))
+
+    assert adapter.is_held(held)
+    held["metadata"]["annotations"] = {RELEASE_AT: "2022-01-01T00:00:00Z"}  # the plan, recorded
+    assert adapter.already_held(held)
+
+
+@pytest.mark.parametrize("kind", list(WorkloadKind))
+def test_no_kind_fills_the_pause_slot_yet(kind: WorkloadKind) -> None:
+    adapter = adapter_for(kind)
+    assert (adapter.supports_pause, adapter.pause_patch, adapter.resume_patch) == (
+        False,
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize("kind", list(WorkloadKind))
+def test_every_kind_is_sized_with_defaults_when_it_says_nothing(kind: WorkloadKind) -> None:
+    cpus, memory_gib = adapter_for(kind).size(_submitted(kind))
+    assert (cpus >= 1.0, memory_gib >= 1.0) == (True, True)
