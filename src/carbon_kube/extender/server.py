@@ -18,10 +18,10 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
 from carbon_kube.extender.scheduling import ExtenderContext, serve_filter, serve_prioritize
 from carbon_kube.extender.wire import ExtenderArgs, encode_priorities
@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ExtenderServerSettings:
+class ExtenderServerSettings(BaseModel):
     """Where to listen, TLS (optional: the scheduler supports both), node-cache refresh."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     host: str = "127.0.0.1"
     port: int = 8888

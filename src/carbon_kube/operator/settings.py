@@ -8,9 +8,10 @@ Kubernetes side keeps real time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import RegionZoneMap
@@ -51,9 +52,15 @@ class WallClock:
         return real_instant
 
 
-@dataclass(frozen=True)
-class ControllerSettings:
-    """What the controller does and how often (see the field comments for units)."""
+class ControllerSettings(BaseModel):
+    """What the controller does and how often (see the field comments for units).
+
+    A pydantic model like every component's settings (``PlanningSettings``,
+    ``SimulateSettings``): typed fields, each default written once, checked on construction
+    (a ``ValidationError`` is a ``ValueError``), read by the CLI for its option defaults.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     regions: RegionZoneMap
     kinds: tuple[WorkloadKind, ...] = tuple(KINDS)
@@ -67,7 +74,7 @@ class ControllerSettings:
     release_ahead_max: timedelta = timedelta(0)
     # Real: the release rate assumed when spreading a burst ahead (releases per second the
     # apiserver sustains; lower is safer: the burst then starts earlier).
-    release_ahead_rate_per_s: float = 100.0
+    release_ahead_rate_per_s: float = Field(default=100.0, gt=0)
     # Virtual: how often node intensity labels and NodePool weights are refreshed.
     node_label_interval: timedelta = timedelta(minutes=15)
     label_nodes: bool = True
@@ -77,18 +84,16 @@ class ControllerSettings:
     replan_interval: timedelta = timedelta(minutes=30)
     replan_tolerance: timedelta = DEFAULT_REPLAN_TOLERANCE
     # Real: concurrent release PATCHes, and the longest the release loop sleeps unwoken.
-    release_concurrency: int = 32
+    release_concurrency: int = Field(default=32, ge=1)
     max_sleep: timedelta = timedelta(seconds=1)
     retry_after: timedelta = timedelta(seconds=2)
-    lease: LeaseSettings = field(default_factory=LeaseSettings)
+    lease: LeaseSettings = Field(default_factory=LeaseSettings)
     identity: str = "carbon-kube-controller"
 
-    def __post_init__(self) -> None:
-        if self.release_concurrency < 1:
-            raise ValueError("release_concurrency must be >= 1")
+    @model_validator(mode="after")
+    def _durations_not_negative(self) -> ControllerSettings:
         if self.release_lead < timedelta(0):
             raise ValueError("release_lead must not be negative")
         if self.release_ahead_max < timedelta(0):
             raise ValueError("release_ahead_max must not be negative")
-        if self.release_ahead_rate_per_s <= 0:
-            raise ValueError("release_ahead_rate_per_s must be positive")
+        return self

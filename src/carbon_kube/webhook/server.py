@@ -18,9 +18,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
 from carbon_kube.domain.zones import RegionZoneMap
 from carbon_kube.observability.metrics import (
@@ -53,9 +53,10 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 Decide = Callable[[AdmissionReviewRequest], AdmissionReviewResponse]
 
 
-@dataclass(frozen=True)
-class WebhookServerSettings:
+class WebhookServerSettings(BaseModel):
     """Where and how to listen; TLS is required by the apiserver outside tests."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     host: str = "0.0.0.0"  # noqa: S104 - a webhook Pod must accept the apiserver's connections
     port: int = 8443

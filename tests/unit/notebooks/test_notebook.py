@@ -15,8 +15,8 @@ from nbclient import NotebookClient
 
 from tests.paths import REPO_ROOT
 
-# Starts an external tool (Chromium, a Jupyter kernel): kept out of `make unit`.
-pytestmark = pytest.mark.slow
+# Starts an external tool (a Jupyter kernel, reached over loopback ZMQ): kept out of `make unit`.
+pytestmark = [pytest.mark.slow, pytest.mark.loopback]
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "plot_savings.ipynb"
 
