@@ -506,7 +506,7 @@ FORECAST_QUOTES = (
         ("## 1. DACF regions", "## 2. Electricity Maps zones"),
     ),
     (
-        "forecasting_simulation_dacf.md",
+        "forecasting_simulation.md",  # DACF section; quoting is replaced by links next
         "bench/forecast_savings.py --data dacf",
         ("## Per home zone, all jobs", "## Goal"),
     ),
