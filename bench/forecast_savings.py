@@ -3,13 +3,15 @@
 Issue "Forecasting", item 5 (goal: >= 90 % of oracle savings per zone). Two data sets:
 
 * ``--data embedded`` (default): the ``carbon-kube simulate`` no-argument data (ENTSO-E 2020
-  for eight zones, PAI-fitted jobs, seed 2020); no weather, no provider forecasts. Writes
-  docs/forecasting_simulation.md.
+  for eight zones, PAI-fitted jobs, seed 2020); no weather, no provider forecasts.
 * ``--data dacf``: the five DACF regions (CISO, PJM, ERCO, ISNE, SE; true intensity 2020-2021
   from ../shared/data/dacf-carbon-forecasts-2020-2021), PAI-fitted jobs submitted Jul-Dec 2021
   (DACF's test period), with DACF's own day-ahead forecasts (``provider``) and the GFS
   day-ahead weather the learned model uses (``lightgbm`` then also blends DACF's forecast).
-  Writes docs/forecasting_simulation_dacf.md.
+
+Both write docs/forecasting_simulation.md, each only its own section (between the markers
+``<!-- bench/forecast_savings.py --data X: begin -->`` and ``...: end -->``), with the
+report's headings one level down.
 
 Policy ``temporal`` runs once per forecast, in one process; "+ re-plan 1 h" rows re-plan held
 jobs every hour on a fresh forecast, as the controller does (``sim.replanning``). Per home
@@ -173,12 +175,11 @@ def main() -> int:
     parser.add_argument("--skip", nargs="*", default=[], help="forecast labels to leave out")
     args = parser.parse_args()
     docs = Path(__file__).resolve().parents[1] / "docs"
+    out = args.out or docs / "forecasting_simulation.md"
     if args.data == "embedded":
         data = embedded_data(args.jobs, args.seed)
-        out = args.out or docs / "forecasting_simulation.md"
     else:
         data = dacf_data(args.jobs, args.seed, args.dacf_folder)
-        out = args.out or docs / "forecasting_simulation_dacf.md"
     truth, jobs = data.truth, data.jobs
     warm_up = GradientBoostingForecaster(SIM_MEDIAN_CONFIG).required_history(DEFAULT_HORIZON)
     warm_up_end_s = truth.grid.origin_s + warm_up.total_seconds()
@@ -210,7 +211,8 @@ def main() -> int:
         sys.stdout.flush()
 
     text = render(runs, data, warm_up_end_s, args)
-    write_atomically(out, text)
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    write_atomically(out, replace_section(old, data.name, text))
     print(f"wrote {out}")
     return 0
 
@@ -359,7 +361,7 @@ def why_lines(runs: list[Run], zones: list[str]) -> list[str]:
             + ", ".join(f"{zone} (rho {rho[zone]:.2f})" for zone in weakest)
             + ". The embedded 2020 data has no weather forecasts, so the model sees only the "
             "recent days' and weeks' shape and the calendar; where wind moves the valley from "
-            "day to day, that ranks poorly (forecasting_simulation_dacf.md, `--data dacf`, "
+            "day to day, that ranks poorly (the DACF section below, `--data dacf`, "
             "makes the same comparison with day-ahead weather and the provider's forecast)."
         )
     risk = by_label.get("seasonal-naive (p90, risk-averse)")
@@ -484,6 +486,29 @@ def goal_lines(runs: list[Run], jobs: JobTable, zones: list[str], after: BoolArr
         )
         out.append(f"* {run.label}: overall {overall:.0%} of oracle{short}; {verdict}.")
     return [*out, ""]
+
+
+def section_markers(data_name: str) -> tuple[str, str]:
+    prefix = f"<!-- bench/forecast_savings.py --data {data_name}"
+    return f"{prefix}: begin -->", f"{prefix}: end -->"
+
+
+def replace_section(document: str, data_name: str, report: str) -> str:
+    """``document`` with the section of ``data_name`` replaced by ``report``, headings demoted.
+
+    One file holds every data set, so a run must leave the others' sections as they are; a
+    section not yet in the file is appended at the end.
+    """
+    begin, end = section_markers(data_name)
+    demoted = "\n".join(
+        "#" + line if line.startswith("#") else line for line in report.rstrip("\n").splitlines()
+    )
+    block = f"{begin}\n{demoted}\n{end}"
+    start = document.find(begin)
+    stop = document.find(end, start + len(begin)) if start >= 0 else -1
+    if start < 0 or stop < 0:
+        return document.rstrip("\n") + ("\n\n" if document.strip() else "") + block + "\n"
+    return document[:start] + block + document[stop + len(end) :]
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -397,8 +397,8 @@ def render(
         "and the simulator's `measure` integrating power x *true* intensity over each run.",
         "",
         "Forecast accuracy against DACF (e-Energy'22) and what forecasts buy in savings, as a "
-        "fraction of the oracle's, are quoted at the end (section (d)) from the documents "
-        "their own benchmarks write.",
+        "fraction of the oracle's, are linked at the end (section (d)): they live in the "
+        "documents their own benchmarks write.",
         "",
         "## (a) Let's Wait Awhile (Wiesner et al., Middleware'21)",
         "",
@@ -498,54 +498,18 @@ def render(
     return "\n".join(out) + "\n"
 
 
-# (document, its benchmark, headings of the sections quoted from it)
-FORECAST_QUOTES = (
-    (
-        "forecasting.md",
-        "bench/forecast_backtest.py",
-        ("## 1. DACF regions", "## 2. Electricity Maps zones"),
-    ),
-    (
-        "forecasting_simulation_dacf.md",
-        "bench/forecast_savings.py --data dacf",
-        ("## Per home zone, all jobs", "## Goal"),
-    ),
-    (
-        "forecasting_simulation.md",
-        "bench/forecast_savings.py --data embedded",
-        ("## Per home zone, all jobs", "## Goal"),
-    ),
-)
+FORECAST_LINKS = """## (d) Forecasting: accuracy against DACF, and savings against the oracle
+
+* Forecast accuracy (day-ahead MAPE and p10-p90 coverage against DACF and on Electricity Maps
+  zones) lives in [forecasting.md](forecasting.md), written by `bench/forecast_backtest.py`.
+* What forecasts buy in savings, as a fraction of the oracle's, per zone, on the embedded data
+  and on the DACF regions, lives in [forecasting_simulation.md](forecasting_simulation.md),
+  written by `bench/forecast_savings.py`."""
 
 
 def forecasting_sections(docs: Path) -> list[str]:
-    """Section (d): the forecasting results, quoted from the documents their benches write.
-
-    Re-running those benchmarks takes half an hour; quoting keeps one place per figure, and
-    each quote names the file and benchmark it comes from.
-    """
-    out = ["", "## (d) Forecasting: accuracy against DACF, and savings against the oracle", ""]
-    for name, bench, headings in FORECAST_QUOTES:
-        text = (docs / name).read_text(encoding="utf-8")
-        out += [f"From [{name}]({name}) (`{bench}`):", ""]
-        for heading in headings:
-            section = _section(text, heading)
-            if section is None:
-                raise SystemExit(f"{name}: no section starting {heading!r}; re-run {bench}")
-            out += ["#" + line if line.startswith("## ") else line for line in section]
-    return out
-
-
-def _section(text: str, heading: str) -> list[str] | None:
-    """The lines from the ``## `` heading starting with ``heading`` to the next one."""
-    lines = text.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith(heading)]
-    if not starts:
-        return None
-    end = next(
-        (i for i in range(starts[0] + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-    )
-    return lines[starts[0] : end]
+    """Section (d): links to the documents the forecasting benches write, one home per figure."""
+    return ["", FORECAST_LINKS]
 
 
 GAIA_HEADER = """## (b) GAIA's traces with GAIA's waiting limits on Electricity Maps 2022
