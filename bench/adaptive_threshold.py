@@ -45,7 +45,7 @@ from carbon_kube.providers.embedded import load_embedded_series
 from carbon_kube.providers.files import read_intensity_file
 from carbon_kube.sim.adaptive import WalkForwardResult, WalkForwardSettings, walk_forward
 from carbon_kube.sim.generator import generate_job_table
-from carbon_kube.sim.job_table import to_policy_jobs
+from carbon_kube.sim.job_trace import to_policy_jobs
 from carbon_kube.sim.overruns import actual_durations_s
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "electricitymaps-hourly"

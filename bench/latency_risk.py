@@ -31,7 +31,7 @@ from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.providers.files import read_intensity_file
 from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulate
 from carbon_kube.sim.generator import generate_job_table
-from carbon_kube.sim.job_table import to_policy_jobs
+from carbon_kube.sim.job_trace import to_policy_jobs
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "electricitymaps-hourly"
 ZONES = ("DE", "GB", "FR", "US-CAL-CISO")

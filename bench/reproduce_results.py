@@ -38,7 +38,7 @@ from carbon_kube.policy.jobs import JobTable
 from carbon_kube.policy.registry import POLICIES, plan_jobs
 from carbon_kube.providers.files import ReadOptions, read_intensity_file
 from carbon_kube.sim.engine import PolicyOutcome, measure
-from carbon_kube.sim.job_table import to_policy_jobs
+from carbon_kube.sim.job_trace import to_policy_jobs
 from carbon_kube.sim.traces import ConvertOptions, convert_gaia
 
 ROOT = Path(__file__).resolve().parents[1]

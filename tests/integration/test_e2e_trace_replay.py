@@ -63,7 +63,7 @@ from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.providers.embedded import EmbeddedProvider, load_embedded_series
 from carbon_kube.serving import BackgroundServer, TlsFiles, server_ssl_context
 from carbon_kube.sim.engine import SimulationSettings, simulate
-from carbon_kube.sim.jobfile import OnMissing, check_against_intensity, parse_jobs_csv
+from carbon_kube.sim.job_trace import OnMissing, check_against_intensity, read_job_trace
 from carbon_kube.webhook.server import make_webhook_app
 from tests.integration.controller_process import ControllerProcess
 from tests.integration.kube_objects import make_job
@@ -218,7 +218,9 @@ def test_one_day_of_pai_jobs_emits_what_the_simulator_predicts_with_no_deadline_
 ) -> None:
     jobs_csv = _convert_first_day(shared_data, tmp_path)
     truth = IntensityGrid({ZONE: load_embedded_series()[ZONE]})
-    checked = check_against_intensity(parse_jobs_csv(jobs_csv), truth.grid, OnMissing.ERROR)
+    checked = check_against_intensity(
+        read_job_trace(jobs_csv), truth.grid, OnMissing.ERROR, source=str(jobs_csv)
+    )
     jobs = checked.jobs
     power = default_power_model()
     predicted = simulate(

@@ -28,7 +28,7 @@ from carbon_kube.policy.temporal import DEFAULT_RESUME_OVERHEAD
 from carbon_kube.sim.defaults import DEFAULT_JOB_COUNT, DEFAULT_SEED, run_embedded_default
 from carbon_kube.sim.engine import SimulationSettings
 from carbon_kube.sim.forecast_inputs import read_forecast_inputs
-from carbon_kube.sim.jobfile import OnMissing
+from carbon_kube.sim.job_trace import OnMissing
 from carbon_kube.sim.report import summary_table
 from carbon_kube.sim.runs import RunOutput, run_simulation
 from carbon_kube.sim.settings import SimulateSettings

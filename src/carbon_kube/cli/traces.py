@@ -12,7 +12,7 @@ from rich.table import Table
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import parse_zone
-from carbon_kube.sim.job_table import write_jobs_csv
+from carbon_kube.sim.job_trace import write_jobs_csv
 from carbon_kube.sim.traces import (
     DEFAULT_START,
     AlibabaUnit,

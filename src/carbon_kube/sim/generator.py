@@ -30,7 +30,7 @@ from carbon_kube.domain.clock import require_utc
 from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.sim.job_table import JobTrace, to_workloads
+from carbon_kube.sim.job_trace import JobTrace, to_workloads
 from carbon_kube.sim.traces.slack import DEFAULT_SLACK, SlackRule
 from carbon_kube.sim.workload_model import HOURS_PER_WEEK, WorkloadModel, load_workload_models
 

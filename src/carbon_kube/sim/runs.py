@@ -23,7 +23,7 @@ from carbon_kube.policy.jobs import JobTable
 from carbon_kube.providers.dacf import is_dacf_file, read_dacf_intensity
 from carbon_kube.providers.files import read_intensity_file
 from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulate
-from carbon_kube.sim.jobfile import OnMissing, check_against_intensity, parse_jobs_csv
+from carbon_kube.sim.job_trace import OnMissing, check_against_intensity, read_job_trace
 from carbon_kube.sim.model_forecasts import ForecastInputs
 from carbon_kube.sim.plots import CHART_FILE, render_chart
 from carbon_kube.sim.report import jobs_frame, summarise, write_outputs
@@ -67,10 +67,10 @@ def run_simulation(
     truth = _grid(series, source)
     if default_zone is None and len(truth.grid.zones) == 1:
         default_zone = truth.grid.zones[0]
-    job_file = parse_jobs_csv(
+    trace = read_job_trace(
         jobs_path, default_zone=default_zone, default_max_delay=default_max_delay
     )
-    checked = check_against_intensity(job_file, truth.grid, on_missing)
+    checked = check_against_intensity(trace, truth.grid, on_missing, source=str(jobs_path))
     if len(checked.jobs) == 0:
         raise InputError("every job was skipped for missing intensity data", source=jobs_path)
     inputs = {

@@ -23,7 +23,7 @@ from carbon_kube.policy.jobs import JobTable
 from carbon_kube.providers.files import read_intensity_file
 from carbon_kube.sim.adaptive import WalkForwardSettings, walk_forward
 from carbon_kube.sim.generator import generate_job_table
-from carbon_kube.sim.job_table import to_policy_jobs
+from carbon_kube.sim.job_trace import to_policy_jobs
 from tests.builders import HOUR, T0, a_job, make_jobs, make_truth
 
 DAYS = 10

@@ -12,7 +12,7 @@ from carbon_kube.cli.app import main
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.zones import Zone
-from carbon_kube.sim.job_table import to_policy_jobs, to_workloads, write_jobs_csv
+from carbon_kube.sim.job_trace import to_policy_jobs, to_workloads, write_jobs_csv
 from carbon_kube.sim.traces import (
     AlibabaUnit,
     ConvertOptions,

@@ -19,7 +19,7 @@ from carbon_kube.domain.clock import require_utc
 from carbon_kube.domain.intensity import to_epoch_s
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.sim.job_table import JobTrace
+from carbon_kube.sim.job_trace import JobTrace
 from carbon_kube.sim.traces.slack import DEFAULT_SLACK, SlackRule
 
 DEFAULT_START = datetime(2022, 1, 1, tzinfo=UTC)
