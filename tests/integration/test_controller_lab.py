@@ -583,7 +583,7 @@ def test_karpenter_nodepool_weights_follow_zone_intensity_and_instance_efficienc
             kube.delete(NODEPOOLS, name, missing_ok=True)
 
 
-def _oracle_plan(obj: dict[str, Any], at: datetime, created_at: datetime) -> dict[str, str]:
+def _oracle_plan(obj: dict[str, Any], at: datetime, submit_at: datetime) -> dict[str, str]:
     """The plan the controller's re-planner (DE, oracle, embedded data) makes at ``at``."""
     fixed = FixedClock(at)
     service = PlanningService(
@@ -591,7 +591,7 @@ def _oracle_plan(obj: dict[str, Any], at: datetime, created_at: datetime) -> dic
         fixed,
         PlanningSettings(home_zone="DE", forecast="oracle"),
     )
-    plan = PlanningReplanner(service).replan(obj, at, created_at)
+    plan = PlanningReplanner(service).replan(obj, at, submit_at)
     assert plan is not None, "the embedded data gives the re-planner a signal"
     return dict(plan)
 
@@ -655,10 +655,10 @@ def test_a_held_pod_is_replanned_when_the_forecast_moves_and_released_at_its_new
 
     written = _annotations(replanned)
     decided_at = parse_rfc3339(written[DECIDED_AT], DECIDED_AT)
-    created_at = fast.to_virtual(
+    submit_at = fast.to_virtual(
         parse_rfc3339(replanned["metadata"]["creationTimestamp"], "creationTimestamp")
     )
-    want = _oracle_plan(replanned, decided_at, created_at)
+    want = _oracle_plan(replanned, decided_at, submit_at)
     new_release = parse_rfc3339(written[RELEASE_AT], RELEASE_AT)
     assert written[RELEASE_AT] == want[RELEASE_AT]
     assert written[PLAN_ZONE] == want[PLAN_ZONE]

@@ -75,9 +75,9 @@ class FlexibilityRequest:
 
 
 def parse_flexibility(
-    annotations: Mapping[str, str] | None, *, created_at: datetime
+    annotations: Mapping[str, str] | None, *, submit_at: datetime
 ) -> FlexibilityRequest:
-    """Read the request; ``max-delay`` counts from ``created_at`` (admission time).
+    """Read the request; ``max-delay`` counts from ``submit_at`` (admission time).
 
     Exactly one of ``deadline`` and ``max-delay`` must be present: with neither there is no
     flexibility to use, with both it is ambiguous which one wins.
@@ -100,7 +100,7 @@ def parse_flexibility(
     if has_deadline:
         deadline = parse_rfc3339(values[DEADLINE], DEADLINE)
     else:
-        deadline = created_at + _positive_duration(values[MAX_DELAY], MAX_DELAY) + expected
+        deadline = submit_at + _positive_duration(values[MAX_DELAY], MAX_DELAY) + expected
     return FlexibilityRequest(
         deadline=deadline,
         expected_duration=expected,

@@ -29,7 +29,7 @@ class OutcomeSource(Protocol):
     """The estimate for ``obj`` released (started) at ``start``, or None."""
 
     def outcome(
-        self, kind: WorkloadKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
+        self, kind: WorkloadKind, obj: Mapping[str, Any], start: datetime, submit_at: datetime
     ) -> JobOutcome | None: ...
 
 
@@ -41,11 +41,11 @@ class PlanningOutcomes:
         self._home_zone = service.settings.home
 
     def outcome(
-        self, kind: WorkloadKind, obj: Mapping[str, Any], start: datetime, created_at: datetime
+        self, kind: WorkloadKind, obj: Mapping[str, Any], start: datetime, submit_at: datetime
     ) -> JobOutcome | None:
         try:
             workload, _ = workload_from_object(
-                kind, obj, home_zone=self._home_zone, submitted_at=created_at
+                kind, obj, home_zone=self._home_zone, submit_at=submit_at
             )
         except (InputError, ValueError):
             return None

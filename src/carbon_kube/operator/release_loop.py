@@ -38,14 +38,14 @@ from carbon_kube.operator.releasing import DueReason, release_timing
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings
 from carbon_kube.operator.workloads import is_held, release_patch, resource_of
 
-__all__ = ["ReleaseLoop", "created_at"]
+__all__ = ["ReleaseLoop", "submit_at_of"]
 
 # The controller's logger, as before the split: log filters and dashboards keep working.
 _log = logging.getLogger("carbon_kube.operator.controller")
 
 
-def created_at(meta: Mapping[str, Any], clock: ControllerClock) -> datetime:
-    """The object's creation on the controller's clock (now when unreadable)."""
+def submit_at_of(meta: Mapping[str, Any], clock: ControllerClock) -> datetime:
+    """The submit instant: creationTimestamp on the controller's clock (now when unreadable)."""
     created = meta.get("creationTimestamp")
     try:
         return clock.to_virtual(parse_rfc3339(str(created), "creationTimestamp"))
@@ -89,7 +89,7 @@ class ReleaseLoop:
             return
         if key in self._in_flight or key in self._released:
             return  # our release is on its way; this event predates it
-        timing = release_timing(meta.get("annotations"), created_at=created_at(meta, self._clock))
+        timing = release_timing(meta.get("annotations"), submit_at=submit_at_of(meta, self._clock))
         for problem in timing.problems:
             _log.warning("%s/%s: %s", meta.get("namespace"), meta.get("name"), problem)
         if self._index.upsert(HeldWorkload(key, obj, timing)):
@@ -209,7 +209,7 @@ class ReleaseLoop:
         outcomes = self._outcomes
         if outcomes is None:
             return
-        created = created_at(held.obj.get("metadata") or {}, self._clock)
+        created = submit_at_of(held.obj.get("metadata") or {}, self._clock)
         call = partial(outcomes.outcome, held.key.kind, held.obj, released_at, created)
         outcome = await self._executor.run(call)
         if outcome is None:
@@ -226,7 +226,7 @@ class ReleaseLoop:
         kind = held.key.kind.value
         now = self._clock.now()
         RELEASES.labels(kind, str(held.timing.reason)).inc()
-        created = created_at(held.obj.get("metadata") or {}, self._clock)
+        created = submit_at_of(held.obj.get("metadata") or {}, self._clock)
         HOLD_DURATION_SECONDS.labels(kind).observe(max(0.0, (now - created).total_seconds()))
         if held.timing.due_at is None:
             return

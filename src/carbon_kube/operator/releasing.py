@@ -61,10 +61,10 @@ class ReleaseTiming:
         return self.due_at is None or now >= self.due_at - lead
 
 
-def release_timing(annotations: Mapping[str, str] | None, *, created_at: datetime) -> ReleaseTiming:
+def release_timing(annotations: Mapping[str, str] | None, *, submit_at: datetime) -> ReleaseTiming:
     """Read when the workload is due (see the module docstring for the rules).
 
-    ``created_at`` is the workload's creation instant on the controller's clock (in the lab,
+    ``submit_at`` is the workload's creation instant on the controller's clock (in the lab,
     the real ``creationTimestamp`` mapped to virtual time); only ``max-delay`` uses it.
     """
     values = dict(annotations or {})
@@ -73,7 +73,7 @@ def release_timing(annotations: Mapping[str, str] | None, *, created_at: datetim
     latest = _instant(values, LATEST_START, problems)
     if latest is None and (DEADLINE in values or MAX_DELAY in values):
         try:
-            latest = parse_flexibility(values, created_at=created_at).latest_start
+            latest = parse_flexibility(values, submit_at=submit_at).latest_start
         except InputError as error:
             problems.append(error.render())
     if latest is not None and (planned is None or latest <= planned):
@@ -87,11 +87,11 @@ def due_for_release(
     annotations: Mapping[str, str] | None,
     now: datetime,
     *,
-    created_at: datetime,
+    submit_at: datetime,
     lead: timedelta = timedelta(0),
 ) -> bool:
     """True when a held workload with ``annotations`` should be released at ``now``."""
-    return release_timing(annotations, created_at=created_at).is_due(now, lead)
+    return release_timing(annotations, submit_at=submit_at).is_due(now, lead)
 
 
 def _instant(values: Mapping[str, str], key: str, problems: list[str]) -> datetime | None:

@@ -16,7 +16,7 @@ from carbon_kube.kube.client import KubeClient
 from carbon_kube.observability.metrics import REPLANS
 from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.holds import HoldIndex
-from carbon_kube.operator.release_loop import created_at
+from carbon_kube.operator.release_loop import submit_at_of
 from carbon_kube.operator.releasing import DueReason
 from carbon_kube.operator.replanning import Replanner, plan_moved_materially, replan_patch
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings
@@ -57,7 +57,7 @@ class ReplanLoop:
                 continue  # soon due anyway, or bound by the deadline guard
             now = self._clock.now()
             obj = held.obj
-            created = created_at(obj.get("metadata") or {}, self._clock)
+            created = submit_at_of(obj.get("metadata") or {}, self._clock)
             fresh = await self._executor.call(partial(replanner.replan, obj, now, created))
             old = dict((obj.get("metadata") or {}).get("annotations") or {})
             if fresh is None or not plan_moved_materially(

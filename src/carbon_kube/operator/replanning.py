@@ -40,12 +40,12 @@ __all__ = [
 class Replanner(Protocol):
     """Fresh plan annotations for a held workload at ``now``, or None when none can be made.
 
-    ``created_at`` is the object's creation on the controller's clock (``max-delay`` counts
+    ``submit_at`` is the object's creation on the controller's clock (``max-delay`` counts
     from it).
     """
 
     def replan(
-        self, obj: Mapping[str, Any], now: datetime, created_at: datetime
+        self, obj: Mapping[str, Any], now: datetime, submit_at: datetime
     ) -> Mapping[str, str] | None: ...
 
 
@@ -60,14 +60,14 @@ class PlanningReplanner:
         self._service = service
 
     def replan(
-        self, obj: Mapping[str, Any], now: datetime, created_at: datetime
+        self, obj: Mapping[str, Any], now: datetime, submit_at: datetime
     ) -> Mapping[str, str] | None:
         kind = kind_named(str(obj.get("kind", "")))
         if kind is None:
             return None
         home = Zone(self._service.settings.home_zone)
         try:
-            workload, _ = workload_from_object(kind, obj, home_zone=home, submitted_at=created_at)
+            workload, _ = workload_from_object(kind, obj, home_zone=home, submit_at=submit_at)
         except InputError:
             return None  # unreadable annotations: the release falls back to what is there
         plan = self._service.plan(workload)

@@ -46,24 +46,24 @@ def workload_from_object(
     obj: Mapping[str, Any],
     *,
     home_zone: Zone,
-    submitted_at: datetime,
+    submit_at: datetime,
     namespace: str | None = None,
 ) -> tuple[Workload, FlexibilityRequest]:
     """The workload an opted-in object describes; ``InputError`` for invalid annotations.
 
-    ``submitted_at`` is the admission instant (``max-delay`` counts from it). A deadline
+    ``submit_at`` is the admission instant (``max-delay`` counts from it). A deadline
     before it is kept (the workload cannot meet it and is started at once); the domain
-    ``Workload`` insists on ``deadline >= submit``, so it is clamped to ``submitted_at``.
+    ``Workload`` insists on ``deadline >= submit``, so it is clamped to ``submit_at``.
     """
-    request = parse_flexibility(string_annotations(obj), created_at=submitted_at)
+    request = parse_flexibility(string_annotations(obj), submit_at=submit_at)
     cpus, memory_gib = object_size(kind, obj)
     workload = Workload(
         workload_id=workload_id(obj, namespace),
-        submit_at=submitted_at,
+        submit_at=submit_at,
         expected_duration=request.expected_duration,
         cpus=cpus,
         memory_gib=memory_gib,
-        deadline=max(request.deadline, submitted_at),
+        deadline=max(request.deadline, submit_at),
         home_zone=home_zone,
         allowed_zones=request.allowed_zones,
         interruptible=request.interruptible,

@@ -126,7 +126,7 @@ def serve_mutate(
             kind,
             obj,
             home_zone=planner.settings.home,
-            submitted_at=now,
+            submit_at=now,
             namespace=request.namespace,
         )
     except InputError as error:
@@ -167,7 +167,7 @@ def serve_validate(
     ):
         return allow(request.uid)
     try:
-        parse_flexibility(_annotations(obj), created_at=now)
+        parse_flexibility(_annotations(obj), submit_at=now)
     except InputError as error:
         return deny(request.uid, rejection_message(error))
     return allow(request.uid)

@@ -13,7 +13,7 @@ CREATED = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 def test_max_delay_counts_from_admission_and_adds_expected_duration() -> None:
     request = ann.parse_flexibility(
-        {ann.MAX_DELAY: "6h", ann.EXPECTED_DURATION: "30m"}, created_at=CREATED
+        {ann.MAX_DELAY: "6h", ann.EXPECTED_DURATION: "30m"}, submit_at=CREATED
     )
     assert request.latest_start == CREATED + timedelta(hours=6)
     assert request.deadline == CREATED + timedelta(hours=6, minutes=30)
@@ -21,7 +21,7 @@ def test_max_delay_counts_from_admission_and_adds_expected_duration() -> None:
 
 def test_deadline_without_offset_is_rejected_naming_the_annotation() -> None:
     with pytest.raises(InputError) as caught:
-        ann.parse_flexibility({ann.DEADLINE: "2026-11-28T18:00:00"}, created_at=CREATED)
+        ann.parse_flexibility({ann.DEADLINE: "2026-11-28T18:00:00"}, submit_at=CREATED)
     assert caught.value.field == ann.DEADLINE
     assert "append Z" in caught.value.message
 
@@ -32,7 +32,7 @@ def test_deadline_without_offset_is_rejected_naming_the_annotation() -> None:
 )
 def test_exactly_one_of_deadline_and_max_delay_is_required(annotations: dict[str, str]) -> None:
     with pytest.raises(InputError, match="exactly one of"):
-        ann.parse_flexibility(annotations, created_at=CREATED)
+        ann.parse_flexibility(annotations, submit_at=CREATED)
 
 
 @pytest.mark.parametrize(
@@ -48,14 +48,14 @@ def test_exactly_one_of_deadline_and_max_delay_is_required(annotations: dict[str
 def test_invalid_values_name_their_annotation(key: str, value: str) -> None:
     annotations = {ann.MAX_DELAY: "6h", key: value}
     with pytest.raises(InputError) as caught:
-        ann.parse_flexibility(annotations, created_at=CREATED)
+        ann.parse_flexibility(annotations, submit_at=CREATED)
     assert caught.value.field == key
 
 
 def test_allowed_zones_and_interruptible_are_parsed() -> None:
     request = ann.parse_flexibility(
         {ann.MAX_DELAY: "2h", ann.ALLOWED_ZONES: "DE, FR;SE-SE3", ann.INTERRUPTIBLE: "True"},
-        created_at=CREATED,
+        submit_at=CREATED,
     )
     assert request.allowed_zones == ("DE", "FR", "SE-SE3")
     assert request.interruptible

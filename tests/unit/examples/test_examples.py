@@ -45,7 +45,7 @@ def test_example_is_a_kind_carbon_kube_holds_and_plans_as_expected(name: str) ->
     want_kind, want_cpus = WANT[name]
     assert kind is want_kind
     workload, request = workload_from_object(
-        kind, obj, home_zone=Zone("DE"), submitted_at=SUBMITTED_AT, namespace="default"
+        kind, obj, home_zone=Zone("DE"), submit_at=SUBMITTED_AT, namespace="default"
     )
     assert workload.cpus == pytest.approx(want_cpus)
     assert request.expected_duration_given

@@ -21,9 +21,9 @@ def test_planned_workload_is_due_at_its_release_time_not_before() -> None:
         held_pod("p").planned(release_at=T0 + 2 * HOUR).latest_start(T0 + 5 * HOUR)
     )
 
-    assert not due_for_release(annotations, T0 + 2 * HOUR - MINUTE, created_at=T0)
-    assert due_for_release(annotations, T0 + 2 * HOUR, created_at=T0)
-    assert release_timing(annotations, created_at=T0).reason is DueReason.PLANNED
+    assert not due_for_release(annotations, T0 + 2 * HOUR - MINUTE, submit_at=T0)
+    assert due_for_release(annotations, T0 + 2 * HOUR, submit_at=T0)
+    assert release_timing(annotations, submit_at=T0).reason is DueReason.PLANNED
 
 
 def test_latest_safe_start_wins_when_the_plan_is_later_than_it() -> None:
@@ -31,7 +31,7 @@ def test_latest_safe_start_wins_when_the_plan_is_later_than_it() -> None:
         held_pod("p").planned(release_at=T0 + 9 * HOUR).latest_start(T0 + 5 * HOUR)
     )
 
-    timing = release_timing(annotations, created_at=T0)
+    timing = release_timing(annotations, submit_at=T0)
 
     assert timing.due_at == T0 + 5 * HOUR
     assert timing.reason is DueReason.LATEST_SAFE_START
@@ -40,21 +40,21 @@ def test_latest_safe_start_wins_when_the_plan_is_later_than_it() -> None:
 def test_without_a_plan_the_deadline_minus_expected_duration_is_the_release_time() -> None:
     annotations = held_pod_annotations(held_pod("p").deadline(T0 + 6 * HOUR, expected=2 * HOUR))
 
-    assert not due_for_release(annotations, T0 + 4 * HOUR - MINUTE, created_at=T0)
-    assert due_for_release(annotations, T0 + 4 * HOUR, created_at=T0)
+    assert not due_for_release(annotations, T0 + 4 * HOUR - MINUTE, submit_at=T0)
+    assert due_for_release(annotations, T0 + 4 * HOUR, submit_at=T0)
 
 
 def test_max_delay_counts_from_creation_on_the_controller_clock() -> None:
     annotations = held_pod_annotations(held_pod("p").max_delay(3 * HOUR, expected=HOUR))
 
-    timing = release_timing(annotations, created_at=T0 + HOUR)
+    timing = release_timing(annotations, submit_at=T0 + HOUR)
 
     # deadline = created + max-delay + expected; latest start = deadline - expected
     assert timing.due_at == T0 + 4 * HOUR
 
 
 def test_workload_without_any_timing_is_released_at_once() -> None:
-    timing = release_timing({}, created_at=T0)
+    timing = release_timing({}, submit_at=T0)
 
     assert timing.due_at is None
     assert timing.reason is DueReason.NO_TIMING
@@ -64,14 +64,14 @@ def test_workload_without_any_timing_is_released_at_once() -> None:
 def test_unreadable_release_at_falls_back_to_the_latest_safe_start_and_says_why() -> None:
     annotations = {RELEASE_AT: "tomorrow-ish", LATEST_START: "2022-01-01T05:00:00Z"}
 
-    timing = release_timing(annotations, created_at=T0)
+    timing = release_timing(annotations, submit_at=T0)
 
     assert timing.due_at == T0 + 5 * HOUR
     assert any(RELEASE_AT in problem for problem in timing.problems)
 
 
 def test_every_annotation_unreadable_means_release_now_not_hold_forever() -> None:
-    timing = release_timing({RELEASE_AT: "soon", LATEST_START: "later"}, created_at=T0)
+    timing = release_timing({RELEASE_AT: "soon", LATEST_START: "later"}, submit_at=T0)
 
     assert timing.is_due(T0)
     assert len(timing.problems) == 2
@@ -80,5 +80,5 @@ def test_every_annotation_unreadable_means_release_now_not_hold_forever() -> Non
 def test_lead_releases_that_much_before_the_due_instant() -> None:
     annotations = held_pod_annotations(held_pod("p").planned(release_at=T0 + HOUR))
 
-    assert not due_for_release(annotations, T0 + 49 * MINUTE, created_at=T0, lead=10 * MINUTE)
-    assert due_for_release(annotations, T0 + 50 * MINUTE, created_at=T0, lead=10 * MINUTE)
+    assert not due_for_release(annotations, T0 + 49 * MINUTE, submit_at=T0, lead=10 * MINUTE)
+    assert due_for_release(annotations, T0 + 50 * MINUTE, submit_at=T0, lead=10 * MINUTE)

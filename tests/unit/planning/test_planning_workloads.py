@@ -88,7 +88,7 @@ def test_max_delay_counts_from_admission_and_keeps_allowed_zones() -> None:
         "spec": {"containers": [container("2", "4Gi")]},
     }
     workload, request = workload_from_object(
-        WorkloadKind.POD, pod, home_zone=Zone("DE"), submitted_at=T0
+        WorkloadKind.POD, pod, home_zone=Zone("DE"), submit_at=T0
     )
     assert workload.workload_id == "batch/p"
     assert workload.deadline == T0 + 8 * HOUR
@@ -100,7 +100,7 @@ def test_max_delay_counts_from_admission_and_keeps_allowed_zones() -> None:
 def test_a_deadline_already_past_is_kept_as_admission_time() -> None:
     pod = {"metadata": {"generateName": "j-", "annotations": {DEADLINE: "2021-01-01T00:00:00Z"}}}
     workload, _ = workload_from_object(
-        WorkloadKind.POD, pod, home_zone=Zone("DE"), submitted_at=T0, namespace="ns"
+        WorkloadKind.POD, pod, home_zone=Zone("DE"), submit_at=T0, namespace="ns"
     )
     assert workload.deadline == T0
     assert workload.workload_id == "ns/j-*"
@@ -109,6 +109,6 @@ def test_a_deadline_already_past_is_kept_as_admission_time() -> None:
 def test_an_invalid_annotation_is_an_input_error_naming_it() -> None:
     pod = {"metadata": {"name": "p", "annotations": {DEADLINE: "tomorrow"}}}
     with pytest.raises(InputError) as caught:
-        workload_from_object(WorkloadKind.POD, pod, home_zone=Zone("DE"), submitted_at=T0)
+        workload_from_object(WorkloadKind.POD, pod, home_zone=Zone("DE"), submit_at=T0)
     assert caught.value.field == DEADLINE
     assert "RFC 3339" in caught.value.render()
