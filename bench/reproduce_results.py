@@ -7,18 +7,23 @@
 (b) GAIA's PAI and Azure traces (ASPLOS'24) with GAIA's waiting limits on Electricity Maps 2022
     data: the baseline, every policy, and the oracle vs persistence forecasts.
 
-Writes docs/results.md. Run from the repository root (takes a few minutes on 2 cores):
+Two steps: the runs write their figures as JSON (docs/results.json), and ``render`` turns that
+JSON into docs/results.md, so the prose can be edited and re-rendered without re-running the
+simulations. Run from the repository root (the runs take a few minutes on 2 cores):
 
-    .venv/bin/python bench/reproduce_results.py [--data ../shared/data] [--out docs/results.md]
+    .venv/bin/python bench/reproduce_results.py [--data ../shared/data] [--json docs/results.json]
+        [--out docs/results.md]
+    .venv/bin/python bench/reproduce_results.py --render-only [--json ...] [--out ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +45,7 @@ from carbon_kube.providers.files import ReadOptions, read_intensity_file
 from carbon_kube.sim.engine import PolicyOutcome, measure
 from carbon_kube.sim.job_trace import to_policy_jobs
 from carbon_kube.sim.traces import ConvertOptions, convert_gaia
+from carbon_kube.storage.atomic import write_text_atomically
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console()
@@ -561,21 +567,62 @@ DIFFERENCES = """## Differences we cannot close, and why
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    default_data = os.environ.get("CARBON_KUBE_SHARED_DATA", str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--data", type=Path, default=Path(default_data))
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
-    args = parser.parse_args()
-    began = time.perf_counter()
+@dataclass
+class Results:
+    """Every figure the report shows: what the runs write and ``render`` reads."""
 
-    lwa = load_lwa(args.data)
+    one: ScenarioOne
+    two: ScenarioTwo
+    gaia: list[GaiaRun]
+    lwa_means: dict[str, float]
+    em_means: dict[str, float]
+    seconds: float
+
+    def to_json(self) -> str:
+        two = [
+            {"deadline": d, "mode": m, "error": e, "savings_by_zone": by_zone}
+            for (d, m, e), by_zone in self.two.savings.items()
+        ]
+        document = {
+            "scenario_one": asdict(self.one),
+            "scenario_two": {"savings": two, "mean_window_h": self.two.mean_window_h},
+            "gaia": [asdict(run) for run in self.gaia],
+            "lwa_means_g_per_kwh": self.lwa_means,
+            "em_means_g_per_kwh": self.em_means,
+            "seconds": self.seconds,
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Results:
+        document = json.loads(text)
+        two = document["scenario_two"]
+        return cls(
+            one=ScenarioOne(**document["scenario_one"]),
+            two=ScenarioTwo(
+                savings={
+                    (row["deadline"], row["mode"], float(row["error"])): row["savings_by_zone"]
+                    for row in two["savings"]
+                },
+                mean_window_h=two["mean_window_h"],
+            ),
+            gaia=[GaiaRun(**run) for run in document["gaia"]],
+            lwa_means=document["lwa_means_g_per_kwh"],
+            em_means=document["em_means_g_per_kwh"],
+            seconds=float(document["seconds"]),
+        )
+
+
+def run_all(data: Path) -> Results:
+    """Every simulation of the report, with progress bars; minutes on 2 cores."""
+    began = time.perf_counter()
+    lwa = load_lwa(data)
     lwa_means = {}
     for i, zone in enumerate(lwa.grid.zones):
         origin = lwa.grid.origin_s
         first = int((datetime(2020, 1, 1, tzinfo=UTC).timestamp() - origin) // lwa.grid.step_s)
         lwa_means[str(zone)] = float(lwa.values_g_per_kwh[i, first : first + 17_568].mean())
-    em = load_em_2022(args.data)
+    em = load_em_2022(data)
     em_means = {str(z): float(em.values_g_per_kwh[i].mean()) for i, z in enumerate(em.grid.zones)}
 
     steps_two = len(DEADLINES) * 2 * (1 + len(NOISE_SEEDS) * (len(ERRORS) - 1))
@@ -592,13 +639,41 @@ def main() -> None:
         task = progress.add_task("LWA scenario II", total=steps_two)
         two = run_scenario_two(lwa, lambda: progress.advance(task))
         task = progress.add_task("GAIA traces on EM 2022", total=steps_gaia)
-        gaia = run_gaia(args.data, em, lambda: progress.advance(task))
+        gaia = run_gaia(data, em, lambda: progress.advance(task))
+    return Results(one, two, gaia, lwa_means, em_means, time.perf_counter() - began)
 
-    text = render(one, two, gaia, lwa_means, em_means, time.perf_counter() - began)
-    partial = args.out.with_name(f".{args.out.name}.partial")
-    partial.write_text(text)
-    partial.replace(args.out)
-    console.print(f"wrote {args.out} in {time.perf_counter() - began:.0f} s")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    default_data = os.environ.get("CARBON_KUBE_SHARED_DATA", str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--data", type=Path, default=Path(default_data))
+    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
+    parser.add_argument(
+        "--render-only", action="store_true", help="render --json into --out without running"
+    )
+    args = parser.parse_args()
+    if args.render_only:
+        results = Results.from_json(args.json.read_text())
+    else:
+        results = run_all(args.data)
+        write_text_atomically(args.json, results.to_json())
+        console.print(f"wrote {args.json} in {results.seconds:.0f} s")
+    write_text_atomically(args.out, render_results(results))
+    console.print(f"wrote {args.out}")
+
+
+def render_results(results: Results) -> str:
+    return render(
+        results.one,
+        results.two,
+        results.gaia,
+        results.lwa_means,
+        results.em_means,
+        results.seconds,
+    )
 
 
 if __name__ == "__main__":
