@@ -37,6 +37,9 @@ DECIDED_AT = PREFIX + "decided-at"
 FORECAST_G_PER_KWH = PREFIX + "forecast-g-per-kwh"
 REASON = PREFIX + "reason"
 LATEST_START = PREFIX + "latest-start"
+SIGNAL_SOURCE = PREFIX + "signal-source"
+FORECAST_MODEL = PREFIX + "forecast-model"
+SIGNAL_STALE = PREFIX + "signal-stale"
 RELEASED_AT = PREFIX + "released-at"
 RELEASED_REASON = PREFIX + "released-reason"
 
@@ -121,6 +124,10 @@ def plan_annotations(plan: Plan, *, decided_at: datetime, latest_start: datetime
     }
     if plan.forecast_g_per_kwh is not None:
         recorded[FORECAST_G_PER_KWH] = f"{plan.forecast_g_per_kwh:.1f}"
+    if plan.signal is not None:
+        recorded[SIGNAL_SOURCE] = plan.signal.source
+        recorded[FORECAST_MODEL] = plan.signal.model
+        recorded[SIGNAL_STALE] = "true" if plan.signal.stale else "false"
     return recorded
 
 

@@ -52,6 +52,9 @@ class IntensitySeries:
     values_g_per_kwh: FloatArray
     signal: SignalKind = SignalKind.AVERAGE
     stale: bool = field(default=False, compare=False)
+    # The provider that answered (stamped by the fallback chain, ``providers.fallback``), so a
+    # plan can name the data it used; empty where nobody stamped it.
+    source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", require_utc(self.start, f"series {self.zone}"))
@@ -117,6 +120,7 @@ class IntensitySeries:
             values_g_per_kwh=self.values_g_per_kwh[first:last].copy(),
             signal=self.signal,
             stale=self.stale,
+            source=self.source,
         )
 
     def mean_g_per_kwh(self) -> float:

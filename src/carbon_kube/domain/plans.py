@@ -36,8 +36,23 @@ class RunSegment:
 
 
 @dataclass(frozen=True, slots=True)
+class SignalProvenance:
+    """The data a plan was decided on, so that its saving can be traced to its inputs.
+
+    ``source`` is the provider that answered for the home zone (``electricitymaps``,
+    ``embedded``, ...; ``none`` when nothing did), ``model`` the forecast the policy believed
+    (``persistence``, ``provider``, ``oracle``), ``stale`` whether the data came from the cache
+    after every provider failed (or there were none at all).
+    """
+
+    source: str
+    model: str
+    stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
-    """The decision for one workload."""
+    """The decision for one workload; ``signal`` is set by planning in the cluster."""
 
     workload_id: str
     zone: Zone
@@ -45,6 +60,7 @@ class Plan:
     reason: str
     lever: Lever = Lever.NONE
     forecast_g_per_kwh: float | None = None
+    signal: SignalProvenance | None = None
 
     def __post_init__(self) -> None:
         if not self.segments:

@@ -5,8 +5,11 @@ current intensities; all three go through here so that the same policy code the 
 makes every decision in the cluster.
 
 ``plan`` fetches the candidate zones' intensity from ``history`` before now (what the forecast
-may look at) up to the latest instant the workload could still be running, builds the forecast
-and calls ``policy.registry.plan_workload``. At the edges:
+may look at) up to the latest instant the workload could still be running, completes it where
+a live source stops at now (with the source's own forecast on ``forecast: provider``, by daily
+repetition otherwise; ``planning.beliefs``), builds the forecast and calls
+``policy.registry.plan_workload``. Every plan names the source, the model and whether the
+data were stale (``Plan.signal``), which the webhook records as annotations. At the edges:
 
 * a candidate zone other than the home zone without data is dropped from the candidates (the
   work can still run at home);
@@ -34,7 +37,7 @@ from carbon_kube.domain.clock import Clock
 from carbon_kube.domain.errors import ProviderError
 from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import IntensitySeries
-from carbon_kube.domain.plans import Lever, Plan, RunSegment
+from carbon_kube.domain.plans import Lever, Plan, RunSegment, SignalProvenance
 from carbon_kube.domain.workloads import Workload
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import PowerModel, default_power_model
@@ -43,9 +46,10 @@ from carbon_kube.observability.metrics import (
     ZONE_INTENSITY_G_PER_KWH,
 )
 from carbon_kube.planning.adaptive import ThresholdLearner
+from carbon_kube.planning.beliefs import extended_daily, with_forecast
 from carbon_kube.planning.outcomes import JobOutcome, job_outcome
-from carbon_kube.planning.settings import PlanningSettings
-from carbon_kube.policy.forecasts import make_forecast
+from carbon_kube.planning.settings import PROVIDER, PlanningSettings
+from carbon_kube.policy.forecasts import OracleForecast, PersistenceForecast, make_forecast
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.margins import guarded_latest_start
 from carbon_kube.policy.registry import plan_workload
@@ -56,6 +60,8 @@ from carbon_kube.providers.base import IntensityProvider
 log = logging.getLogger(__name__)
 
 NO_SIGNAL = "no-signal"
+# The source and model named on a plan decided without any data.
+NO_SOURCE = "none"
 _HOUR = timedelta(hours=1)
 
 
@@ -101,7 +107,8 @@ class PlanningService:
                 self._learner.refit_if_due(self._source, now)
             threshold_g_per_kwh, latency_risk = self._knobs()
             try:
-                series = self._series_for(workload, now)
+                observed = self._series_for(workload, now)
+                series, model = self._believe(observed, workload, now)
             except ProviderError as error:
                 log.warning(
                     "no carbon signal for %s: %s; releasing at its latest safe start",
@@ -113,8 +120,10 @@ class PlanningService:
         try:
             candidates = tuple(z for z in workload.allowed_zones if z in series)
             planned = dataclasses.replace(workload, allowed_zones=candidates)
-            forecast = make_forecast(self._settings.forecast, IntensityGrid(series))
-            return plan_workload(
+            forecast = make_forecast(
+                OracleForecast.name if model == PROVIDER else model, IntensityGrid(series)
+            )
+            plan = plan_workload(
                 planned,
                 self._settings.policy,
                 forecast,
@@ -122,6 +131,11 @@ class PlanningService:
                 self._policy_args(threshold_g_per_kwh),
                 latency_risk,
             )
+            home = series[workload.home_zone]
+            provenance = SignalProvenance(
+                source=home.source or self._source.name, model=model, stale=home.stale
+            )
+            return dataclasses.replace(plan, signal=provenance)
         except (KeyError, ValueError) as error:
             # The data do not fit the request (gaps, mixed steps, a run beyond the data):
             # deciding without a signal is safe, refusing the workload is not.
@@ -157,6 +171,7 @@ class PlanningService:
             segments=(RunSegment(start, start + workload.expected_duration),),
             reason=NO_SIGNAL,
             lever=Lever.NONE if start == workload.submit_at else Lever.TIME,
+            signal=SignalProvenance(source=NO_SOURCE, model=NO_SOURCE, stale=True),
         )
 
     def _guarded_latest_start(self, workload: Workload) -> datetime:
@@ -213,14 +228,53 @@ class PlanningService:
                 found[zone] = value
         return found
 
+    def _window_end(self, workload: Workload, now: datetime) -> datetime:
+        """The end of the data a plan needs: past the latest instant the workload could run."""
+        return floor_to_hour(max(workload.deadline, now + workload.expected_duration)) + 2 * _HOUR
+
+    def _believe(
+        self, observed: dict[Zone, IntensitySeries], workload: Workload, now: datetime
+    ) -> tuple[dict[Zone, IntensitySeries], str]:
+        """Each zone's series completed to the window's end, and the forecast model it needs.
+
+        ``provider``: the source's own forecast joined to the history (``planning.beliefs``);
+        a zone without one continues by daily repetition, and when the home zone has none the
+        plan falls back to ``persistence`` (and says so). Otherwise the history is extended by
+        repetition where a live source ends at now (``persistence`` never reads those values).
+        """
+        until = self._window_end(workload, now)
+        wanted: str = self._settings.forecast
+        if wanted == PROVIDER:
+            joined: dict[Zone, IntensitySeries] = {}
+            for zone, series in observed.items():
+                try:
+                    forecast = self._source.forecast(zone, until - now)
+                    joined[zone] = with_forecast(series, forecast, now=now, until=until)
+                except (ProviderError, ValueError) as error:
+                    log.info(
+                        "no provider forecast for %s: %s",
+                        zone,
+                        error,
+                        extra={"zone": zone, "workload": workload.workload_id},
+                    )
+                    joined[zone] = extended_daily(series, until)
+                    if zone == workload.home_zone:
+                        break
+            else:
+                return joined, PROVIDER
+            wanted = PersistenceForecast.name
+        if wanted == OracleForecast.name:
+            # The oracle reads the source's own future: never make one up for it.
+            return observed, wanted
+        return {zone: extended_daily(s, until) for zone, s in observed.items()}, wanted
+
     def _series_for(self, workload: Workload, now: datetime) -> dict[Zone, IntensitySeries]:
         """Every candidate zone's series over the planning window; home first (the grid's order).
 
         Raises ``ProviderError`` only when the home zone has no data.
         """
         start = floor_to_hour(min(now, workload.submit_at)) - self._settings.history
-        latest_end = max(workload.deadline, now + workload.expected_duration)
-        end = floor_to_hour(latest_end) + 2 * _HOUR
+        end = self._window_end(workload, now)
         series = {workload.home_zone: self._source.history(workload.home_zone, start, end)}
         for zone in workload.candidate_zones[1:]:
             try:

@@ -35,6 +35,7 @@ from carbon_kube.providers.construction import SourceKind, SourceSettings
 
 __all__ = [
     "FORECAST_KINDS",
+    "PROVIDER",
     "ForecastKind",
     "LatencyRisk",
     "PlanningSettings",
@@ -43,8 +44,10 @@ __all__ = [
     "ThresholdGPerKwh",
 ]
 
-ForecastKind = Literal["persistence", "oracle"]
+ForecastKind = Literal["persistence", "provider", "oracle"]
 FORECAST_KINDS: tuple[str, ...] = get_args(ForecastKind)
+# The source's own published forecast (Electricity Maps, WattTime, UK Carbon Intensity).
+PROVIDER: ForecastKind = "provider"
 
 
 def _share(value: float) -> float:
@@ -118,7 +121,8 @@ class PlanningSettings(BaseModel):
     )
     forecast: Annotated[ForecastKind, BeforeValidator(_forecast_kind)] = Field(
         default="persistence",
-        description="persistence (value 24 h earlier) or oracle (the source's own future; "
+        description="persistence (value 24 h earlier), provider (the live source's published "
+        "forecast; persistence where it has none) or oracle (a replayed source's own future; "
         "lab/demo only).",
     )
     history: timedelta = timedelta(days=1)

@@ -157,7 +157,7 @@ class IntensityCache:
         slack_s = int(self.ttl.of(kind).total_seconds()) if kind is SeriesKind.FORECAST else 0
         with self._connect() as db:
             row = db.execute(
-                "SELECT start_s, step_s, count, values_f64, signal FROM series "
+                "SELECT start_s, step_s, count, values_f64, signal, provider FROM series "
                 "WHERE provider=? AND zone=? AND kind=? AND fetched_at_s>=? "
                 "AND requested_start_s<=? AND requested_end_s+?>=? "
                 "ORDER BY fetched_at_s DESC LIMIT 1",
@@ -181,7 +181,7 @@ class IntensityCache:
         """The newest answer from any provider that overlaps ``[start, end)``, flagged stale."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT start_s, step_s, count, values_f64, signal FROM series "
+                "SELECT start_s, step_s, count, values_f64, signal, provider FROM series "
                 "WHERE zone=? AND kind=? AND signal=? AND start_s<? "
                 "AND start_s + step_s * count>? ORDER BY fetched_at_s DESC LIMIT 1",
                 (zone, kind.value, signal.value, to_epoch_s(end), to_epoch_s(start)),
@@ -235,8 +235,8 @@ class IntensityCache:
             yield db
 
 
-def _series(zone: Zone, row: tuple[int, int, int, bytes, str]) -> IntensitySeries:
-    start_s, step_s, count, blob, signal = row
+def _series(zone: Zone, row: tuple[int, int, int, bytes, str, str]) -> IntensitySeries:
+    start_s, step_s, count, blob, signal, provider = row
     values = np.frombuffer(blob, dtype="<f8", count=count).astype(np.float64)
     return IntensitySeries(
         zone=zone,
@@ -244,6 +244,7 @@ def _series(zone: Zone, row: tuple[int, int, int, bytes, str]) -> IntensitySerie
         step=timedelta(seconds=step_s),
         values_g_per_kwh=values,
         signal=SignalKind(signal),
+        source=provider,
     )
 
 

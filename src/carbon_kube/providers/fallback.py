@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -117,6 +118,9 @@ class FallbackProvider:
                 None if cache is None else cache.fresh_series(provider.name, kind, zone, start, end)
             )
 
+        def stamped_ask(provider: IntensityProvider) -> IntensitySeries:
+            return _stamped(ask(provider), provider.name)
+
         def store(provider: IntensityProvider, series: IntensitySeries) -> None:
             if cache is not None:
                 cache.put_series(
@@ -128,7 +132,7 @@ class FallbackProvider:
                 None if cache is None else cache.last_series(kind, zone, start, end, self._signal)
             )
 
-        return self._first(kind.value, zone, cached, ask, store, stale)
+        return self._first(kind.value, zone, cached, stamped_ask, store, stale)
 
     def _first(
         self,
@@ -193,3 +197,8 @@ class FallbackProvider:
         if all(isinstance(error, ForecastUnsupportedError) for error in failures):
             raise ForecastUnsupportedError(NAME, message)
         raise ProviderPermanentError(NAME, message)
+
+
+def _stamped(series: IntensitySeries, provider: str) -> IntensitySeries:
+    """``series`` naming the provider it came from, unless an inner chain named it already."""
+    return series if series.source else replace(series, source=provider)

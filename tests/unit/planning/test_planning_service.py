@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from carbon_kube.domain.clock import FixedClock
-from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.errors import InputError, ProviderPermanentError
+from carbon_kube.domain.instants import floor_to_hour
+from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.plans import SignalProvenance
 from carbon_kube.domain.zones import Zone
 from carbon_kube.planning import NO_SIGNAL, PlanningService, PlanningSettings
+from carbon_kube.providers.base import ForecastUnsupportedError, IntensityReading
 from carbon_kube.providers.embedded import EmbeddedProvider
+from carbon_kube.providers.fallback import FallbackProvider
 from tests.builders import HOUR, T0, a_job, make_series
 
 DAY = timedelta(days=1)
@@ -194,3 +199,83 @@ def test_with_the_learner_on_the_threshold_follows_the_replay_of_planned_workloa
     assert learner.last_choice is not None
     assert learner.last_choice.beats_default
     assert learner.threshold_g_per_kwh > 200.0
+
+
+class LiveLikeSource:
+    """An API-shaped source: history only up to the hour holding now, and its own forecast."""
+
+    name = "live"
+
+    def __init__(
+        self, clock: FixedClock, history: IntensitySeries, forecast: IntensitySeries | None
+    ):
+        self._clock = clock
+        self._history = history
+        self._forecast = forecast
+
+    def zones(self) -> list[Zone]:
+        return [self._history.zone]
+
+    def history(self, zone: Zone, start: datetime, end: datetime) -> IntensitySeries:
+        if zone != self._history.zone:
+            raise ProviderPermanentError(self.name, f"no zone {zone}")
+        return self._history.between(start, min(end, floor_to_hour(self._clock.now())))
+
+    def latest(self, zone: Zone) -> IntensityReading:
+        raise ProviderPermanentError(self.name, "not asked in these tests")
+
+    def forecast(self, zone: Zone, horizon: timedelta) -> IntensitySeries:
+        if self._forecast is None or zone != self._forecast.zone:
+            raise ForecastUnsupportedError(self.name, f"no forecast for {zone}")
+        return self._forecast
+
+
+def live_service(forecast: IntensitySeries | None, *, model: str) -> PlanningService:
+    clock = FixedClock(T0)
+    history = make_series([300.0] * 24, start=T0 - DAY)
+    source = FallbackProvider([LiveLikeSource(clock, history, forecast)], clock=clock)
+    settings = PlanningSettings(home_zone="DE", policy="temporal", forecast=model)
+    return PlanningService(source, clock, settings)
+
+
+def test_a_provider_forecast_decides_the_plan_and_the_plan_names_it() -> None:
+    forecast = make_series([400.0, 380.0, 350.0, 60.0, 390.0, 400.0, 400.0, 400.0], start=T0)
+    workload = a_job("ns/j").lasting(HOUR).due(T0 + 6 * HOUR).build()
+
+    plan = live_service(forecast, model="provider").plan(workload)
+
+    assert plan.start_at == T0 + 3 * HOUR
+    assert plan.forecast_g_per_kwh == pytest.approx(60.0)
+    assert plan.signal == SignalProvenance(source="live", model="provider", stale=False)
+
+
+def test_without_a_provider_forecast_the_plan_falls_back_to_persistence_and_says_so() -> None:
+    workload = a_job("ns/j").lasting(HOUR).due(T0 + 6 * HOUR).build()
+
+    plan = live_service(None, model="provider").plan(workload)
+
+    assert plan.reason != NO_SIGNAL
+    assert plan.signal == SignalProvenance(source="live", model="persistence", stale=False)
+
+
+def test_persistence_plans_on_a_source_that_stops_at_now() -> None:
+    # Before this, a live source's history ending at now left no future start to choose.
+    clock = FixedClock(T0)
+    history = make_series([300.0] * 5 + [80.0] + [300.0] * 18, start=T0 - DAY)
+    source = LiveLikeSource(clock, history, None)
+    service = PlanningService(source, clock, PlanningSettings(home_zone="DE"))
+    workload = a_job("ns/j").lasting(HOUR).due(T0 + 8 * HOUR).build()
+
+    plan = service.plan(workload)
+
+    assert plan.start_at == T0 + 5 * HOUR
+    assert plan.signal == SignalProvenance(source="live", model="persistence", stale=False)
+
+
+def test_the_no_signal_plan_names_no_source_and_stale_data() -> None:
+    service = service_over({"FR": [100.0] * 48})
+    workload = a_job("ns/j").lasting(HOUR).due(T0 + 6 * HOUR).build()
+
+    plan = service.plan(workload)
+
+    assert plan.signal == SignalProvenance(source="none", model="none", stale=True)

@@ -88,6 +88,7 @@ def test_a_failing_provider_is_counted_and_the_next_one_answers(clock: FixedCloc
     series = chain.history(DE, T0, T0 + 2 * HOUR)
     assert list(series.values_g_per_kwh) == [7.0, 8.0]
     assert not series.stale
+    assert series.source == "b"
     assert counted == [("a", "history")]
 
 
@@ -116,6 +117,7 @@ def test_when_every_provider_fails_the_last_good_data_is_served_flagged_stale(
     )
     series = chain.history(DE, T0, T0 + 3 * HOUR)
     assert series.stale
+    assert series.source == "a"  # the provider whose answer the cache kept
     assert list(series.values_g_per_kwh) == [1.0, 2.0, 3.0]
     assert counted == ["a", "b"]
 
