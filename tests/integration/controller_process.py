@@ -29,6 +29,7 @@ class ControllerProcess:
     log: Path
     extra_args: tuple[str, ...] = ()
     identity: str = "replica"
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> ControllerProcess:
@@ -56,7 +57,10 @@ class ControllerProcess:
         ]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-                args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"}
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "COLUMNS": "200", **self.env},
             )
         return self
 

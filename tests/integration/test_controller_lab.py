@@ -52,6 +52,8 @@ from carbon_kube.lab.state import LabState
 from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.planning import PlanningService, PlanningSettings
 from carbon_kube.planning.sources import SourceSettings, build_intensity_source
+from carbon_kube.providers.electricitymaps import TOKEN_ENV_VAR as ELECTRICITYMAPS_TOKEN_ENV
+from tests.http_fixtures import FAKE_SECRET
 from tests.integration.controller_process import ControllerProcess
 from tests.integration.kube_objects import job_is_complete, make_job, make_pod
 
@@ -328,13 +330,16 @@ def test_without_any_carbon_signal_everything_is_released_by_its_latest_safe_sta
         tmp_path,
         f"lease-{uuid.uuid4().hex[:8]}",
         "no-signal",
-        "--provider",
+        "--source",
         "electricitymaps",
         "--electricitymaps-url",
         "http://127.0.0.1:9/v3",  # discard port: connection refused for the whole run
+        "--cache",
+        str(tmp_path / "intensity.sqlite"),
         "--release-lead",
         "5m",
     )
+    replica.env[ELECTRICITYMAPS_TOKEN_ENV] = FAKE_SECRET
     replicas.append(replica.start())
     replica.wait_leading()
     t = clock.now().replace(microsecond=0)

@@ -217,6 +217,42 @@ def test_region_overrides_reach_every_component_that_maps_nodes_to_zones() -> No
 
 
 @needs_helm
+def test_api_provider_and_its_url_reach_every_component_with_a_cache_in_tmp() -> None:
+    """One signal path: webhook, extender and controller plan on the same source and URL."""
+    docs = render_chart(
+        "api.provider=electricitymaps",
+        "api.urls.electricityMaps=http://10.0.0.9:8080/v3",
+        "forecast=provider",
+    )
+
+    for component in ("controller", "webhook", "extender"):
+        args = _args_of(docs, component)
+        assert "--source=electricitymaps" in args, component
+        assert "--electricitymaps-url=http://10.0.0.9:8080/v3" in args, component
+        assert "--cache=/tmp/carbon-kube/intensity.sqlite" in args, component
+    assert "--forecast=provider" in _args_of(docs, "webhook")
+    assert "--replan-forecast=provider" in _args_of(docs, "controller")
+
+
+@needs_helm
+def test_the_embedded_default_needs_no_cache_and_no_url() -> None:
+    for component in ("controller", "webhook", "extender"):
+        args = _args_of(render_chart(), component)
+        assert "--source=embedded" in args, component
+        assert not [a for a in args if a.startswith(("--cache", "--electricitymaps-url"))]
+
+
+@needs_helm
+def test_an_oracle_forecast_on_a_live_provider_fails_rendering_with_the_fix() -> None:
+    result = run_helm(
+        "template", "ck", str(CHART), "--set", "api.provider=ukcarbon", "--set", "forecast=oracle"
+    )
+
+    assert result.returncode != 0
+    assert "use forecast: provider or persistence" in result.stderr
+
+
+@needs_helm
 def test_latency_risk_reaches_the_webhook_and_the_controller_and_the_learner_is_off() -> None:
     docs = render_chart("threshold.latencyRisk=1")  # --set parses integers only
 

@@ -33,6 +33,29 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - --forecast={{ .Values.forecast }}
 {{- end -}}
 
+{{/* The one carbon signal every component reads (api.provider), on the same URLs and cache
+file (the pod's /tmp emptyDir), so webhook, controller and extender decide on the same data. */}}
+{{- define "carbon-kube.signalArgs" -}}
+{{- if and (eq .Values.forecast "oracle") (ne .Values.api.provider "embedded") }}
+{{- fail "forecast: oracle reads a replayed source's future; a live api.provider has none (use forecast: provider or persistence)" }}
+{{- end }}
+- --source={{ .Values.api.provider }}
+{{- if has .Values.api.provider (list "electricitymaps" "ukcarbon" "watttime") }}
+- --cache=/tmp/carbon-kube/intensity.sqlite
+{{- end }}
+{{- with .Values.api.urls }}
+{{- with .electricityMaps }}
+- --electricitymaps-url={{ . }}
+{{- end }}
+{{- with .wattTime }}
+- --watttime-url={{ . }}
+{{- end }}
+{{- with .ukCarbon }}
+- --ukcarbon-url={{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* The region -> grid-zone overrides; the controller, the webhook (allowed-zones node affinity)
 and the extender must read nodes' regions the same way. */}}
 {{- define "carbon-kube.regionArgs" -}}

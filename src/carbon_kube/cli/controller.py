@@ -2,7 +2,7 @@
 
 Parses options into :class:`~carbon_kube.operator.settings.ControllerSettings` (whose fields,
 and ``PlanningSettings``' for re-planning, give the options their defaults), builds the clock
-(real, or the lab's virtual clock), the carbon provider (``providers.construction``) and the API
+(real, or the lab's virtual clock), the carbon signal (``cli.planning.build_signal``) and the API
 client, and calls :func:`carbon_kube.operator.running.run_controller`. No logic of its own.
 """
 
@@ -12,16 +12,14 @@ import logging
 import os
 import socket
 from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 from prometheus_client import start_http_server
 
-from carbon_kube.cli.environment import controller_credentials
+from carbon_kube.cli import planning
 from carbon_kube.cli.options import parse_instant
-from carbon_kube.cli.planning import build_region_map
 from carbon_kube.cli.settings_options import field_default, field_option
 from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
@@ -37,14 +35,6 @@ from carbon_kube.operator.running import run_controller
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.settings import PlanningSettings
-from carbon_kube.providers.base import IntensityProvider
-from carbon_kube.providers.construction import (
-    SourceKind,
-    SourceSettings,
-    build_intensity_source,
-    build_provider,
-    default_client,
-)
 
 app = typer.Typer(
     help="The Carbon-Kube controller: releases held workloads at their planned time (and always "
@@ -52,14 +42,6 @@ app = typer.Typer(
     "NodePools.",
     no_args_is_help=True,
 )
-
-
-class ProviderChoice(StrEnum):
-    """The sources the controller can label nodes from (same values as ``SourceKind``), or none."""
-
-    EMBEDDED = SourceKind.EMBEDDED.value
-    ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
-    NONE = "none"
 
 
 def _default(name: str) -> Any:
@@ -71,12 +53,7 @@ def _default_duration(settings: type[Any], name: str) -> str:
     return format_duration(value)
 
 
-_KINDS = {
-    "pod": WorkloadKind.POD,
-    "job": WorkloadKind.JOB,
-    "spark": WorkloadKind.SPARK,
-    "flink": WorkloadKind.FLINK,
-}
+_KINDS = {kind.value: kind for kind in WorkloadKind}
 
 
 def _duration(text: str, option: str) -> timedelta:
@@ -110,22 +87,18 @@ def run(
     real_epoch: str | None = typer.Option(
         None, "--real-epoch", help="Real instant at which the virtual clock shows --virtual-epoch."
     ),
-    provider: ProviderChoice = typer.Option(
-        ProviderChoice.EMBEDDED,
-        "--provider",
-        help="Carbon signal for node labels and NodePool weights: embedded (2020 data replayed "
-        "on the clock), electricitymaps (token in $ELECTRICITYMAPS_API_TOKEN) or none.",
-    ),
-    electricitymaps_url: str = typer.Option(
-        field_default(SourceSettings, "electricitymaps_url"),
-        "--electricitymaps-url",
-        help="API base URL.",
-    ),
+    source: planning.SignalSource = planning.SOURCE,
+    intensity_file: Path | None = planning.INTENSITY_FILE,
+    cache: Path | None = planning.CACHE,
+    electricitymaps_url: str = planning.ELECTRICITYMAPS_URL,
+    watttime_url: str = planning.WATTTIME_URL,
+    ukcarbon_url: str = planning.UKCARBON_URL,
+    watttime_region: str | None = planning.WATTTIME_REGION,
     region_zone: list[str] = typer.Option(
         [], "--region-zone", help="Override REGION=ZONE in the region -> grid-zone table."
     ),
     kinds: str = typer.Option(
-        "pod,job,spark,flink", "--kinds", help="Kinds to release: pod,job,spark,flink."
+        ",".join(_KINDS), "--kinds", help=f"Kinds to release: {','.join(_KINDS)}."
     ),
     release_concurrency: int = typer.Option(
         _default("release_concurrency"),
@@ -251,7 +224,7 @@ def run(
         renew_period=_duration(renew_period, "--renew-period"),
     )
     settings = ControllerSettings(
-        regions=build_region_map(None, region_zone),
+        regions=planning.build_region_map(None, region_zone),
         kinds=_kinds(kinds),
         release_lead=_duration(release_lead, "--release-lead"),
         release_ahead_max=_duration(release_ahead_max, "--release-ahead-max"),
@@ -263,11 +236,18 @@ def run(
         lease=lease,
         identity=identity or f"{socket.gethostname()}-{os.getpid()}",
     )
-    carbon = _provider(provider, electricitymaps_url, clock)
-    replanner = None
-    outcomes = None
+    signal = planning.source_settings(
+        source,
+        intensity_file=intensity_file,
+        cache=cache,
+        electricitymaps_url=electricitymaps_url,
+        watttime_url=watttime_url,
+        ukcarbon_url=ukcarbon_url,
+        watttime_region=watttime_region,
+    )
+    replan_settings = None
     if replan_home_zone is not None:
-        planning = PlanningSettings(
+        replan_settings = PlanningSettings(
             home_zone=replan_home_zone,
             policy=replan_policy,
             forecast=replan_forecast,
@@ -275,8 +255,15 @@ def run(
             latency_risk=replan_latency_risk,
             adaptive_threshold=replan_adaptive_threshold,
         )
-        source = build_intensity_source(SourceSettings(), clock)
-        service = PlanningService(source, clock, planning)
+        planning.check_forecast_fits_source(replan_settings, signal)
+    # One source for node labels, NodePool weights and re-planning: the same numbers everywhere.
+    carbon = planning.build_signal(
+        signal, clock, home_zone=None if replan_settings is None else replan_settings.home
+    )
+    replanner = None
+    outcomes = None
+    if replan_settings is not None:
+        service = PlanningService(carbon, clock, replan_settings)
         replanner = PlanningReplanner(service)
         outcomes = PlanningOutcomes(service)
     if metrics_port:
@@ -292,14 +279,3 @@ def run(
             replanner=replanner,
             outcomes=outcomes,
         )
-
-
-def _provider(choice: ProviderChoice, url: str, clock: ControllerClock) -> IntensityProvider | None:
-    if choice is ProviderChoice.NONE:
-        return None
-    settings = SourceSettings(kind=SourceKind(choice.value), electricitymaps_url=url)
-    client = default_client() if choice is ProviderChoice.ELECTRICITYMAPS else None
-    provider, _ = build_provider(
-        settings, clock, client=client, credentials=controller_credentials()
-    )
-    return provider

@@ -13,7 +13,7 @@ from carbon_kube.providers import electricitymaps, watttime
 from carbon_kube.providers.caching import default_cache_path
 from carbon_kube.providers.construction import Credentials
 
-__all__ = ["cache_path", "controller_credentials", "has_electricitymaps_token", "read_credentials"]
+__all__ = ["cache_path", "has_electricitymaps_token", "read_credentials"]
 
 
 def read_credentials() -> Credentials:
@@ -23,11 +23,6 @@ def read_credentials() -> Credentials:
         watttime_username=_value(watttime.USERNAME_ENV_VAR),
         watttime_password=_value(watttime.PASSWORD_ENV_VAR),
     )
-
-
-def controller_credentials() -> Credentials:
-    """The controller's: its Electricity Maps token as set, even blank (the API then says 401)."""
-    return Credentials(electricitymaps_token=os.environ.get(electricitymaps.TOKEN_ENV_VAR, ""))
 
 
 def has_electricitymaps_token() -> bool:

@@ -66,7 +66,13 @@ def serve(
     policy: str = planning.POLICY,
     threshold_g_per_kwh: float = planning.THRESHOLD_G_PER_KWH,
     forecast: str = planning.FORECAST,
+    source: planning.SignalSource = planning.SOURCE,
     intensity_file: Path | None = planning.INTENSITY_FILE,
+    cache: Path | None = planning.CACHE,
+    electricitymaps_url: str = planning.ELECTRICITYMAPS_URL,
+    watttime_url: str = planning.WATTTIME_URL,
+    ukcarbon_url: str = planning.UKCARBON_URL,
+    watttime_region: str | None = planning.WATTTIME_REGION,
     lab_state_dir: Path | None = planning.LAB_STATE_DIR,
 ) -> None:
     """Serve POST /filter and /prioritize, GET /healthz and /metrics."""
@@ -77,7 +83,15 @@ def serve(
         home_zone=home_zone,
         policy=policy,
         forecast=forecast,
-        intensity_file=intensity_file,
+        source=planning.source_settings(
+            source,
+            intensity_file=intensity_file,
+            cache=cache,
+            electricitymaps_url=electricitymaps_url,
+            watttime_url=watttime_url,
+            ukcarbon_url=ukcarbon_url,
+            watttime_region=watttime_region,
+        ),
         lab_state_dir=lab_state_dir,
         threshold_g_per_kwh=threshold_g_per_kwh,
     )

@@ -1,29 +1,30 @@
 """Options every Carbon-Kube server shares (webhook, extender): how to plan and on which clock.
 
 Parses them once into ``PlanningSettings``/``SourceSettings`` and builds the
-``PlanningService``; no logic of its own. ``--lab-state-dir`` puts a server on the lab's virtual
-clock so that it decides in the same (speeded-up) time as the lab's pods and controller.
+``PlanningService`` on the one signal path (``--source``, ``build_signal``) that the webhook,
+the extender, the controller and ``plan`` share; no logic of its own. ``--lab-state-dir``
+puts a server on the lab's virtual clock so that it decides in the same (speeded-up) time as
+the lab's pods and controller.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from carbon_kube.cli.environment import cache_path, read_credentials
 from carbon_kube.cli.settings_options import field_option
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import RegionZoneMap, Zone, parse_zone
 from carbon_kube.lab.state import read_state
-from carbon_kube.planning import (
-    PlanningService,
-    PlanningSettings,
-    SourceKind,
-    SourceSettings,
-    build_intensity_source,
-)
+from carbon_kube.planning import PlanningService, PlanningSettings, SourceKind, SourceSettings
+from carbon_kube.policy.forecasts import OracleForecast
+from carbon_kube.providers.base import IntensityProvider
+from carbon_kube.providers.construction import LIVE_KINDS, build_source, default_client
 from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.serving import TlsFiles
 
@@ -37,11 +38,43 @@ LATENCY_RISK: Any = field_option(PlanningSettings, "latency_risk", "--latency-ri
 ADAPTIVE_THRESHOLD: Any = field_option(
     PlanningSettings, "adaptive_threshold", "--adaptive-threshold"
 )
+
+
+class SignalSource(StrEnum):
+    """The sources a planner reads (the ``SourceKind`` values; the cache alone is not one)."""
+
+    EMBEDDED = SourceKind.EMBEDDED.value
+    FILE = SourceKind.FILE.value
+    ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
+    UKCARBON = SourceKind.UKCARBON.value
+    WATTTIME = SourceKind.WATTTIME.value
+
+
+SOURCE: Any = typer.Option(
+    SignalSource.EMBEDDED,
+    "--source",
+    help="Carbon signal: embedded (the shipped year replayed on the clock, offline), file "
+    "(--intensity-file over the embedded data), or a live API behind the cache: "
+    "electricitymaps ($ELECTRICITYMAPS_API_TOKEN), ukcarbon (no key), watttime (marginal; "
+    "$WATTTIME_USERNAME, $WATTTIME_PASSWORD). Helm api.provider.",
+)
 INTENSITY_FILE: Any = typer.Option(
     None,
     "--intensity-file",
-    help="CSV/Parquet intensity (timestamp,zone,g_per_kwh); default: the embedded data.",
+    help="CSV/Parquet intensity (timestamp,zone,g_per_kwh) for --source file (implied when given).",
 )
+CACHE: Any = typer.Option(
+    None,
+    "--cache",
+    help="SQLite cache behind a live source (default: $XDG_CACHE_HOME or ~/.cache, "
+    "carbon-kube/intensity.sqlite).",
+)
+ELECTRICITYMAPS_URL: Any = field_option(
+    SourceSettings, "electricitymaps_url", "--electricitymaps-url"
+)
+WATTTIME_URL: Any = field_option(SourceSettings, "watttime_url", "--watttime-url")
+UKCARBON_URL: Any = field_option(SourceSettings, "ukcarbon_url", "--ukcarbon-url")
+WATTTIME_REGION: Any = field_option(SourceSettings, "watttime_region", "--watttime-region")
 LAB_STATE_DIR: Any = typer.Option(
     None,
     "--lab-state-dir",
@@ -98,12 +131,55 @@ def build_clock(lab_state_dir: Path | None) -> Clock:
     return state.clock()
 
 
+def source_settings(
+    source: SignalSource,
+    *,
+    intensity_file: Path | None = None,
+    cache: Path | None = None,
+    **urls: Any,
+) -> SourceSettings:
+    """The ``--source`` options as ``SourceSettings``; ``urls`` are its URL/region fields.
+
+    ``--intensity-file`` alone means ``--source file``; with a live source it is a mistake
+    worth one line rather than a file silently ignored.
+    """
+    kind = SourceKind(source.value)
+    if intensity_file is not None and kind is SourceKind.EMBEDDED:
+        kind = SourceKind.FILE
+    if intensity_file is not None and kind is not SourceKind.FILE:
+        raise InputError(
+            f"--intensity-file is read by --source file, not --source {kind}",
+            field="--intensity-file",
+        )
+    live = kind in LIVE_KINDS
+    return SourceSettings(
+        kind=kind,
+        path=intensity_file,
+        cache_path=cache_path(cache) if live else None,
+        **{name: value for name, value in urls.items() if value is not None},
+    )
+
+
+def build_signal(
+    settings: SourceSettings, clock: Clock, *, home_zone: Zone | None = None
+) -> IntensityProvider:
+    """The one signal path of every server: ``providers.construction.build_source``.
+
+    Credentials come from the environment here (the only place that reads it); a live source
+    gets its own HTTP client for the life of the process.
+    """
+    client = default_client() if settings.kind in LIVE_KINDS else None
+    return build_source(
+        settings, clock, zone=home_zone, client=client, credentials=read_credentials()
+    )
+
+
 def build_planner(
     *,
     home_zone: str,
     policy: str,
     forecast: str,
-    intensity_file: Path | None,
+    source: SourceSettings,
     lab_state_dir: Path | None,
     **knobs: Any,
 ) -> PlanningService:
@@ -113,9 +189,16 @@ def build_planner(
     given keep the model's defaults.
     """
     settings = PlanningSettings(home_zone=home_zone, policy=policy, forecast=forecast, **knobs)
-    source = SourceSettings(
-        kind=SourceKind.FILE if intensity_file is not None else SourceKind.EMBEDDED,
-        path=intensity_file,
-    )
+    check_forecast_fits_source(settings, source)
     clock = build_clock(lab_state_dir)
-    return PlanningService(build_intensity_source(source, clock), clock, settings)
+    return PlanningService(build_signal(source, clock, home_zone=settings.home), clock, settings)
+
+
+def check_forecast_fits_source(settings: PlanningSettings, source: SourceSettings) -> None:
+    """``oracle`` reads a replayed source's future; a live API has none to read."""
+    if settings.forecast == OracleForecast.name and source.kind in LIVE_KINDS:
+        raise InputError(
+            f"--forecast oracle reads a replayed source's future; --source {source.kind} is live "
+            "and has none (use --forecast provider or persistence)",
+            field="--forecast",
+        )

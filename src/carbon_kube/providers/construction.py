@@ -28,7 +28,7 @@ from carbon_kube.domain.errors import InputError, ProviderError, ProviderTempora
 from carbon_kube.domain.intensity import SignalKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.observability.metrics import PROVIDER_ERRORS
-from carbon_kube.providers import electricitymaps, watttime
+from carbon_kube.providers import electricitymaps, ukcarbon, watttime
 from carbon_kube.providers.base import IntensityProvider
 from carbon_kube.providers.caching import IntensityCache
 from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
@@ -70,8 +70,9 @@ class SourceKind(StrEnum):
 
 LIVE_KINDS = frozenset({SourceKind.ELECTRICITYMAPS, SourceKind.UKCARBON, SourceKind.WATTTIME})
 
-# The provider's own default, read off its settings rather than written again here.
+# The providers' own defaults, read off their settings rather than written again here.
 _DEFAULT_ELECTRICITYMAPS_URL = ElectricityMapsSettings(api_token="").base_url
+_DEFAULT_WATTTIME_URL = WattTimeSettings(username="", password="").base_url
 
 
 class Credentials(BaseModel):
@@ -100,7 +101,16 @@ class SourceSettings(BaseModel):
         default=None, description="The SQLite cache behind a live source."
     )
     electricitymaps_url: str = Field(
-        default=_DEFAULT_ELECTRICITYMAPS_URL, description="Electricity Maps API base URL."
+        default=_DEFAULT_ELECTRICITYMAPS_URL,
+        description="Electricity Maps API base URL (a proxy, or a test server).",
+    )
+    watttime_url: str = Field(
+        default=_DEFAULT_WATTTIME_URL,
+        description="WattTime API base URL (a proxy, or a test server).",
+    )
+    ukcarbon_url: str = Field(
+        default=ukcarbon.BASE_URL,
+        description="UK Carbon Intensity API base URL (a proxy, or a test server).",
     )
     watttime_region: str | None = Field(
         default=None,
@@ -203,7 +213,7 @@ def build_provider(
         )
         return ElectricityMapsProvider(em, http=client, clock=clock), SignalKind.AVERAGE
     if settings.kind is SourceKind.UKCARBON:
-        uk = UkCarbonIntensityProvider(http=client, clock=clock)
+        uk = UkCarbonIntensityProvider(http=client, clock=clock, base_url=settings.ukcarbon_url)
         if zone is not None and zone not in uk.zones():
             raise InputError(
                 f"the UK Carbon Intensity API has no zone {zone}; use GB (national) or "
@@ -227,6 +237,7 @@ def build_provider(
         password=_required(
             creds.watttime_password, watttime.PASSWORD_ENV_VAR, "your WattTime password"
         ),
+        base_url=settings.watttime_url,
         regions=regions,
     )
     return WattTimeProvider(wt, http=client, clock=clock), SignalKind.MARGINAL

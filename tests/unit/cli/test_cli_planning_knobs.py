@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from carbon_kube.cli.app import main
@@ -18,6 +20,9 @@ def _serve(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     [
         (["--latency-risk", "1.5"], "--latency-risk"),
         (["--policy", "temporal", "--adaptive-threshold"], "--adaptive-threshold"),
+        (["--source", "ukcarbon", "--forecast", "oracle"], "use --forecast provider"),
+        (["--source", "ukcarbon", "--intensity-file", "x.csv"], "--intensity-file"),
+        (["--source", "carrier-pigeon"], "--source"),
     ],
 )
 def test_bad_planning_knobs_stop_the_webhook_before_it_serves(
@@ -28,3 +33,14 @@ def test_bad_planning_knobs_stop_the_webhook_before_it_serves(
     assert code == 2
     assert want in err
     assert "Traceback" not in err
+
+
+def test_a_live_source_without_its_token_names_the_variable_to_set(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("ELECTRICITYMAPS_API_TOKEN", raising=False)
+
+    code, err = _serve(capsys, "--source", "electricitymaps", "--cache", str(tmp_path / "c.sqlite"))
+
+    assert code == 2
+    assert "export ELECTRICITYMAPS_API_TOKEN=" in err
