@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from carbon_kube.domain.annotations import FLEXIBLE_LABEL
+from carbon_kube.webhook.reviews import AdmissionReviewResponse
 
 _KINDS = {
     "Pod": ("", "v1", "pods"),
@@ -92,3 +93,15 @@ def _default_spec(kind: str) -> dict[str, Any]:
 
 def an_object(kind: str, name: str = "w") -> ObjectBuilder:
     return ObjectBuilder(kind, name)
+
+
+def recorded_annotations(answer: AdmissionReviewResponse) -> dict[str, str]:
+    """Annotations the webhook's patch adds, whether as one map or key by key."""
+    recorded: dict[str, str] = {}
+    for op in answer.response.patch_operations:
+        if op["path"] == "/metadata/annotations":
+            recorded.update(op["value"])
+        elif op["path"].startswith("/metadata/annotations/") and op["op"] == "add":
+            key = op["path"].removeprefix("/metadata/annotations/")
+            recorded[key.replace("~1", "/").replace("~0", "~")] = op["value"]
+    return recorded

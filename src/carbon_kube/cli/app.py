@@ -26,6 +26,7 @@ from carbon_kube.cli import (
     intensity,
     lab,
     metrics,
+    plan,
     report,
     simulate,
     traces,
@@ -60,6 +61,7 @@ app.add_typer(forecast.app, name="forecast")
 forecast.app.command("show")(forecast_show.show_command)
 app.add_typer(controller.app, name="controller")
 app.command("report")(report.report_command)
+app.command("plan")(plan.plan_command)
 app.add_typer(metrics.app, name="metrics")
 
 

@@ -7,6 +7,8 @@ every step a workload could still run in, so the series a source answered is com
 * ``extended_daily``: continue a series by repeating the value one day earlier (persistence,
   the baseline every forecast must beat). A policy using ``PersistenceForecast`` never reads
   these values: they only give the step grid its future candidate starts.
+* ``persistence_belief``: the same from the step holding *now*, which is what a persistence
+  plan believed (its expected emissions are estimated on it).
 * ``with_forecast``: the observed values before the step holding *now*, then the provider's
   forecast from there, then daily repetition beyond its horizon. This is the belief a plan on
   ``forecast: provider`` is decided on.
@@ -23,7 +25,13 @@ import numpy as np
 
 from carbon_kube.domain.intensity import IntensitySeries
 
-__all__ = ["MAX_HOLE", "extended_daily", "with_forecast"]
+__all__ = [
+    "MAX_HOLE",
+    "extended_daily",
+    "observed_before",
+    "persistence_belief",
+    "with_forecast",
+]
 
 _DAY = timedelta(days=1)
 # The longest stretch between the last published value and the forecast's first that is
@@ -47,6 +55,28 @@ def extended_daily(series: IntensitySeries, until: datetime) -> IntensitySeries:
     return dataclasses.replace(series, values_g_per_kwh=np.asarray(values, dtype=np.float64))
 
 
+def persistence_belief(
+    observed: IntensitySeries, *, now: datetime, until: datetime
+) -> IntensitySeries:
+    """What ``PersistenceForecast`` believes at ``now``, as a series up to ``until``.
+
+    The observed values before the step holding ``now``, then each step the value a day
+    earlier: the series a persistence plan's expected emissions are estimated on (a replayed
+    source's own future is not what such a plan believed).
+    """
+    return extended_daily(observed_before(observed, now), until)
+
+
+def observed_before(observed: IntensitySeries, now: datetime) -> IntensitySeries:
+    """The values of steps that ended by the step holding ``now``; ``ValueError`` if none."""
+    cut = (now - observed.start) // observed.step
+    if cut < 1:
+        raise ValueError(f"{observed.zone}: no observed intensity before {now.isoformat()}")
+    return dataclasses.replace(
+        observed, values_g_per_kwh=observed.values_g_per_kwh[: min(cut, len(observed))]
+    )
+
+
 def with_forecast(
     observed: IntensitySeries, forecast: IntensitySeries, *, now: datetime, until: datetime
 ) -> IntensitySeries:
@@ -67,12 +97,7 @@ def with_forecast(
         raise ValueError(f"{observed.zone}: forecast and history are different signals")
     if (forecast.start - observed.start) % observed.step:
         raise ValueError(f"{observed.zone}: forecast steps do not line up with history steps")
-    cut = (now - observed.start) // observed.step
-    if cut < 1:
-        raise ValueError(f"{observed.zone}: no observed intensity before {now.isoformat()}")
-    head = dataclasses.replace(
-        observed, values_g_per_kwh=observed.values_g_per_kwh[: min(cut, len(observed))]
-    )
+    head = observed_before(observed, now)
     if forecast.start - head.end > MAX_HOLE:
         raise ValueError(
             f"{observed.zone}: the forecast starts at {forecast.start.isoformat()}, more than "

@@ -31,6 +31,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from carbon_kube.domain.clock import Clock
@@ -46,7 +47,7 @@ from carbon_kube.observability.metrics import (
     ZONE_INTENSITY_G_PER_KWH,
 )
 from carbon_kube.planning.adaptive import ThresholdLearner
-from carbon_kube.planning.beliefs import extended_daily, with_forecast
+from carbon_kube.planning.beliefs import extended_daily, persistence_belief, with_forecast
 from carbon_kube.planning.outcomes import JobOutcome, job_outcome
 from carbon_kube.planning.settings import PROVIDER, PlanningSettings
 from carbon_kube.policy.forecasts import OracleForecast, PersistenceForecast, make_forecast
@@ -63,6 +64,23 @@ NO_SIGNAL = "no-signal"
 # The source and model named on a plan decided without any data.
 NO_SOURCE = "none"
 _HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainedPlan:
+    """A plan with its believed outcome; ``expected`` is None without a signal to estimate on."""
+
+    plan: Plan
+    expected: JobOutcome | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Beliefs:
+    """Per zone: the series the policy plans on, and what the plan believes will happen."""
+
+    grid: dict[Zone, IntensitySeries]
+    believed: dict[Zone, IntensitySeries]
+    model: str
 
 
 class PlanningService:
@@ -100,6 +118,32 @@ class PlanningService:
 
     def plan(self, workload: Workload) -> Plan:
         """The plan for ``workload`` decided now (see module docstring for the edges)."""
+        return self._decide(workload)[0]
+
+    def explain(self, workload: Workload) -> ExplainedPlan:
+        """The plan and its believed emissions against the baseline's (``carbon-kube plan``).
+
+        The estimate is made on the series the plan was decided on (history, then the
+        forecast), so it says what the plan expects, not what will happen.
+        """
+        plan, series = self._decide(workload)
+        if series is None or plan.zone not in series:
+            return ExplainedPlan(plan, None)
+        try:
+            expected = job_outcome(
+                workload,
+                start=plan.start_at,
+                zone=plan.zone,
+                run_series=series[plan.zone],
+                home_series=series[workload.home_zone],
+                power=self._power,
+            )
+        except (KeyError, ValueError):
+            expected = None
+        return ExplainedPlan(plan, expected)
+
+    def _decide(self, workload: Workload) -> tuple[Plan, dict[Zone, IntensitySeries] | None]:
+        """The plan and the series it believed (None for the no-signal plan)."""
         now = self._clock.now()
         with self._lock:
             if self._learner is not None:
@@ -107,8 +151,7 @@ class PlanningService:
                 self._learner.refit_if_due(self._source, now)
             threshold_g_per_kwh, latency_risk = self._knobs()
             try:
-                observed = self._series_for(workload, now)
-                series, model = self._believe(observed, workload, now)
+                beliefs = self._believe(self._series_for(workload, now), workload, now)
             except ProviderError as error:
                 log.warning(
                     "no carbon signal for %s: %s; releasing at its latest safe start",
@@ -116,7 +159,8 @@ class PlanningService:
                     error,
                     extra={"workload": workload.workload_id, "error": str(error)},
                 )
-                return self.no_signal_plan(workload)
+                return self.no_signal_plan(workload), None
+        series, model = beliefs.grid, beliefs.model
         try:
             candidates = tuple(z for z in workload.allowed_zones if z in series)
             planned = dataclasses.replace(workload, allowed_zones=candidates)
@@ -135,7 +179,7 @@ class PlanningService:
             provenance = SignalProvenance(
                 source=home.source or self._source.name, model=model, stale=home.stale
             )
-            return dataclasses.replace(plan, signal=provenance)
+            return dataclasses.replace(plan, signal=provenance), beliefs.believed
         except (KeyError, ValueError) as error:
             # The data do not fit the request (gaps, mixed steps, a run beyond the data):
             # deciding without a signal is safe, refusing the workload is not.
@@ -145,7 +189,7 @@ class PlanningService:
                 error,
                 extra={"workload": workload.workload_id, "error": str(error)},
             )
-            return self.no_signal_plan(workload)
+            return self.no_signal_plan(workload), None
 
     def _knobs(self) -> tuple[float, float]:
         """Threshold and latency risk in force: the learner's, or the settings'."""
@@ -234,39 +278,60 @@ class PlanningService:
 
     def _believe(
         self, observed: dict[Zone, IntensitySeries], workload: Workload, now: datetime
-    ) -> tuple[dict[Zone, IntensitySeries], str]:
-        """Each zone's series completed to the window's end, and the forecast model it needs.
+    ) -> _Beliefs:
+        """What the policy plans on, what the plan believes, and the model that says so.
 
         ``provider``: the source's own forecast joined to the history (``planning.beliefs``);
-        a zone without one continues by daily repetition, and when the home zone has none the
-        plan falls back to ``persistence`` (and says so). Otherwise the history is extended by
-        repetition where a live source ends at now (``persistence`` never reads those values).
+        a zone without one continues as persistence believes, and when the home zone has none
+        the plan falls back to ``persistence`` (and says so). ``persistence`` plans on the
+        history, extended by repetition where a live source stops at now (it never reads those
+        values). ``oracle`` plans on the source's own future, never on a made-up one.
         """
         until = self._window_end(workload, now)
         wanted: str = self._settings.forecast
-        if wanted == PROVIDER:
-            joined: dict[Zone, IntensitySeries] = {}
-            for zone, series in observed.items():
-                try:
-                    forecast = self._source.forecast(zone, until - now)
-                    joined[zone] = with_forecast(series, forecast, now=now, until=until)
-                except (ProviderError, ValueError) as error:
-                    log.info(
-                        "no provider forecast for %s: %s",
-                        zone,
-                        error,
-                        extra={"zone": zone, "workload": workload.workload_id},
-                    )
-                    joined[zone] = extended_daily(series, until)
-                    if zone == workload.home_zone:
-                        break
-            else:
-                return joined, PROVIDER
-            wanted = PersistenceForecast.name
         if wanted == OracleForecast.name:
-            # The oracle reads the source's own future: never make one up for it.
-            return observed, wanted
-        return {zone: extended_daily(s, until) for zone, s in observed.items()}, wanted
+            return _Beliefs(observed, observed, wanted)
+        if wanted == PROVIDER:
+            joined = self._with_provider_forecasts(observed, workload, now, until)
+            if joined is not None:
+                return _Beliefs(joined, joined, PROVIDER)
+        grid = {zone: extended_daily(s, until) for zone, s in observed.items()}
+        try:
+            believed = {
+                zone: persistence_belief(s, now=now, until=until) for zone, s in observed.items()
+            }
+        except ValueError:  # nothing observed before now: estimate on what there is
+            believed = grid
+        return _Beliefs(grid, believed, PersistenceForecast.name)
+
+    def _with_provider_forecasts(
+        self,
+        observed: dict[Zone, IntensitySeries],
+        workload: Workload,
+        now: datetime,
+        until: datetime,
+    ) -> dict[Zone, IntensitySeries] | None:
+        """Each zone's history joined to its provider forecast; None without one for home."""
+        joined: dict[Zone, IntensitySeries] = {}
+        for zone, series in observed.items():
+            try:
+                forecast = self._source.forecast(zone, until - now)
+                joined[zone] = with_forecast(series, forecast, now=now, until=until)
+                continue
+            except (ProviderError, ValueError) as error:
+                log.info(
+                    "no provider forecast for %s: %s",
+                    zone,
+                    error,
+                    extra={"zone": zone, "workload": workload.workload_id},
+                )
+                if zone == workload.home_zone:
+                    return None
+            try:
+                joined[zone] = persistence_belief(series, now=now, until=until)
+            except ValueError:
+                continue  # dropped from the candidates, as a zone without data is
+        return joined
 
     def _series_for(self, workload: Workload, now: datetime) -> dict[Zone, IntensitySeries]:
         """Every candidate zone's series over the planning window; home first (the grid's order).

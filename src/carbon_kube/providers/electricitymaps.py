@@ -143,6 +143,12 @@ class ElectricityMapsProvider:
             raise ProviderPermanentError(
                 NAME, f"{endpoint} for {zone}: expected a JSON object, got {type(body).__name__}"
             )
+        answered = body.get("zone")
+        if answered is not None and answered != str(zone):
+            # A proxy or cache mixing up zones: another grid's numbers are garbage here.
+            raise ProviderPermanentError(
+                NAME, f"{endpoint} for {zone}: the answer is for zone {answered!r}"
+            )
         return body
 
     def _points(self, body: Any, key: str, zone: Zone) -> list[Point]:

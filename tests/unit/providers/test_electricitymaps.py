@@ -93,3 +93,10 @@ def test_a_field_missing_from_the_answer_names_the_field() -> None:
     recorded = Recorded().on(f"{BASE}/latest", ok("electricitymaps", "history_empty.json"))
     with pytest.raises(ProviderPermanentError, match="field 'datetime'"):
         provider(recorded).latest(DE)
+
+
+def test_an_answer_for_another_zone_is_refused_not_used() -> None:
+    recorded = Recorded().on(f"{BASE}/latest", ok("electricitymaps", "latest.json"))
+
+    with pytest.raises(ProviderPermanentError, match="for zone 'DE'"):
+        provider(recorded).latest(Zone("FR"))

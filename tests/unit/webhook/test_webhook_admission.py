@@ -25,7 +25,7 @@ from carbon_kube.providers.embedded import EmbeddedProvider
 from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.webhook.admission import serve_mutate, serve_validate
 from carbon_kube.webhook.reviews import AdmissionReviewRequest, AdmissionReviewResponse
-from tests.admission_builders import an_object
+from tests.admission_builders import an_object, recorded_annotations
 from tests.builders import make_series
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
@@ -46,18 +46,6 @@ def mutate(body: dict[str, Any], planner: PlanningService, **kw: bool) -> Admiss
 
 def patched_paths(answer: AdmissionReviewResponse) -> dict[str, Any]:
     return {op["path"]: op.get("value") for op in answer.response.patch_operations}
-
-
-def recorded_annotations(answer: AdmissionReviewResponse) -> dict[str, str]:
-    """Annotations the patch adds, whether as one map or key by key."""
-    recorded: dict[str, str] = {}
-    for op in answer.response.patch_operations:
-        if op["path"] == "/metadata/annotations":
-            recorded.update(op["value"])
-        elif op["path"].startswith("/metadata/annotations/") and op["op"] == "add":
-            key = op["path"].removeprefix("/metadata/annotations/")
-            recorded[key.replace("~1", "/").replace("~0", "~")] = op["value"]
-    return recorded
 
 
 def test_opted_in_pod_is_gated_with_its_plan_recorded(planner: PlanningService) -> None:
