@@ -21,6 +21,7 @@ from prometheus_client import start_http_server
 from carbon_kube.cli import planning
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.cli.settings_options import field_default, field_option
+from carbon_kube.domain.annotations import parse_allowed_zones
 from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import WorkloadKind
@@ -32,7 +33,12 @@ from carbon_kube.operator.leadership import LeaseSettings
 from carbon_kube.operator.outcomes import PlanningOutcomes
 from carbon_kube.operator.replanning import PlanningReplanner
 from carbon_kube.operator.running import run_controller
-from carbon_kube.operator.settings import ControllerClock, ControllerSettings, WallClock
+from carbon_kube.operator.settings import (
+    ControllerClock,
+    ControllerSettings,
+    SignalPublishing,
+    WallClock,
+)
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.settings import PlanningSettings
 
@@ -94,6 +100,7 @@ def run(
     watttime_url: str = planning.WATTTIME_URL,
     ukcarbon_url: str = planning.UKCARBON_URL,
     watttime_region: str | None = planning.WATTTIME_REGION,
+    signal_namespace: str = planning.SIGNAL_NAMESPACE,
     region_zone: list[str] = typer.Option(
         [], "--region-zone", help="Override REGION=ZONE in the region -> grid-zone table."
     ),
@@ -164,7 +171,7 @@ def run(
         PlanningSettings,
         "forecast",
         "--replan-forecast",
-        help="Forecast to re-plan with: persistence or oracle.",
+        help="Forecast to re-plan with: persistence, provider or oracle.",
     ),
     replan_policy: str = field_option(
         PlanningSettings, "policy", "--replan-policy", help="Policy to re-plan with."
@@ -188,6 +195,25 @@ def run(
         "--replan-adaptive-threshold",
         help="With --replan-policy threshold: the replay-buffer learner re-picks the threshold "
         "(Helm rl.enabled; only where bench/adaptive_threshold.py shows it beats the fixed one).",
+    ),
+    publish_zones: str | None = typer.Option(
+        None,
+        "--publish-zones",
+        help="Poll --source for these grid zones (e.g. DE,FR) and publish each zone's signal as "
+        "a ConfigMap in --signal-namespace, for webhooks and extenders on --source published "
+        "(off when not given).",
+    ),
+    signal_interval: str = typer.Option(
+        _default_duration(SignalPublishing, "interval"),
+        "--signal-interval",
+        help="How often the leader polls and publishes (virtual time).",
+    ),
+    signal_model: str = field_option(
+        SignalPublishing,
+        "model",
+        "--signal-model",
+        help="Published forecast: provider (the source's own; a baseline where it has none), "
+        "seasonal-naive or persistence.",
     ),
     metrics_port: int = typer.Option(
         0, "--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0: off)."
@@ -235,7 +261,21 @@ def run(
         node_label_interval=_duration(node_label_interval, "--node-label-interval"),
         lease=lease,
         identity=identity or f"{socket.gethostname()}-{os.getpid()}",
+        publishing=None
+        if publish_zones is None
+        else SignalPublishing(
+            zones=parse_allowed_zones(publish_zones),
+            namespace=signal_namespace,
+            interval=_duration(signal_interval, "--signal-interval"),
+            model=signal_model,
+        ),
     )
+    if source is planning.SignalSource.PUBLISHED:
+        raise InputError(
+            "the controller is what publishes the signal; give it the source to poll "
+            "(e.g. --source electricitymaps)",
+            field="--source",
+        )
     signal = planning.source_settings(
         source,
         intensity_file=intensity_file,
@@ -244,6 +284,7 @@ def run(
         watttime_url=watttime_url,
         ukcarbon_url=ukcarbon_url,
         watttime_region=watttime_region,
+        signal_namespace=signal_namespace,
     )
     replan_settings = None
     if replan_home_zone is not None:

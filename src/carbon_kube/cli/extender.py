@@ -73,6 +73,7 @@ def serve(
     watttime_url: str = planning.WATTTIME_URL,
     ukcarbon_url: str = planning.UKCARBON_URL,
     watttime_region: str | None = planning.WATTTIME_REGION,
+    signal_namespace: str = planning.SIGNAL_NAMESPACE,
     lab_state_dir: Path | None = planning.LAB_STATE_DIR,
 ) -> None:
     """Serve POST /filter and /prioritize, GET /healthz and /metrics."""
@@ -91,8 +92,10 @@ def serve(
             watttime_url=watttime_url,
             ukcarbon_url=ukcarbon_url,
             watttime_region=watttime_region,
+            signal_namespace=signal_namespace,
         ),
         lab_state_dir=lab_state_dir,
+        kubeconfig=kubeconfig,
         threshold_g_per_kwh=threshold_g_per_kwh,
     )
     context = ExtenderContext(

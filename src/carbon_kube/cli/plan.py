@@ -81,6 +81,8 @@ def plan_command(
     watttime_url: str = planning.WATTTIME_URL,
     ukcarbon_url: str = planning.UKCARBON_URL,
     watttime_region: str | None = planning.WATTTIME_REGION,
+    signal_namespace: str = planning.SIGNAL_NAMESPACE,
+    kubeconfig: Path | None = planning.KUBECONFIG,
     at: str | None = typer.Option(
         None, "--at", help="Decide as if it were this instant (RFC 3339); default: now."
     ),
@@ -111,11 +113,16 @@ def plan_command(
         watttime_url=watttime_url,
         ukcarbon_url=ukcarbon_url,
         watttime_region=watttime_region,
+        signal_namespace=signal_namespace,
     )
     planning.check_forecast_fits_source(settings, signal)
     clock = FixedClock(parse_instant(at, "--at")) if at else planning.build_clock(lab_state_dir)
+    if kubeconfig is None and lab_state_dir is not None:
+        kubeconfig = planning.lab_kubeconfig(lab_state_dir)
     service = PlanningService(
-        planning.build_signal(signal, clock, home_zone=settings.home), clock, settings
+        planning.build_signal(signal, clock, home_zone=settings.home, kubeconfig=kubeconfig),
+        clock,
+        settings,
     )
     job = _job_object(
         allowed_zones=allowed_zones,

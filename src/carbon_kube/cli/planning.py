@@ -9,6 +9,7 @@ the lab's pods and controller.
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,24 @@ import typer
 
 from carbon_kube.cli.environment import cache_path, read_credentials
 from carbon_kube.cli.settings_options import field_option
+from carbon_kube.domain.annotations import SIGNAL_LABEL
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import RegionZoneMap, Zone, parse_zone
+from carbon_kube.kube.client import KubeApiError
+from carbon_kube.kube.connection import client_for
+from carbon_kube.kube.informer import follow_in_thread
+from carbon_kube.kube.resources import CONFIG_MAPS
 from carbon_kube.lab.state import read_state
 from carbon_kube.planning import PlanningService, PlanningSettings, SourceKind, SourceSettings
 from carbon_kube.policy.forecasts import OracleForecast
 from carbon_kube.providers.base import IntensityProvider
 from carbon_kube.providers.construction import LIVE_KINDS, build_source, default_client
+from carbon_kube.providers.published import PublishedSignals
 from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.serving import TlsFiles
+
+log = logging.getLogger(__name__)
 
 HOME_ZONE: Any = field_option(PlanningSettings, "home_zone", "--home-zone")
 POLICY: Any = field_option(PlanningSettings, "policy", "--policy")
@@ -45,6 +54,7 @@ class SignalSource(StrEnum):
 
     EMBEDDED = SourceKind.EMBEDDED.value
     FILE = SourceKind.FILE.value
+    PUBLISHED = SourceKind.PUBLISHED.value
     ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
     UKCARBON = SourceKind.UKCARBON.value
     WATTTIME = SourceKind.WATTTIME.value
@@ -54,7 +64,9 @@ SOURCE: Any = typer.Option(
     SignalSource.EMBEDDED,
     "--source",
     help="Carbon signal: embedded (the shipped year replayed on the clock, offline), file "
-    "(--intensity-file over the embedded data), or a live API behind the cache: "
+    "(--intensity-file over the embedded data), published (the zone signals the leading "
+    "controller publishes as ConfigMaps in --signal-namespace: no API call here), or a live "
+    "API behind the cache: "
     "electricitymaps ($ELECTRICITYMAPS_API_TOKEN), ukcarbon (no key), watttime (marginal; "
     "$WATTTIME_USERNAME, $WATTTIME_PASSWORD). Helm api.provider.",
 )
@@ -75,6 +87,13 @@ ELECTRICITYMAPS_URL: Any = field_option(
 WATTTIME_URL: Any = field_option(SourceSettings, "watttime_url", "--watttime-url")
 UKCARBON_URL: Any = field_option(SourceSettings, "ukcarbon_url", "--ukcarbon-url")
 WATTTIME_REGION: Any = field_option(SourceSettings, "watttime_region", "--watttime-region")
+SIGNAL_NAMESPACE: Any = field_option(SourceSettings, "signal_namespace", "--signal-namespace")
+KUBECONFIG: Any = typer.Option(
+    None,
+    "--kubeconfig",
+    envvar="KUBECONFIG",
+    help="Kubeconfig for --source published (in-cluster when not given).",
+)
 LAB_STATE_DIR: Any = typer.Option(
     None,
     "--lab-state-dir",
@@ -161,17 +180,48 @@ def source_settings(
 
 
 def build_signal(
-    settings: SourceSettings, clock: Clock, *, home_zone: Zone | None = None
+    settings: SourceSettings,
+    clock: Clock,
+    *,
+    home_zone: Zone | None = None,
+    kubeconfig: Path | None = None,
 ) -> IntensityProvider:
     """The one signal path of every server: ``providers.construction.build_source``.
 
     Credentials come from the environment here (the only place that reads it); a live source
-    gets its own HTTP client for the life of the process.
+    gets its own HTTP client for the life of the process. The published source is fed by a
+    watch of the signal ConfigMaps (``kubeconfig``, or in-cluster) on a daemon thread.
     """
+    if settings.kind is SourceKind.PUBLISHED:
+        return build_source(
+            settings, clock, published=follow_published(settings, clock, kubeconfig)
+        )
     client = default_client() if settings.kind in LIVE_KINDS else None
     return build_source(
         settings, clock, zone=home_zone, client=client, credentials=read_credentials()
     )
+
+
+def follow_published(
+    settings: SourceSettings, clock: Clock, kubeconfig: Path | None
+) -> PublishedSignals:
+    """The published zone signals, kept current by a list-and-watch of their ConfigMaps.
+
+    The first list is made before returning, so a server (or ``plan``) starts with what is
+    published; an apiserver that cannot be reached yet is retried by the watch thread.
+    """
+    store = PublishedSignals(clock)
+    client = client_for(kubeconfig)
+    selector = f"{SIGNAL_LABEL}=true"
+    try:
+        for item in client.list(CONFIG_MAPS, settings.signal_namespace, label_selector=selector):
+            store.apply_object(str(item["metadata"]["name"]), item)
+    except KubeApiError as error:
+        log.warning("cannot list the published signals yet: %s", error)
+    follow_in_thread(
+        client, CONFIG_MAPS, settings.signal_namespace, store.apply_object, label_selector=selector
+    )
+    return store
 
 
 def build_planner(
@@ -181,6 +231,7 @@ def build_planner(
     forecast: str,
     source: SourceSettings,
     lab_state_dir: Path | None,
+    kubeconfig: Path | None = None,
     **knobs: Any,
 ) -> PlanningService:
     """The planning service the servers share, from already-parsed option values.
@@ -191,7 +242,20 @@ def build_planner(
     settings = PlanningSettings(home_zone=home_zone, policy=policy, forecast=forecast, **knobs)
     check_forecast_fits_source(settings, source)
     clock = build_clock(lab_state_dir)
-    return PlanningService(build_signal(source, clock, home_zone=settings.home), clock, settings)
+    if kubeconfig is None and lab_state_dir is not None:
+        kubeconfig = lab_kubeconfig(lab_state_dir)
+    signal = build_signal(source, clock, home_zone=settings.home, kubeconfig=kubeconfig)
+    return PlanningService(signal, clock, settings)
+
+
+def lab_kubeconfig(lab_state_dir: Path) -> Path:
+    """The kubeconfig of the lab in ``lab_state_dir``."""
+    state = read_state(lab_state_dir)
+    if state is None:
+        raise InputError(
+            "no lab state here; start one with `carbon-kube lab up`", source=lab_state_dir
+        )
+    return state.kubeconfig
 
 
 def check_forecast_fits_source(settings: PlanningSettings, source: SourceSettings) -> None:

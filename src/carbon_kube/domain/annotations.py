@@ -48,6 +48,8 @@ RELEASED_REASON = PREFIX + "released-reason"
 # per requested vCPU and GiB (energy model x PUE). The last three are all the native scheduler
 # plugin (scheduler-plugin/) reads: it carries no tables of its own.
 GRID_ZONE_LABEL = PREFIX + "grid-zone"
+# On the ConfigMaps that publish a zone's signal (``providers.published``), for watches.
+SIGNAL_LABEL = PREFIX + "signal"
 INTENSITY_LABEL = PREFIX + "intensity-g-per-kwh"
 WATTS_PER_VCPU_LABEL = PREFIX + "watts-per-vcpu"
 WATTS_PER_GIB_LABEL = PREFIX + "watts-per-gib"

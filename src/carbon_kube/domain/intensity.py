@@ -55,6 +55,9 @@ class IntensitySeries:
     # The provider that answered (stamped by the fallback chain, ``providers.fallback``), so a
     # plan can name the data it used; empty where nobody stamped it.
     source: str = field(default="", compare=False)
+    # For a forecast: the model that made it where that is not the source itself (the
+    # cluster's published signal names the model its poller ran); empty otherwise.
+    model: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", require_utc(self.start, f"series {self.zone}"))
@@ -121,6 +124,7 @@ class IntensitySeries:
             signal=self.signal,
             stale=self.stale,
             source=self.source,
+            model=self.model,
         )
 
     def mean_g_per_kwh(self) -> float:

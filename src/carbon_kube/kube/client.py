@@ -272,6 +272,7 @@ class KubeClient:
         *,
         resource_version: str | None = None,
         timeout_s: int = 300,
+        label_selector: str | None = None,
     ) -> Iterator[JsonObject]:
         """Stream watch events (``{"type": ..., "object": ...}``) until the server ends it.
 
@@ -281,6 +282,8 @@ class KubeClient:
         query: dict[str, str | int | bool] = {"watch": True, "timeoutSeconds": timeout_s}
         if resource_version:
             query["resourceVersion"] = resource_version
+        if label_selector:
+            query["labelSelector"] = label_selector
         encoded = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in query.items()}
         path = f"{resource.collection(namespace)}?{urlencode(encoded)}"
         method_, url, header_params, body_, post_params = self._api.param_serialize(

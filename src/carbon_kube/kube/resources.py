@@ -19,6 +19,7 @@ from carbon_kube.kinds.registry import KINDS
 from carbon_kube.kube.client import ResourcePath
 
 __all__ = [
+    "CONFIG_MAPS",
     "CRDS",
     "DEPLOYMENTS",
     "FLINK_DEPLOYMENTS",
@@ -59,6 +60,7 @@ FLINK_DEPLOYMENTS: Final = WORKLOAD_RESOURCES[WorkloadKind.FLINK]
 DEPLOYMENTS: Final = ResourcePath("apis/apps/v1", "deployments")
 SERVICES: Final = ResourcePath("api/v1", "services")
 SECRETS: Final = ResourcePath("api/v1", "secrets")
+CONFIG_MAPS: Final = ResourcePath("api/v1", "configmaps")
 MUTATING_WEBHOOKS: Final = ResourcePath(
     "apis/admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations", namespaced=False
 )

@@ -47,9 +47,13 @@ __all__ = [
     "NODEPOOL_WEIGHT",
     "PROVIDER_DATA_AGE_SECONDS",
     "PROVIDER_ERRORS",
+    "PUBLISHED_SIGNAL_ERRORS",
     "REGISTRY",
     "RELEASES",
     "REPLANS",
+    "SIGNAL_IN_USE",
+    "SIGNAL_PUBLISHES",
+    "SIGNAL_STALE",
     "WEBHOOK_REQUESTS",
     "WEBHOOK_REQUEST_SECONDS",
     "ZONE_FORECAST_G_PER_KWH",
@@ -107,6 +111,30 @@ PROVIDER_DATA_AGE_SECONDS: Final = Gauge(
 
 # -- decisions and holds -------------------------------------------------------------------
 
+SIGNAL_PUBLISHES: Final = Counter(
+    PREFIX + "signal_publishes",
+    "Zone signals the leading controller published (fresh, stale: the source failed and the "
+    "cache answered) or could not (no-data, write-failed).",
+    ["zone", "outcome"],
+    registry=REGISTRY,
+)
+SIGNAL_STALE: Final = Gauge(
+    PREFIX + "signal_stale",
+    "1 while a zone's signal is stale (its source failing, or its document too old), else 0.",
+    ["zone"],
+    registry=REGISTRY,
+)
+PUBLISHED_SIGNAL_ERRORS: Final = Counter(
+    PREFIX + "published_signal_errors",
+    "Published zone-signal objects a reader could not decode and skipped.",
+    registry=REGISTRY,
+)
+SIGNAL_IN_USE: Final = Gauge(
+    PREFIX + "signal_in_use",
+    "1 for the source and forecast model a zone's published signal came from.",
+    ["zone", "source", "model"],
+    registry=REGISTRY,
+)
 DECISIONS: Final = Counter(
     PREFIX + "decisions",
     "Plans made, by the component that made them, workload kind and reason.",

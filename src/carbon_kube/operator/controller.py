@@ -31,6 +31,7 @@ from carbon_kube.operator.release_loop import ReleaseLoop
 from carbon_kube.operator.replan_loop import ReplanLoop
 from carbon_kube.operator.replanning import Replanner
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings
+from carbon_kube.operator.signal_publishing import SignalPublisher
 from carbon_kube.providers.base import IntensityProvider
 
 __all__ = ["Controller"]
@@ -64,6 +65,12 @@ class Controller:
             executor=self._executor,
             node_labels=self._labelling.node_labels,
             outcomes=outcomes,
+        )
+        publishing = settings.publishing
+        self._publisher = (
+            None
+            if publishing is None or provider is None
+            else SignalPublisher(client, clock, publishing, self._executor, provider)
         )
         self._replanning = (
             None
@@ -104,6 +111,10 @@ class Controller:
             loops.append(self._every(settings.node_label_interval, self._labelling.refresh, stop))
         if self._replanning is not None:
             loops.append(self._every(settings.replan_interval, self._replanning.replan_all, stop))
+        if self._publisher is not None and settings.publishing is not None:
+            loops.append(
+                self._every(settings.publishing.interval, self._publisher.publish_all, stop)
+            )
         try:
             await asyncio.gather(*loops)
         finally:

@@ -14,12 +14,13 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from carbon_kube.domain.workloads import WorkloadKind
-from carbon_kube.domain.zones import RegionZoneMap
+from carbon_kube.domain.zones import RegionZoneMap, Zone
 from carbon_kube.kinds.registry import KINDS
 from carbon_kube.operator.leadership import LeaseSettings
+from carbon_kube.planning.signal_poll import PollModel
 from carbon_kube.policy.replanning import DEFAULT_REPLAN_TOLERANCE
 
-__all__ = ["ControllerClock", "ControllerSettings", "WallClock"]
+__all__ = ["ControllerClock", "ControllerSettings", "SignalPublishing", "WallClock"]
 
 
 class ControllerClock(Protocol):
@@ -50,6 +51,32 @@ class WallClock:
 
     def to_virtual(self, real_instant: datetime) -> datetime:
         return real_instant
+
+
+class SignalPublishing(BaseModel):
+    """The leader's poll of the carbon signal, published per zone for the cluster's planners.
+
+    Every ``interval`` (virtual) the leading controller reads ``history`` of each zone in
+    ``zones`` and a ``horizon`` forecast (``model``: the source's own, or a baseline where it
+    has none) from its source and writes one ConfigMap per zone into ``namespace``
+    (``providers.published``). The webhook and the extender watch those objects.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    zones: tuple[Zone, ...] = Field(min_length=1)
+    namespace: str = "carbon-kube"
+    interval: timedelta = timedelta(minutes=5)
+    history: timedelta = timedelta(hours=48)
+    horizon: timedelta = timedelta(hours=72)
+    model: PollModel = "provider"
+
+    @model_validator(mode="after")
+    def _positive(self) -> SignalPublishing:
+        for name in ("interval", "history", "horizon"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"signal publishing: {name} must be positive")
+        return self
 
 
 class ControllerSettings(BaseModel):
@@ -89,6 +116,8 @@ class ControllerSettings(BaseModel):
     retry_after: timedelta = timedelta(seconds=2)
     lease: LeaseSettings = Field(default_factory=LeaseSettings)
     identity: str = "carbon-kube-controller"
+    # The leader's signal poll (None: this controller publishes no signal).
+    publishing: SignalPublishing | None = None
 
     @model_validator(mode="after")
     def _durations_not_negative(self) -> ControllerSettings:

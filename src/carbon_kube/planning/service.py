@@ -50,7 +50,13 @@ from carbon_kube.planning.adaptive import ThresholdLearner
 from carbon_kube.planning.beliefs import extended_daily, persistence_belief, with_forecast
 from carbon_kube.planning.outcomes import JobOutcome, job_outcome
 from carbon_kube.planning.settings import PROVIDER, PlanningSettings
-from carbon_kube.policy.forecasts import OracleForecast, PersistenceForecast, make_forecast
+from carbon_kube.policy.forecasts import (
+    BelievedForecast,
+    Forecast,
+    OracleForecast,
+    PersistenceForecast,
+    make_forecast,
+)
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.margins import guarded_latest_start
 from carbon_kube.policy.registry import plan_workload
@@ -164,8 +170,10 @@ class PlanningService:
         try:
             candidates = tuple(z for z in workload.allowed_zones if z in series)
             planned = dataclasses.replace(workload, allowed_zones=candidates)
-            forecast = make_forecast(
-                OracleForecast.name if model == PROVIDER else model, IntensityGrid(series)
+            forecast: Forecast = (
+                make_forecast(model, IntensityGrid(series))
+                if model in (PersistenceForecast.name, OracleForecast.name)
+                else BelievedForecast(model, IntensityGrid(series))
             )
             plan = plan_workload(
                 planned,
@@ -292,9 +300,10 @@ class PlanningService:
         if wanted == OracleForecast.name:
             return _Beliefs(observed, observed, wanted)
         if wanted == PROVIDER:
-            joined = self._with_provider_forecasts(observed, workload, now, until)
-            if joined is not None:
-                return _Beliefs(joined, joined, PROVIDER)
+            provided = self._with_provider_forecasts(observed, workload, now, until)
+            if provided is not None:
+                joined, model = provided
+                return _Beliefs(joined, joined, model)
         grid = {zone: extended_daily(s, until) for zone, s in observed.items()}
         try:
             believed = {
@@ -310,13 +319,20 @@ class PlanningService:
         workload: Workload,
         now: datetime,
         until: datetime,
-    ) -> dict[Zone, IntensitySeries] | None:
-        """Each zone's history joined to its provider forecast; None without one for home."""
+    ) -> tuple[dict[Zone, IntensitySeries], str] | None:
+        """Each zone's history joined to its provider forecast, and the home forecast's model.
+
+        The model is ``provider`` unless the forecast names another (the published signal
+        names what its poller ran). None without a forecast for the home zone.
+        """
         joined: dict[Zone, IntensitySeries] = {}
+        model: str = PROVIDER
         for zone, series in observed.items():
             try:
                 forecast = self._source.forecast(zone, until - now)
                 joined[zone] = with_forecast(series, forecast, now=now, until=until)
+                if zone == workload.home_zone and forecast.model:
+                    model = forecast.model
                 continue
             except (ProviderError, ValueError) as error:
                 log.info(
@@ -331,7 +347,7 @@ class PlanningService:
                 joined[zone] = persistence_belief(series, now=now, until=until)
             except ValueError:
                 continue  # dropped from the candidates, as a zone without data is
-        return joined
+        return joined, model
 
     def _series_for(self, workload: Workload, now: datetime) -> dict[Zone, IntensitySeries]:
         """Every candidate zone's series over the planning window; home first (the grid's order).

@@ -73,6 +73,18 @@ class OracleForecast:
         return self._truth.integral(zone_index, start_s, end_s)
 
 
+class BelievedForecast(OracleForecast):
+    """A belief given whole as a series (a provider's forecast joined to the history).
+
+    Planned on as the oracle plans on the truth, but under its own name (``provider``, or the
+    model a published signal names), so plans and reports never call a forecast an oracle.
+    """
+
+    def __init__(self, name: str, belief: IntensityGrid) -> None:
+        super().__init__(belief)
+        self.name = name
+
+
 class PersistenceForecast:
     """The value 24 h earlier, repeated daily: the baseline every learned model must beat.
 

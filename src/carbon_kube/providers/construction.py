@@ -35,6 +35,7 @@ from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, Elect
 from carbon_kube.providers.embedded import EmbeddedProvider
 from carbon_kube.providers.fallback import FallbackProvider
 from carbon_kube.providers.files import read_intensity_file
+from carbon_kube.providers.published import PublishedSignals
 from carbon_kube.providers.ukcarbon import UkCarbonIntensityProvider
 from carbon_kube.providers.watttime import WattTimeProvider, WattTimeSettings
 
@@ -62,6 +63,10 @@ class SourceKind(StrEnum):
     FILE = "file"
     # Only what earlier fetches left in the SQLite cache (read with ``open_cache``).
     CACHE = "cache"
+    # The cluster's published signal: the ConfigMaps the leading controller writes from its
+    # own (live) source (``providers.published``); what the webhook and extender read so they
+    # never call an API on the admission path. Fed by a watch the caller runs.
+    PUBLISHED = "published"
     # Live APIs, each backed by the cache.
     ELECTRICITYMAPS = "electricitymaps"
     UKCARBON = "ukcarbon"
@@ -112,6 +117,10 @@ class SourceSettings(BaseModel):
         default=ukcarbon.BASE_URL,
         description="UK Carbon Intensity API base URL (a proxy, or a test server).",
     )
+    signal_namespace: str = Field(
+        default="carbon-kube",
+        description="Namespace of the published zone-signal ConfigMaps (kind 'published').",
+    )
     watttime_region: str | None = Field(
         default=None,
         description="WattTime region for --zone, e.g. CAISO_NORTH (only US-CAL-CISO has one).",
@@ -157,14 +166,22 @@ def build_source(
     client: httpx.Client | None = None,
     credentials: Credentials | None = None,
     cache: IntensityCache | None = None,
+    published: PublishedSignals | None = None,
 ) -> IntensityProvider:
-    """The source for ``settings``: the offline chain, or a live API behind the cache.
+    """The source for ``settings``: the offline chain, the published signal, or a live API.
 
     A live source needs the HTTP ``client`` and a cache (``cache``, or ``settings.cache_path``
     opened here); ``zone`` is the zone it will be asked for (some APIs check it up front).
+    The published source needs the ``published`` store its caller keeps current.
     """
     if settings.kind in (SourceKind.EMBEDDED, SourceKind.FILE):
         return build_intensity_source(settings, clock)
+    if settings.kind is SourceKind.PUBLISHED:
+        if published is None:
+            raise ValueError("the published source needs the store its watch feeds")
+        # As published: no cache (the documents are the cluster's cache, served stale when
+        # old), and the signal kind (average, or WattTime's marginal) is the poller's.
+        return published
     if settings.kind is SourceKind.CACHE:
         raise ValueError("the cache is not a provider; read it with open_cache")
     if client is None:

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from carbon_kube.domain.clock import FixedClock
+from carbon_kube.domain.zones import Zone
+from carbon_kube.planning.signal_poll import poll_zone
+from carbon_kube.providers.fallback import FallbackProvider
+from tests.builders import HOUR, T0, make_daily_series, make_series
+from tests.unit.planning.test_planning_service import LiveLikeSource
+
+DE = Zone("DE")
+NOW = T0 + 10 * 24 * HOUR
+
+
+def test_a_poll_publishes_the_history_and_the_providers_forecast() -> None:
+    clock = FixedClock(NOW)
+    history = make_daily_series(10)
+    forecast = make_series([111.0] * 72, start=NOW)
+    source = FallbackProvider([LiveLikeSource(clock, history, forecast)], clock=clock)
+
+    signal = poll_zone(source, DE, NOW, history=timedelta(hours=48), horizon=timedelta(hours=72))
+
+    assert (signal.source, signal.model, signal.stale) == ("live", "provider", False)
+    assert signal.history.end == NOW
+    assert len(signal.history) == 48
+    assert signal.forecast is not None
+    assert set(signal.forecast.p50_g_per_kwh) == {111.0}
+
+
+def test_without_a_provider_forecast_the_most_capable_baseline_stands_in() -> None:
+    short = LiveLikeSource(FixedClock(NOW), make_daily_series(10), None)
+    long_now = T0 + 40 * 24 * HOUR
+    long = LiveLikeSource(FixedClock(long_now), make_daily_series(40), None)
+
+    ten_days = poll_zone(short, DE, NOW, history=timedelta(hours=48), horizon=timedelta(hours=24))
+    forty_days = poll_zone(
+        long, DE, long_now, history=timedelta(hours=48), horizon=timedelta(hours=24)
+    )
+
+    assert ten_days.model == "persistence"
+    assert forty_days.model == "seasonal-naive"
+    assert len(forty_days.history) == 48  # only the recent history is published
+    assert ten_days.error is not None
+    assert "no provider forecast" in ten_days.error
+
+
+def test_with_too_little_history_for_any_baseline_no_forecast_is_published() -> None:
+    clock = FixedClock(T0 + 3 * 24 * HOUR)
+    source = LiveLikeSource(clock, make_daily_series(3), None)
+
+    signal = poll_zone(
+        source, DE, clock.now(), history=timedelta(hours=48), horizon=timedelta(hours=24)
+    )
+
+    assert signal.forecast is None
+    assert signal.model == "none"
+    assert signal.error is not None
+    assert "no baseline either" in signal.error
+
+
+def test_a_baseline_is_refitted_hourly_not_at_every_poll() -> None:
+    clock = FixedClock(NOW)
+    source = LiveLikeSource(clock, make_daily_series(12), None)
+    first = poll_zone(source, DE, NOW, history=timedelta(hours=48), horizon=timedelta(hours=24))
+
+    later = NOW + timedelta(minutes=5)
+    clock.advance(timedelta(minutes=5))
+    again = poll_zone(
+        source, DE, later, history=timedelta(hours=48), horizon=timedelta(hours=24), previous=first
+    )
+    an_hour_on = NOW + timedelta(hours=1)
+    clock.advance(timedelta(minutes=55))
+    refit = poll_zone(
+        source,
+        DE,
+        an_hour_on,
+        history=timedelta(hours=48),
+        horizon=timedelta(hours=24),
+        previous=again,
+    )
+
+    assert again.forecast is first.forecast
+    assert again.fitted_at == NOW
+    assert refit.fitted_at == an_hour_on
