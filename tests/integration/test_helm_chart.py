@@ -217,29 +217,58 @@ def test_region_overrides_reach_every_component_that_maps_nodes_to_zones() -> No
 
 
 @needs_helm
-def test_api_provider_and_its_url_reach_every_component_with_a_cache_in_tmp() -> None:
-    """One signal path: webhook, extender and controller plan on the same source and URL."""
+def test_a_live_provider_is_polled_by_the_controller_and_published_to_the_planners() -> None:
+    """One poller: only the controller calls the API; webhook and extender read its ConfigMaps."""
     docs = render_chart(
         "api.provider=electricitymaps",
         "api.urls.electricityMaps=http://10.0.0.9:8080/v3",
+        "api.existingSecret=my-keys",
         "forecast=provider",
+        "zones.allowed={FR,DE}",
+        "extender.enabled=true",
     )
 
-    for component in ("controller", "webhook", "extender"):
+    controller = _args_of(docs, "controller")
+    assert "--source=electricitymaps" in controller
+    assert "--electricitymaps-url=http://10.0.0.9:8080/v3" in controller
+    assert "--cache=/tmp/carbon-kube/intensity.sqlite" in controller
+    assert "--publish-zones=DE,FR" in controller
+    assert "--signal-namespace=carbon-kube" in controller
+    assert "--replan-forecast=provider" in controller
+    for component in ("webhook", "extender"):
         args = _args_of(docs, component)
-        assert "--source=electricitymaps" in args, component
-        assert "--electricitymaps-url=http://10.0.0.9:8080/v3" in args, component
-        assert "--cache=/tmp/carbon-kube/intensity.sqlite" in args, component
+        assert "--source=published" in args, component
+        assert "--signal-namespace=carbon-kube" in args, component
+        assert not [a for a in args if "electricitymaps" in a], component
+        assert not _container_of(docs, component).get("env"), f"{component} gets no API keys"
     assert "--forecast=provider" in _args_of(docs, "webhook")
-    assert "--replan-forecast=provider" in _args_of(docs, "controller")
+    roles = {d["metadata"]["name"]: d for d in of_kind(docs, "Role")}
+    writer = next(r for name, r in roles.items() if name.endswith("signal-writer"))
+    reader = next(r for name, r in roles.items() if name.endswith("signal-reader"))
+    assert writer["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"]}
+    ]
+    assert reader["rules"][0]["verbs"] == ["get", "list", "watch"]
+
+
+def _container_of(docs: list[dict[str, Any]], component: str) -> dict[str, Any]:
+    (deployment,) = [
+        d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith(component)
+    ]
+    container: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return container
 
 
 @needs_helm
-def test_the_embedded_default_needs_no_cache_and_no_url() -> None:
+def test_the_embedded_default_needs_no_cache_no_url_and_no_signal_roles() -> None:
+    docs = render_chart("extender.enabled=true")
     for component in ("controller", "webhook", "extender"):
-        args = _args_of(render_chart(), component)
+        args = _args_of(docs, component)
         assert "--source=embedded" in args, component
-        assert not [a for a in args if a.startswith(("--cache", "--electricitymaps-url"))]
+        assert not [
+            a for a in args if a.startswith(("--cache", "--electricitymaps-url", "--publish"))
+        ]
+    assert not [d for d in of_kind(docs, "Role") if "signal" in d["metadata"]["name"]]
 
 
 @needs_helm

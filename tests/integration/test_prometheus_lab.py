@@ -25,8 +25,6 @@ no component records job outcomes yet (``record_job_outcome`` has no caller).
 
 from __future__ import annotations
 
-import base64
-import ssl
 import sys
 import time
 import uuid
@@ -53,28 +51,29 @@ from carbon_kube.domain.annotations import (
     format_rfc3339,
 )
 from carbon_kube.exports.files import read_metrics_export
-from carbon_kube.kube.client import JOBS, NAMESPACES, PODS, KubeApiError, KubeClient, ResourcePath
+from carbon_kube.kube.client import JOBS, NAMESPACES, PODS, KubeApiError, KubeClient
 from carbon_kube.lab.clock import VirtualClock
 from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import (
     RunningProcess,
     free_loopback_ports,
-    start_process,
     stop_process,
     tail_log,
-    wait_until_ready,
 )
 from carbon_kube.lab.state import LabState
 from tests.integration.controller_process import ControllerProcess
 from tests.integration.kube_objects import make_job, make_pod
+from tests.integration.servers import (
+    MUTATING,
+    https_client,
+    start_server,
+    webhook_configuration,
+)
 from tests.integration.tls import write_serving_cert
 from tests.prometheus_tools import RULES, require_binary
 
 pytestmark = pytest.mark.lab
 
-MUTATING = ResourcePath(
-    "apis/admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations", namespaced=False
-)
 CARBON_KUBE = Path(sys.executable).parent / "carbon-kube"
 START_TIMEOUT = timedelta(seconds=120)
 RULE_GROUPS = {
@@ -112,27 +111,6 @@ class Components:
         )
 
 
-def _https_client(ca_file: Path) -> httpx.Client:
-    return httpx.Client(verify=ssl.create_default_context(cafile=str(ca_file)), timeout=10)
-
-
-def _start(
-    binary: Path, name: str, args: list[str], log_dir: Path, health_url: str, ca: Path | None
-) -> RunningProcess:
-    process = start_process(name, binary, args, log_dir)
-
-    def healthy() -> bool:
-        try:
-            client = _https_client(ca) if ca is not None else httpx.Client(timeout=5)
-            with client:
-                return client.get(health_url).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until_ready(process, healthy, START_TIMEOUT, what="serving")
-    return process
-
-
 @pytest.fixture(scope="module")
 def components(
     lab: LabState, kube: KubeClient, tmp_path_factory: pytest.TempPathFactory
@@ -159,7 +137,7 @@ def components(
     try:
         webhook_url = f"https://127.0.0.1:{webhook_port}"
         started.append(
-            _start(
+            start_server(
                 CARBON_KUBE,
                 "webhook",
                 ["webhook", "serve", "--host", "127.0.0.1", "--port", str(webhook_port),
@@ -169,7 +147,7 @@ def components(
         )  # fmt: skip
         extender_url = f"http://127.0.0.1:{extender_port}"
         started.append(
-            _start(
+            start_server(
                 CARBON_KUBE,
                 "extender",
                 ["extender", "serve", "--host", "127.0.0.1", "--port", str(extender_port),
@@ -182,7 +160,7 @@ def components(
         config.write_text(yaml.safe_dump(scraped))
         prometheus_url = f"http://127.0.0.1:{prometheus_port}"
         started.append(
-            _start(
+            start_server(
                 prometheus,
                 "prometheus",
                 [f"--config.file={config}", f"--storage.tsdb.path={work / 'tsdb'}",
@@ -191,7 +169,7 @@ def components(
             )
         )  # fmt: skip
         name = f"carbon-kube-prom-{uuid.uuid4().hex[:6]}"
-        kube.create(MUTATING, _webhook_configuration(name, webhook_url, cert.ca_pem))
+        kube.create(MUTATING, webhook_configuration(name, webhook_url, cert.ca_pem))
         try:
             yield Components(
                 webhook_url, extender_url, controller_port, prometheus_url, ca_file, logs
@@ -227,34 +205,6 @@ def _prometheus_config(
             },
         ],
     }
-
-
-def _webhook_configuration(name: str, url: str, ca_pem: bytes) -> dict[str, Any]:
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": name},
-        "webhooks": [
-            {
-                "name": "mutate.carbon-kube.io",
-                "admissionReviewVersions": ["v1"],
-                "sideEffects": "None",
-                "failurePolicy": "Ignore",
-                "timeoutSeconds": 10,
-                "clientConfig": {
-                    "url": f"{url}/mutate",
-                    "caBundle": base64.b64encode(ca_pem).decode(),
-                },
-                "objectSelector": {"matchLabels": {FLEXIBLE_LABEL: "true"}},
-                "rules": [
-                    {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
-                     "resources": ["pods"]},
-                    {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE"],
-                     "resources": ["jobs"]},
-                ],
-            }
-        ],
-    }  # fmt: skip
 
 
 # -- traffic --------------------------------------------------------------------------------
@@ -294,7 +244,7 @@ def _prioritize(components: Components, nodes: list[str]) -> int:
 def _bad_requests(components: Components, count: int) -> list[int]:
     codes = []
     headers = {"Content-Type": "application/json"}
-    with _https_client(components.ca_file) as https, httpx.Client(timeout=10) as http:
+    with https_client(components.ca_file) as https, httpx.Client(timeout=10) as http:
         for _ in range(count):
             codes.append(
                 https.post(

@@ -33,14 +33,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - --forecast={{ .Values.forecast }}
 {{- end -}}
 
-{{/* The one carbon signal every component reads (api.provider), on the same URLs and cache
-file (the pod's /tmp emptyDir), so webhook, controller and extender decide on the same data. */}}
+{{/* True when api.provider is a live API (polled by the controller, published to the rest). */}}
+{{- define "carbon-kube.liveSignal" -}}
+{{- if has .Values.api.provider (list "electricitymaps" "ukcarbon" "watttime") }}true{{ end }}
+{{- end -}}
+
+{{/* The controller's signal: api.provider on its URL, behind a cache in the pod's /tmp
+emptyDir. With a live provider the leader polls it for the home and allowed zones and publishes
+each zone's signal as a ConfigMap in the release namespace. */}}
 {{- define "carbon-kube.signalArgs" -}}
 {{- if and (eq .Values.forecast "oracle") (ne .Values.api.provider "embedded") }}
 {{- fail "forecast: oracle reads a replayed source's future; a live api.provider has none (use forecast: provider or persistence)" }}
 {{- end }}
 - --source={{ .Values.api.provider }}
-{{- if has .Values.api.provider (list "electricitymaps" "ukcarbon" "watttime") }}
+{{- if include "carbon-kube.liveSignal" . }}
 - --cache=/tmp/carbon-kube/intensity.sqlite
 {{- end }}
 {{- with .Values.api.urls }}
@@ -53,6 +59,21 @@ file (the pod's /tmp emptyDir), so webhook, controller and extender decide on th
 {{- with .ukCarbon }}
 - --ukcarbon-url={{ . }}
 {{- end }}
+{{- end }}
+{{- if include "carbon-kube.liveSignal" . }}
+- --publish-zones={{ join "," (prepend .Values.zones.allowed .Values.zones.home | uniq) }}
+- --signal-namespace={{ .Release.Namespace }}
+{{- end }}
+{{- end -}}
+
+{{/* The webhook's and extender's signal: with a live provider, what the controller publishes
+(no API call, no API key in these pods); otherwise the same offline source. */}}
+{{- define "carbon-kube.plannerSignalArgs" -}}
+{{- if include "carbon-kube.liveSignal" . }}
+- --source=published
+- --signal-namespace={{ .Release.Namespace }}
+{{- else }}
+- --source={{ .Values.api.provider }}
 {{- end }}
 {{- end -}}
 
