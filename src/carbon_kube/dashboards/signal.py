@@ -29,6 +29,9 @@ _FORECAST = series.gauge(metrics.ZONE_FORECAST_G_PER_KWH)
 _AGE = series.gauge(metrics.PROVIDER_DATA_AGE_SECONDS)
 _ERRORS = series.counter(metrics.PROVIDER_ERRORS)
 _WEIGHT = series.gauge(metrics.NODEPOOL_WEIGHT)
+_STALE = series.gauge(metrics.SIGNAL_STALE)
+_IN_USE = series.gauge(metrics.SIGNAL_IN_USE)
+_PUBLISHES = series.counter(metrics.SIGNAL_PUBLISHES)
 
 
 def build() -> dashboard_builders.Dashboard:
@@ -106,6 +109,45 @@ def build() -> dashboard_builders.Dashboard:
                         "{{provider}} {{operation}} {{error_class}}",
                     )
                 ],
+            )
+        )
+        .with_row(dashboard_builders.Row("Published signal"))
+        .with_panel(
+            stat_panel(
+                "Zones with a stale signal",
+                "Zones whose published signal came from the cache (the source failing) or "
+                "could not be published (the SignalStale alert fires after 15 minutes).",
+                "short",
+                Query(f"sum({_STALE}{ZONE}) or vector(0)"),
+                red_from=1,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Source and model in use",
+                "The source and forecast model each zone's published signal came from.",
+                "short",
+                [
+                    Query(
+                        f"max by (zone, source, model) ({_IN_USE}{ZONE})",
+                        "{{zone}} {{source}} {{model}}",
+                    )
+                ],
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Signal polls by outcome",
+                "Published zone signals per second by outcome (fresh, stale, no-data, "
+                "write-failed).",
+                "reqps",
+                [
+                    Query(
+                        f"sum by (zone, outcome) (rate({_PUBLISHES}{ZONE}[$__rate_interval]))",
+                        "{{zone}} {{outcome}}",
+                    )
+                ],
+                width=24,
             )
         )
         .with_panel(
