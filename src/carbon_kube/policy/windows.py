@@ -1,11 +1,11 @@
 """Vectorised search over start times in each job's window ``[earliest, latest start]``.
 
 Candidates are the earliest start (submit, or the decision time if later), every step boundary
-of the forecast grid inside the window, and the latest safe start. For piecewise-constant
-intensity the emissions of a fixed-length run change slope only where its start or its end
-crosses a boundary, so these candidates contain the optimum whenever durations are whole steps;
-for other durations the end-aligned starts are not tried (the loss is bounded by one step's
-intensity difference over the fractional part).
+of the forecast grid inside the window, every start whose run *ends* on a boundary, and the
+latest safe start. For piecewise-constant intensity the emissions of a fixed-length run are
+linear in its start between the instants where its start or its end crosses a boundary, so the
+minimum over the window is at one of these candidates: the search is exact for any duration
+(for whole-step durations the end-aligned starts are the boundaries themselves and are skipped).
 
 Jobs are sorted by how many boundaries their window holds, so iteration ``k`` touches only the
 prefix of jobs whose window reaches ``k`` steps: total work is the total number of candidates,
@@ -54,22 +54,19 @@ def best_starts(
     origin_s = float(forecast.grid.origin_s)
     best_start = windows.earliest_s.copy()
     best = forecast.integral(zone_index, decided_s, best_start, best_start + duration_s)
-    order = np.argsort(-windows.boundary_count, kind="stable")
-    counts = windows.boundary_count[order]
-    decided = np.broadcast_to(decided_s, best.shape)[order]
-    durations = duration_s[order]
-    first = windows.first_boundary_step[order]
-    sorted_best = best[order]
-    sorted_start = best_start[order]
-    for k in range(int(counts[0]) if counts.size else 0):
-        active = int(np.searchsorted(-counts, -(k + 1), side="right"))
-        starts = (origin_s + (first[:active] + k) * step_s).astype(np.float64, copy=False)
-        cost = forecast.integral(zone_index, decided[:active], starts, starts + durations[:active])
-        better = cost < sorted_best[:active]
-        sorted_best[:active] = np.where(better, cost, sorted_best[:active])
-        sorted_start[:active] = np.where(better, starts, sorted_start[:active])
-    best[order] = sorted_best
-    best_start[order] = sorted_start
+    decided = np.broadcast_to(decided_s, best.shape)
+    # Starts on a boundary.
+    _scan(
+        forecast, zone_index, decided, duration_s, windows.first_boundary_step,
+        windows.boundary_count, np.zeros_like(duration_s), best, best_start,
+    )  # fmt: skip
+    # Starts whose run ends on a boundary: origin + j * step - (duration mod step).
+    shift_s = np.mod(duration_s, step_s)
+    shift_s = np.where(np.isclose(shift_s, step_s) | np.isclose(shift_s, 0.0), 0.0, shift_s)
+    first = np.ceil((windows.earliest_s + shift_s - origin_s) / step_s).astype(np.int64)
+    last = np.floor((windows.latest_s + shift_s - origin_s) / step_s).astype(np.int64)
+    count = np.where(shift_s > 0, np.maximum(last - first + 1, 0), 0)
+    _scan(forecast, zone_index, decided, duration_s, first, count, shift_s, best, best_start)
     latest = windows.latest_s
     has_latest = latest > best_start
     if has_latest.any():
@@ -82,6 +79,46 @@ def best_starts(
         best[rows[better]] = cost[better]
         best_start[rows[better]] = latest[rows][better]
     return best_start, best
+
+
+def _scan(
+    forecast: Forecast,
+    zone_index: int,
+    decided_s: FloatArray,
+    duration_s: FloatArray,
+    first_step: IntArray,
+    count: IntArray,
+    shift_s: FloatArray,
+    best: FloatArray,
+    best_start: FloatArray,
+) -> None:
+    """Try starts ``origin + (first + k) * step - shift`` for ``k < count`` per job, in place.
+
+    Jobs are visited in order of candidate count, so step ``k`` touches only the jobs with
+    more than ``k`` candidates (no Python loop over jobs). Ties keep the earlier start.
+    """
+    step_s = float(forecast.grid.step_s)
+    origin_s = float(forecast.grid.origin_s)
+    order = np.argsort(-count, kind="stable")
+    counts = count[order]
+    decided = decided_s[order]
+    durations = duration_s[order]
+    first = first_step[order]
+    shifts = shift_s[order]
+    sorted_best = best[order]
+    sorted_start = best_start[order]
+    for k in range(int(counts[0]) if counts.size else 0):
+        active = int(np.searchsorted(-counts, -(k + 1), side="right"))
+        starts = (origin_s + (first[:active] + k) * step_s - shifts[:active]).astype(
+            np.float64, copy=False
+        )
+        cost = forecast.integral(zone_index, decided[:active], starts, starts + durations[:active])
+        held_best, held_start = sorted_best[:active], sorted_start[:active]
+        better = (cost < held_best) | ((cost == held_best) & (starts < held_start))
+        sorted_best[:active] = np.where(better, cost, held_best)
+        sorted_start[:active] = np.where(better, starts, held_start)
+    best[order] = sorted_best
+    best_start[order] = sorted_start
 
 
 def first_at_or_below(
