@@ -20,6 +20,7 @@ from rich.table import Table
 
 from carbon_kube.cli.environment import cache_path, read_credentials
 from carbon_kube.cli.options import parse_instant
+from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL, WATTTIME_URL
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
@@ -71,6 +72,9 @@ def make_fetch_command(
         watttime_region: str | None = typer.Option(
             None, help=SourceSettings.model_fields["watttime_region"].description
         ),
+        electricitymaps_url: str = ELECTRICITYMAPS_URL,
+        watttime_url: str = WATTTIME_URL,
+        ukcarbon_url: str = UKCARBON_URL,
     ) -> None:
         """Fetch carbon intensity from a live API into the local cache and summarise it.
 
@@ -86,6 +90,9 @@ def make_fetch_command(
             kind=SourceKind(source.value),
             cache_path=cache_path(cache),
             watttime_region=watttime_region,
+            electricitymaps_url=electricitymaps_url,
+            watttime_url=watttime_url,
+            ukcarbon_url=ukcarbon_url,
         )
         with client_factory() as client:
             chain = build_source(

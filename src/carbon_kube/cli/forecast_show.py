@@ -22,6 +22,7 @@ from carbon_kube.cli.environment import cache_path, has_electricitymaps_token, r
 from carbon_kube.cli.fetch import ClientFactory
 from carbon_kube.cli.forecast import INTENSITY_HELP, WEATHER_HELP, parse_hours
 from carbon_kube.cli.options import parse_instant
+from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
@@ -119,6 +120,8 @@ def make_show_command(
         provider_forecast: Path | None = typer.Option(
             None, help="The source's own forecasts (file) for model 'provider' or the blend."
         ),
+        electricitymaps_url: str = ELECTRICITYMAPS_URL,
+        ukcarbon_url: str = UKCARBON_URL,
         seed: int = typer.Option(7, help="Seed of the learned model."),
         trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
         fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in files."),
@@ -161,6 +164,10 @@ def make_show_command(
                 fill_gaps=fill_gaps,
                 assume_utc=assume_utc,
                 credentials=read_credentials(),
+                urls={
+                    "electricitymaps_url": electricitymaps_url,
+                    "ukcarbon_url": ukcarbon_url,
+                },
             )
         series = inputs.history
         choice_notes: tuple[str, ...] = ()

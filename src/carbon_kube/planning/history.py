@@ -12,7 +12,7 @@ caller must say so in its output. This module decides nothing about models (see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -99,12 +99,13 @@ def read_show_inputs(
     fill_gaps: GapFill = GapFill.ERROR,
     assume_utc: bool = False,
     credentials: Credentials | None = None,
+    urls: Mapping[str, str] | None = None,
 ) -> ShowInputs:
     """History over the last ``window`` before now (files: all of them) from ``source``.
 
     ``source`` must be resolved (``resolve_source``). With ``want_provider_forecast`` a live
     source's own forecast of ``horizon`` is fetched through the same chain (stale from the
-    cache too).
+    cache too). ``urls`` are ``SourceSettings``' API base URLs (a proxy, or a test server).
     """
     if source is SourceKind.FILE:
         series = read_history(files, zone, fill_gaps, assume_utc)
@@ -152,7 +153,7 @@ def read_show_inputs(
             None if forecast is None else hourly_means(forecast),
         )
     chain = build_source(
-        SourceSettings(kind=source, cache_path=cache_path),
+        SourceSettings(kind=source, cache_path=cache_path, **dict(urls or {})),
         clock,
         zone=zone,
         client=client,

@@ -26,6 +26,7 @@ from carbon_kube.providers.caching import IntensityCache, SeriesKind
 from carbon_kube.providers.embedded import EmbeddedProvider
 from tests.http_fixtures import FAKE_SECRET, NOW, Recorded, clock, ok, status
 from tests.paths import REPO_ROOT
+from tests.provider_server import TOKEN, ElectricityMapsServer, serving
 
 HOUR = timedelta(hours=1)
 
@@ -447,3 +448,25 @@ def test_electricity_maps_without_a_token_names_the_variable_and_asks_nothing(
     assert code == EXIT_INPUT_ERROR
     assert "ELECTRICITYMAPS_API_TOKEN" in capsys.readouterr().err
     assert recorded.requests == []
+
+
+@pytest.mark.loopback
+def test_a_settable_base_url_points_forecast_show_at_another_server(
+    monkeypatch: pytest.MonkeyPatch, cache_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tests and air-gapped proxies: the same command, another Electricity Maps endpoint."""
+    monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", TOKEN)
+    start = NOW.replace(minute=0) - timedelta(days=3)
+    truth = {Zone("DE"): EmbeddedProvider(clock()).history(Zone("DE"), start, NOW + HOUR)}
+    forecast = {Zone("DE"): EmbeddedProvider(clock()).history(Zone("DE"), NOW, NOW + 30 * HOUR)}
+    server = ElectricityMapsServer(now=lambda: NOW, truth=truth, forecasts=forecast)
+    with serving(server) as running:
+        code = run_show(
+            httpx.Client,
+            *("--zone", "DE", "--source", "electricitymaps", "--model", "provider"),
+            *("--horizon", "24h", "--cache", str(cache_path)),
+            *("--electricitymaps-url", running.base_url),
+        )
+
+    assert code == 0, capsys.readouterr().err
+    assert "/v3/carbon-intensity/forecast" in {path for path, _ in server.requests}
