@@ -247,7 +247,7 @@ class PublishedSignals:
             series = held.history.between(start, end)
         except KeyError as error:
             raise ProviderPermanentError(NAME, str(error)) from None
-        return replace(series, stale=self._is_stale(held))
+        return replace(series, stale=self._is_stale(held), source=held.source)
 
     def latest(self, zone: Zone) -> IntensityReading:
         held = self._require(zone)
