@@ -213,7 +213,8 @@ def run(
         "model",
         "--signal-model",
         help="Published forecast: provider (the source's own; a baseline where it has none), "
-        "seasonal-naive or persistence.",
+        "auto (the model whose last week of forecasts led to the best shifting decisions, "
+        "refitted every 6 h), lightgbm, seasonal-naive or persistence.",
     ),
     metrics_port: int = typer.Option(
         0, "--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0: off)."

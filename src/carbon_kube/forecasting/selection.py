@@ -16,7 +16,8 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.forecasting.boosting import BoostingConfig
-from carbon_kube.forecasting.protocol import Forecaster, steps_in
+from carbon_kube.forecasting.decisions import oracle_fraction
+from carbon_kube.forecasting.protocol import DAY, Forecaster, steps_in
 from carbon_kube.forecasting.registry import MODEL_NAMES, build_models
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "PROVIDER_WINDOW",
     "as_published",
     "check_model",
+    "choose_by_decisions",
     "choose_by_history",
     "choose_model",
     "default_window",
@@ -164,3 +166,46 @@ def choose_by_history(
 def _auto_names(horizon: timedelta) -> list[str]:
     """Auto's candidates that can reach ``horizon`` at all (lightgbm only up to 72 h)."""
     return [n for n in AUTO_ORDER if n != "lightgbm" or horizon <= LEARNED_MAX_HORIZON]
+
+
+def choose_by_decisions(
+    candidates: Sequence[Forecaster],
+    known: IntensitySeries,
+    horizon: timedelta,
+    *,
+    origins: int = 7,
+) -> tuple[Forecaster, dict[str, float], tuple[str, ...]]:
+    """The candidate whose recent forecasts led to the best shifting decisions.
+
+    Each model the history allows forecasts from the last ``origins`` daily origins whose
+    horizon the history covers, and is scored by ``decisions.oracle_fraction`` on what then
+    happened. A more capable model must do strictly better than a simpler one to be chosen
+    (candidates go from the most capable to the simplest), so a zone where the learned model
+    does not beat a baseline gets the baseline. With no model backtestable, the choice falls
+    back to ``choose_by_history`` and the notes say so.
+    """
+    lead_days = -(-horizon // DAY)
+    latest_origin = known.end - lead_days * DAY
+    wanted = [latest_origin - day * DAY for day in range(origins)]
+    scores: dict[str, float] = {}
+    skipped: list[str] = []
+    best: Forecaster | None = None
+    for model in candidates:
+        if horizon > model.max_horizon:
+            skipped.append(f"{model.name} reaches at most {describe_duration(model.max_horizon)}")
+            continue
+        needed = model.required_history(horizon)
+        usable = [o for o in wanted if o - known.start >= needed]
+        if not usable:
+            skipped.append(f"{model.name} needs {describe_duration(needed)} before a backtest")
+            continue
+        forecasts = [model.forecast(known.between(known.start, o), o, horizon) for o in usable]
+        score = oracle_fraction(known, forecasts)
+        scores[model.name] = score
+        if best is None or not score < scores[best.name]:
+            best = model
+    if best is None:
+        chosen, notes = choose_by_history(candidates, known.end - known.start, horizon)
+        return chosen, scores, (*notes, f"auto: no backtest possible ({'; '.join(skipped)})")
+    ranked = ", ".join(f"{name} {score:.2f}" for name, score in scores.items())
+    return best, scores, (f"auto: {best.name} by oracle fraction of savings ({ranked})",)

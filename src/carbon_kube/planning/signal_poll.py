@@ -19,19 +19,27 @@ from carbon_kube.domain.errors import InputError, ProviderError
 from carbon_kube.domain.forecasts import QuantileForecast
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
+from carbon_kube.forecasting.protocol import DAY
 from carbon_kube.forecasting.registry import build_models
-from carbon_kube.forecasting.selection import choose_by_history
+from carbon_kube.forecasting.selection import choose_by_decisions, choose_by_history
 from carbon_kube.providers.base import IntensityProvider
 from carbon_kube.providers.published import ZoneSignal
 
 __all__ = ["BASELINES", "NO_MODEL", "POLL_MODELS", "REFIT_EVERY", "PollModel", "poll_zone"]
 
-PollModel = Literal["provider", "seasonal-naive", "persistence"]
+PollModel = Literal["provider", "auto", "lightgbm", "seasonal-naive", "persistence"]
 POLL_MODELS: tuple[str, ...] = get_args(PollModel)
 # What stands in for a missing provider forecast, most capable first.
 BASELINES = ("seasonal-naive", "persistence")
-# How often a baseline is refitted (its forecast is reused between polls).
+# How often a fitted model runs again (its forecast is reused between polls): baselines
+# hourly; the learned model and auto's backtest (seconds of CPU each) every six hours.
 REFIT_EVERY = timedelta(hours=1)
+REFIT_LEARNED_EVERY = timedelta(hours=6)
+# auto's candidates, most capable first (the provider's forecast has no archived past to
+# backtest on a live API, so auto chooses among the models the poller runs itself).
+AUTO_CANDIDATES = ("lightgbm", "seasonal-naive", "persistence")
+# auto's backtest: daily origins over the last week.
+BACKTEST_DAYS = 7
 # The model named when not even a baseline could run (too little history).
 NO_MODEL = "none"
 
@@ -65,14 +73,18 @@ def poll_zone(
             stale = stale or published.stale
         except ProviderError as error:
             notes.append(f"no provider forecast ({error}); using a baseline")
+    score: float | None = None
     if forecast is None:
-        names = [model] if model in BASELINES else list(BASELINES)
-        reusable = _reusable(previous, names, now, refit_every)
+        names = _candidates(model)
+        learned = model in ("auto", "lightgbm")
+        every = max(refit_every, REFIT_LEARNED_EVERY) if learned else refit_every
+        reusable = _reusable(previous, names, now, every)
         if reusable is not None and reusable.forecast is not None:
             forecast, fitted_at = reusable.forecast, reusable.fitted_at or now
+            score = reusable.backtest_oracle_fraction
         else:
             try:
-                forecast = _baseline(source, zone, now, horizon, names)
+                forecast, score = _fitted(source, zone, now, horizon, names, auto=model == "auto")
             except InputError as error:
                 notes.append(f"no baseline either: {error.message}")
     return ZoneSignal(
@@ -85,7 +97,17 @@ def poll_zone(
         stale=stale,
         error="; ".join(notes) or None,
         fitted_at=None if forecast is None else fitted_at,
+        backtest_oracle_fraction=score,
     )
+
+
+def _candidates(model: str) -> list[str]:
+    """What runs for ``model`` when it is not the provider's own forecast, best first."""
+    if model == "auto":
+        return list(AUTO_CANDIDATES)
+    if model == "lightgbm":
+        return ["lightgbm", *BASELINES]
+    return [model] if model in BASELINES else list(BASELINES)
 
 
 def _reusable(
@@ -104,15 +126,39 @@ def _as_quantiles(published: IntensitySeries) -> QuantileForecast:
     )
 
 
-def _baseline(
-    source: IntensityProvider, zone: Zone, now: datetime, horizon: timedelta, names: list[str]
-) -> QuantileForecast:
-    """The first of ``names`` the zone's history allows, run from the end of that history."""
+def _fitted(
+    source: IntensityProvider,
+    zone: Zone,
+    now: datetime,
+    horizon: timedelta,
+    names: list[str],
+    *,
+    auto: bool,
+) -> tuple[QuantileForecast, float | None]:
+    """A forecast from the end of the zone's history by the first (or, ``auto``, the best) model.
+
+    ``auto`` backtests every candidate the history allows on the last week of daily origins
+    and keeps the one whose decisions came closest to the oracle's
+    (``forecasting.selection.choose_by_decisions``); its score is returned with the forecast.
+    """
     candidates = build_models(names, horizon=horizon, always_baselines=False)
     needed = max(model.required_history(horizon) for model in candidates)
+    if auto:
+        needed += BACKTEST_DAYS * DAY + -(-horizon // DAY) * DAY
     known = source.history(zone, now - needed, now)
-    chosen, notes = choose_by_history(candidates, known.end - known.start, horizon)
+    score: float | None = None
+    if auto:
+        chosen, scores, notes = choose_by_decisions(
+            candidates, known, horizon, origins=BACKTEST_DAYS
+        )
+        score = scores.get(chosen.name)
+    else:
+        chosen, notes = choose_by_history(candidates, known.end - known.start, horizon)
     forecast = chosen.forecast(known, known.end, horizon)
+    return _with_notes(forecast, notes), score
+
+
+def _with_notes(forecast: QuantileForecast, notes: tuple[str, ...]) -> QuantileForecast:
     if not notes:
         return forecast
     return QuantileForecast(

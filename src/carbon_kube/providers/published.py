@@ -76,7 +76,9 @@ class ZoneSignal:
     forecast: QuantileForecast | None
     model: str
     stale: bool = False
-    backtest_mape: float | None = None
+    # With model auto: the chosen model's recent decisions, as a fraction of the oracle's
+    # savings (``forecasting.decisions``).
+    backtest_oracle_fraction: float | None = None
     error: str | None = None
     # When the forecast's model last ran (a baseline is refitted hourly, not every poll).
     fitted_at: datetime | None = None
@@ -106,7 +108,7 @@ def encode(signal: ZoneSignal) -> dict[str, str]:
         "issued_at": format_rfc3339(signal.issued_at),
         "stale": signal.stale,
         "model": signal.model,
-        "backtest_mape": signal.backtest_mape,
+        "backtest_oracle_fraction": signal.backtest_oracle_fraction,
         "error": signal.error,
         "fitted_at": None if signal.fitted_at is None else format_rfc3339(signal.fitted_at),
         "history": {
@@ -163,7 +165,7 @@ def decode(data: dict[str, str]) -> ZoneSignal:
                 p90_g_per_kwh=np.asarray(forecast_doc["p90"], dtype=np.float64),
             )
         )
-        mape = document.get("backtest_mape")
+        score = document.get("backtest_oracle_fraction")
         fitted = document.get("fitted_at")
         return ZoneSignal(
             zone=zone,
@@ -173,7 +175,7 @@ def decode(data: dict[str, str]) -> ZoneSignal:
             forecast=forecast,
             model=str(document["model"]),
             stale=bool(document["stale"]),
-            backtest_mape=None if mape is None else float(mape),
+            backtest_oracle_fraction=None if score is None else float(score),
             error=document.get("error"),
             fitted_at=None if fitted is None else parse_rfc3339(fitted, "fitted_at"),
         )

@@ -83,3 +83,18 @@ def test_a_baseline_is_refitted_hourly_not_at_every_poll() -> None:
     assert again.forecast is first.forecast
     assert again.fitted_at == NOW
     assert refit.fitted_at == an_hour_on
+
+
+def test_auto_publishes_the_backtest_winner_and_its_score() -> None:
+    now = T0 + 50 * 24 * HOUR  # too short for the learned model's 85 days: two baselines
+    source = LiveLikeSource(FixedClock(now), make_daily_series(50), None)
+
+    signal = poll_zone(
+        source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24), model="auto"
+    )
+
+    assert signal.model in ("seasonal-naive", "persistence")
+    assert signal.backtest_oracle_fraction is not None
+    assert 0.0 < signal.backtest_oracle_fraction <= 1.0
+    assert signal.forecast is not None
+    assert any("oracle fraction" in note for note in signal.forecast.notes)
