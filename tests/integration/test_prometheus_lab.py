@@ -82,7 +82,7 @@ RULE_GROUPS = {
     "carbon-kube-holds",
     "carbon-kube-alerts",
 }
-RULE_COUNT = 22
+RULE_COUNT = 23
 SPEEDUP = 60.0
 LEASE_NAMESPACE = "carbon-kube"
 # With a home zone the controller also estimates each release's emissions and the baseline's

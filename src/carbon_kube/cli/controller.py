@@ -250,6 +250,23 @@ def run(
         lease_duration=_duration(lease_duration, "--lease-duration"),
         renew_period=_duration(renew_period, "--renew-period"),
     )
+    if source is planning.SignalSource.PUBLISHED:
+        raise InputError(
+            "the controller is what publishes the signal; give it the source to poll "
+            "(e.g. --source electricitymaps)",
+            field="--source",
+        )
+    signal = planning.source_settings(
+        source,
+        intensity_file=intensity_file,
+        cache=cache,
+        electricitymaps_url=electricitymaps_url,
+        watttime_url=watttime_url,
+        ukcarbon_url=ukcarbon_url,
+        watttime_region=watttime_region,
+        signal_namespace=signal_namespace,
+    )
+    signal_cache = signal.cache_path
     settings = ControllerSettings(
         regions=planning.build_region_map(None, region_zone),
         kinds=_kinds(kinds),
@@ -269,23 +286,8 @@ def run(
             namespace=signal_namespace,
             interval=_duration(signal_interval, "--signal-interval"),
             model=signal_model,
+            archive=signal_cache,
         ),
-    )
-    if source is planning.SignalSource.PUBLISHED:
-        raise InputError(
-            "the controller is what publishes the signal; give it the source to poll "
-            "(e.g. --source electricitymaps)",
-            field="--source",
-        )
-    signal = planning.source_settings(
-        source,
-        intensity_file=intensity_file,
-        cache=cache,
-        electricitymaps_url=electricitymaps_url,
-        watttime_url=watttime_url,
-        ukcarbon_url=ukcarbon_url,
-        watttime_region=watttime_region,
-        signal_namespace=signal_namespace,
     )
     replan_settings = None
     if replan_home_zone is not None:

@@ -199,7 +199,11 @@ def choose_by_decisions(
         if not usable:
             skipped.append(f"{model.name} needs {describe_duration(needed)} before a backtest")
             continue
-        forecasts = [model.forecast(known.between(known.start, o), o, horizon) for o in usable]
+        try:
+            forecasts = [model.forecast(known.between(known.start, o), o, horizon) for o in usable]
+        except InputError as error:  # e.g. archived provider forecasts with a hole
+            skipped.append(f"{model.name}: {error.message}")
+            continue
         score = oracle_fraction(known, forecasts)
         scores[model.name] = score
         if best is None or not score < scores[best.name]:

@@ -39,6 +39,7 @@ __all__ = [
     "EXTENDER_FILTERED_NODES",
     "EXTENDER_REQUESTS",
     "EXTENDER_REQUEST_SECONDS",
+    "FORECAST_ONLINE_MAPE",
     "GATE_RELEASE_LAG_SECONDS",
     "HELD_WORKLOADS",
     "HOLD_DURATION_SECONDS",
@@ -127,6 +128,13 @@ SIGNAL_STALE: Final = Gauge(
 PUBLISHED_SIGNAL_ERRORS: Final = Counter(
     PREFIX + "published_signal_errors",
     "Published zone-signal objects a reader could not decode and skipped.",
+    registry=REGISTRY,
+)
+FORECAST_ONLINE_MAPE: Final = Gauge(
+    PREFIX + "forecast_online_mape_pct",
+    "Day-ahead MAPE over the last day of a zone's published forecast model and of persistence "
+    "(the baseline it must beat), against what then happened.",
+    ["zone", "model"],
     registry=REGISTRY,
 )
 SIGNAL_IN_USE: Final = Gauge(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -70,6 +71,9 @@ class SignalPublishing(BaseModel):
     history: timedelta = timedelta(hours=48)
     horizon: timedelta = timedelta(hours=72)
     model: PollModel = "provider"
+    # SQLite file keeping every forecast the poller saw (None: keep none, so no online error
+    # and no provider candidate for auto); the CLI uses the live source's cache file.
+    archive: Path | None = None
 
     @model_validator(mode="after")
     def _positive(self) -> SignalPublishing:

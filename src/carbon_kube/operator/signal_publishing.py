@@ -17,6 +17,7 @@ from carbon_kube.domain.zones import Zone
 from carbon_kube.kube.client import KubeApiError, KubeClient
 from carbon_kube.kube.resources import CONFIG_MAPS
 from carbon_kube.observability.metrics import (
+    FORECAST_ONLINE_MAPE,
     PROVIDER_DATA_AGE_SECONDS,
     SIGNAL_IN_USE,
     SIGNAL_PUBLISHES,
@@ -26,11 +27,14 @@ from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.settings import ControllerClock, SignalPublishing
 from carbon_kube.planning.signal_poll import poll_zone
 from carbon_kube.providers.base import IntensityProvider
+from carbon_kube.providers.forecast_archive import ForecastArchive
 from carbon_kube.providers.published import ZoneSignal, encode, object_name
 
 __all__ = ["SignalPublisher", "signal_object"]
 
 _log = logging.getLogger(__name__)
+# The model every forecast must beat online: the value a day earlier.
+BASELINE = "persistence"
 
 
 def signal_object(signal: ZoneSignal, namespace: str) -> dict[str, Any]:
@@ -64,6 +68,7 @@ class SignalPublisher:
         self._executor = executor
         self._source = source
         self._published: dict[Zone, ZoneSignal] = {}
+        self._archive = None if settings.archive is None else ForecastArchive(settings.archive)
 
     def published(self, zone: Zone) -> ZoneSignal | None:
         """The last signal this replica published for ``zone``."""
@@ -87,6 +92,7 @@ class SignalPublisher:
                     horizon=settings.horizon,
                     model=settings.model,
                     previous=self._published.get(zone),
+                    archive=self._archive,
                 )
             )
         except CarbonKubeError as error:
@@ -105,6 +111,10 @@ class SignalPublisher:
         SIGNAL_PUBLISHES.labels(zone, "stale" if signal.stale else "fresh").inc()
         SIGNAL_STALE.labels(zone).set(1 if signal.stale else 0)
         SIGNAL_IN_USE.labels(zone, signal.source, signal.model).set(1)
+        if signal.baseline_online_mape_pct is not None:
+            FORECAST_ONLINE_MAPE.labels(zone, BASELINE).set(signal.baseline_online_mape_pct)
+        if signal.online_mape_pct is not None:
+            FORECAST_ONLINE_MAPE.labels(zone, signal.model).set(signal.online_mape_pct)
         history = signal.history
         age_s = (now - (history.end - history.step)).total_seconds()
         PROVIDER_DATA_AGE_SECONDS.labels(zone, signal.source).set(max(age_s, 0.0))

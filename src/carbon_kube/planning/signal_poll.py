@@ -17,12 +17,16 @@ from typing import Literal, get_args
 
 from carbon_kube.domain.errors import InputError, ProviderError
 from carbon_kube.domain.forecasts import QuantileForecast
+from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
-from carbon_kube.forecasting.protocol import DAY
+from carbon_kube.forecasting.baselines import ProviderForecaster
+from carbon_kube.forecasting.metrics import mape_pct
+from carbon_kube.forecasting.protocol import DAY, Forecaster
 from carbon_kube.forecasting.registry import build_models
 from carbon_kube.forecasting.selection import choose_by_decisions, choose_by_history
 from carbon_kube.providers.base import IntensityProvider
+from carbon_kube.providers.forecast_archive import ForecastArchive
 from carbon_kube.providers.published import ZoneSignal
 
 __all__ = ["BASELINES", "NO_MODEL", "POLL_MODELS", "REFIT_EVERY", "PollModel", "poll_zone"]
@@ -35,9 +39,10 @@ BASELINES = ("seasonal-naive", "persistence")
 # hourly; the learned model and auto's backtest (seconds of CPU each) every six hours.
 REFIT_EVERY = timedelta(hours=1)
 REFIT_LEARNED_EVERY = timedelta(hours=6)
-# auto's candidates, most capable first (the provider's forecast has no archived past to
-# backtest on a live API, so auto chooses among the models the poller runs itself).
+# auto's candidates, most capable first; the provider's own forecast joins them once the
+# archive holds a week of its day-ahead forecasts (a live API keeps no past).
 AUTO_CANDIDATES = ("lightgbm", "seasonal-naive", "persistence")
+PROVIDER = "provider"
 # auto's backtest: daily origins over the last week.
 BACKTEST_DAYS = 7
 # The model named when not even a baseline could run (too little history).
@@ -54,39 +59,56 @@ def poll_zone(
     model: str = "provider",
     previous: ZoneSignal | None = None,
     refit_every: timedelta = REFIT_EVERY,
+    archive: ForecastArchive | None = None,
 ) -> ZoneSignal:
     """The zone's signal at ``now`` (see the module docstring).
 
     A baseline needs weeks of history (its band is calibrated on its own past errors), so it is
     fitted at most every ``refit_every`` and ``previous``' forecast is reused in between: the
     poll every few minutes then costs one short history request, within the APIs' limits.
+
+    With an ``archive`` every forecast seen is kept: the provider's (so ``auto`` can backtest
+    it once a week of them is kept) and the published one (so its day-ahead error against what
+    happened is published as ``online_mape_pct``, beside persistence's).
     """
     observed = source.history(zone, now - history, now)
     notes: list[str] = []
-    forecast: QuantileForecast | None = None
-    fitted_at = now
     stale = observed.stale
-    if model == "provider":
+    live: IntensitySeries | None = None
+    if model in ("provider", "auto"):
         try:
-            published = source.forecast(zone, horizon)
-            forecast = _as_quantiles(published)
-            stale = stale or published.stale
+            live = source.forecast(zone, horizon)
+            if archive is not None and not live.stale:
+                archive.add(PROVIDER, live, now)
         except ProviderError as error:
             notes.append(f"no provider forecast ({error}); using a baseline")
+    forecast: QuantileForecast | None = None
+    fitted_at = now
     score: float | None = None
-    if forecast is None:
+    if model == "provider" and live is not None:
+        forecast = _as_quantiles(live)
+        stale = stale or live.stale
+    else:
         names = _candidates(model)
         learned = model in ("auto", "lightgbm")
         every = max(refit_every, REFIT_LEARNED_EVERY) if learned else refit_every
-        reusable = _reusable(previous, names, now, every)
+        reusable = _reusable(previous, [*names, PROVIDER] if model == "auto" else names, now, every)
         if reusable is not None and reusable.forecast is not None:
             forecast, fitted_at = reusable.forecast, reusable.fitted_at or now
             score = reusable.backtest_oracle_fraction
+            if forecast.model == PROVIDER and live is not None:
+                forecast = _as_quantiles(live)  # the provider won: serve its newest forecast
         else:
             try:
-                forecast, score = _fitted(source, zone, now, horizon, names, auto=model == "auto")
+                forecast, score = _fitted(
+                    source, zone, now, horizon, names, auto=model == "auto", archive=archive,
+                    live=live,
+                )  # fmt: skip
             except InputError as error:
                 notes.append(f"no baseline either: {error.message}")
+    if archive is not None and forecast is not None and forecast.model != PROVIDER:
+        archive.add(forecast.model, _median(forecast), now)
+    online, baseline_online = _online_errors(archive, observed, forecast, now)
     return ZoneSignal(
         zone=zone,
         source=observed.source or source.name,
@@ -98,7 +120,45 @@ def poll_zone(
         error="; ".join(notes) or None,
         fitted_at=None if forecast is None else fitted_at,
         backtest_oracle_fraction=score,
+        online_mape_pct=online,
+        baseline_online_mape_pct=baseline_online,
     )
+
+
+def _median(forecast: QuantileForecast) -> IntensitySeries:
+    return IntensitySeries(
+        zone=forecast.zone,
+        start=forecast.origin,
+        step=forecast.step,
+        values_g_per_kwh=forecast.p50_g_per_kwh,
+    )
+
+
+def _online_errors(
+    archive: ForecastArchive | None,
+    observed: IntensitySeries,
+    forecast: QuantileForecast | None,
+    now: datetime,
+) -> tuple[float | None, float | None]:
+    """Day-ahead MAPE over the last day: of the published model, and of persistence.
+
+    Persistence's day-ahead forecast of an hour is the value a day earlier, read off the
+    history; the model's comes from the archive (None until it holds a day of forecasts).
+    """
+    steps = DAY // observed.step
+    if len(observed) < 2 * steps:
+        return None, None
+    actual = observed.values_g_per_kwh[-steps:]
+    baseline = mape_pct(actual, observed.values_g_per_kwh[-2 * steps : -steps])
+    if archive is None or forecast is None:
+        return None, baseline
+    day = observed.end - DAY
+    believed = archive.day_ahead(
+        forecast.model, observed.zone, day, observed.end, step=observed.step
+    )
+    if believed is None:
+        return None, baseline
+    return mape_pct(actual, believed.values_g_per_kwh), baseline
 
 
 def _candidates(model: str) -> list[str]:
@@ -134,6 +194,8 @@ def _fitted(
     names: list[str],
     *,
     auto: bool,
+    archive: ForecastArchive | None = None,
+    live: IntensitySeries | None = None,
 ) -> tuple[QuantileForecast, float | None]:
     """A forecast from the end of the zone's history by the first (or, ``auto``, the best) model.
 
@@ -148,14 +210,30 @@ def _fitted(
     known = source.history(zone, now - needed, now)
     score: float | None = None
     if auto:
+        provider = _archived_provider(archive, zone, known, now) if live is not None else None
+        if provider is not None:
+            candidates = [provider, *candidates]
         chosen, scores, notes = choose_by_decisions(
-            candidates, known, horizon, origins=BACKTEST_DAYS
+            candidates, known, min(horizon, DAY), origins=BACKTEST_DAYS
         )
         score = scores.get(chosen.name)
+        if chosen.name == PROVIDER and live is not None:
+            return _with_notes(_as_quantiles(live), notes), score
     else:
         chosen, notes = choose_by_history(candidates, known.end - known.start, horizon)
     forecast = chosen.forecast(known, known.end, horizon)
     return _with_notes(forecast, notes), score
+
+
+def _archived_provider(
+    archive: ForecastArchive | None, zone: Zone, known: IntensitySeries, now: datetime
+) -> Forecaster | None:
+    """The provider's archived day-ahead forecasts as a model auto can backtest, if a week+."""
+    if archive is None:
+        return None
+    start = floor_to_hour(now) - (BACKTEST_DAYS + 2) * DAY
+    day_ahead = archive.day_ahead(PROVIDER, zone, start, floor_to_hour(now), step=known.step)
+    return None if day_ahead is None else ProviderForecaster(day_ahead)
 
 
 def _with_notes(forecast: QuantileForecast, notes: tuple[str, ...]) -> QuantileForecast:

@@ -82,6 +82,10 @@ class ZoneSignal:
     error: str | None = None
     # When the forecast's model last ran (a baseline is refitted hourly, not every poll).
     fitted_at: datetime | None = None
+    # Day-ahead MAPE over the last day of the published model and of persistence (None until
+    # the poller's archive holds a day of forecasts).
+    online_mape_pct: float | None = None
+    baseline_online_mape_pct: float | None = None
 
     @property
     def signal(self) -> SignalKind:
@@ -111,6 +115,8 @@ def encode(signal: ZoneSignal) -> dict[str, str]:
         "backtest_oracle_fraction": signal.backtest_oracle_fraction,
         "error": signal.error,
         "fitted_at": None if signal.fitted_at is None else format_rfc3339(signal.fitted_at),
+        "online_mape_pct": _maybe_rounded(signal.online_mape_pct),
+        "baseline_online_mape_pct": _maybe_rounded(signal.baseline_online_mape_pct),
         "history": {
             "start": format_rfc3339(signal.history.start),
             "step_s": signal.history.step_s,
@@ -178,6 +184,8 @@ def decode(data: dict[str, str]) -> ZoneSignal:
             backtest_oracle_fraction=None if score is None else float(score),
             error=document.get("error"),
             fitted_at=None if fitted is None else parse_rfc3339(fitted, "fitted_at"),
+            online_mape_pct=_maybe_float(document.get("online_mape_pct")),
+            baseline_online_mape_pct=_maybe_float(document.get("baseline_online_mape_pct")),
         )
     except (KeyError, TypeError) as error:
         raise ValueError(f"{DATA_KEY}: missing or malformed field {error}") from None
@@ -294,3 +302,11 @@ class PublishedSignals:
 
 def _rounded(values: Any) -> list[float]:
     return [round(float(v), 2) for v in values]
+
+
+def _maybe_rounded(value: float | None) -> float | None:
+    return None if value is None or value != value else round(value, 2)
+
+
+def _maybe_float(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.zones import Zone
 from carbon_kube.planning.signal_poll import poll_zone
 from carbon_kube.providers.fallback import FallbackProvider
+from carbon_kube.providers.forecast_archive import ForecastArchive
 from tests.builders import HOUR, T0, make_daily_series, make_series
 from tests.unit.planning.test_planning_service import LiveLikeSource
 
@@ -98,3 +100,25 @@ def test_auto_publishes_the_backtest_winner_and_its_score() -> None:
     assert 0.0 < signal.backtest_oracle_fraction <= 1.0
     assert signal.forecast is not None
     assert any("oracle fraction" in note for note in signal.forecast.notes)
+
+
+def test_with_an_archive_the_published_model_gets_its_day_ahead_error(tmp_path: Path) -> None:
+    archive = ForecastArchive(tmp_path / "archive.sqlite")
+    history = make_daily_series(12)
+    first_at = T0 + 10 * 24 * HOUR
+    clock = FixedClock(first_at)
+    source = LiveLikeSource(clock, history, None)
+    first = poll_zone(
+        source, DE, first_at, history=timedelta(hours=48), horizon=timedelta(hours=48),
+        model="persistence", archive=archive,
+    )  # fmt: skip
+    clock.advance(timedelta(days=2))  # the hours of the last day were forecast 24-48 h ahead
+    later = poll_zone(
+        source, DE, clock.now(), history=timedelta(hours=48), horizon=timedelta(hours=48),
+        model="persistence", archive=archive,
+    )  # fmt: skip
+
+    assert first.online_mape_pct is None  # no forecast a day old yet
+    assert first.baseline_online_mape_pct is not None
+    assert later.online_mape_pct is not None
+    assert later.online_mape_pct > 0
