@@ -66,6 +66,24 @@ def _duration(text: str, option: str) -> timedelta:
     return parse_duration(text, option)
 
 
+def _publishing(
+    zones: str, interval: str, model: str, namespace: str, archive: Path | None
+) -> SignalPublishing:
+    """``--publish-zones`` and its options, each mistake named by its own option."""
+    try:
+        parsed = parse_allowed_zones(zones)
+    except InputError as error:
+        raise InputError(error.message, field="--publish-zones") from None
+    if not parsed:
+        raise InputError("expected grid zone ids such as DE,FR", field="--publish-zones")
+    every = _duration(interval, "--signal-interval")
+    if every <= timedelta(0):
+        raise InputError("must be positive, e.g. 5m", field="--signal-interval")
+    return SignalPublishing(
+        zones=parsed, namespace=namespace, interval=every, model=model, archive=archive
+    )
+
+
 def _kinds(text: str) -> tuple[WorkloadKind, ...]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     unknown = [name for name in names if name not in _KINDS]
@@ -281,12 +299,8 @@ def run(
         identity=identity or f"{socket.gethostname()}-{os.getpid()}",
         publishing=None
         if publish_zones is None
-        else SignalPublishing(
-            zones=parse_allowed_zones(publish_zones),
-            namespace=signal_namespace,
-            interval=_duration(signal_interval, "--signal-interval"),
-            model=signal_model,
-            archive=signal_cache,
+        else _publishing(
+            publish_zones, signal_interval, signal_model, signal_namespace, signal_cache
         ),
     )
     replan_settings = None

@@ -48,6 +48,10 @@ def test_outside_a_cluster_without_kubeconfig_says_how_to_fix_it(
         (["--region-zone", "eu-west-1=ireland"], "grid zone id"),
         (["--replan-home-zone", "DE", "--replan-forecast", "crystal-ball"], "--replan-forecast"),
         (["--replan-latency-risk", "1.5"], "--replan-latency-risk"),
+        (["--publish-zones", "germany"], "--publish-zones"),
+        (["--publish-zones", "DE", "--signal-interval", "0s"], "--signal-interval"),
+        (["--publish-zones", "DE", "--signal-model", "crystal-ball"], "--signal-model"),
+        (["--source", "published"], "the controller is what publishes"),
         (
             [
                 "--replan-home-zone",
