@@ -195,6 +195,13 @@ class BackgroundServer:
             transport = connection.transport
             if transport is not None:
                 transport.close()
+        # A closing transport finishes on a later loop iteration (connection_lost). Closing the
+        # loop before then leaves it to the garbage collector, whose ResourceWarning then lands
+        # in whatever test runs next; wait (briefly) until every connection is gone.
+        for _ in range(100):
+            if server is None or not server.connections:
+                break
+            await asyncio.sleep(0.01)
         await asyncio.sleep(0)
         await self._loop.shutdown_default_executor()
 
