@@ -29,7 +29,7 @@ from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.workloads import WorkloadKind
-from carbon_kube.planning import NO_SIGNAL, PlanningService, PlanningSettings
+from carbon_kube.planning import NO_SIGNAL, PlanningSettings
 from carbon_kube.planning.service import ExplainedPlan
 from carbon_kube.planning.workloads import workload_from_object
 
@@ -98,32 +98,27 @@ def plan_command(
     """
     if at is not None and lab_state_dir is not None:
         raise InputError("give --at or --lab-state-dir, not both", field="--at")
-    settings = PlanningSettings(
+    service = planning.build_planner(
         home_zone=zone,
         policy=policy,
         forecast=forecast,
+        source=planning.source_settings(
+            source,
+            intensity_file=intensity_file,
+            cache=cache,
+            electricitymaps_url=electricitymaps_url,
+            watttime_url=watttime_url,
+            ukcarbon_url=ukcarbon_url,
+            watttime_region=watttime_region,
+            signal_namespace=signal_namespace,
+        ),
+        lab_state_dir=lab_state_dir,
+        kubeconfig=kubeconfig,
+        clock=FixedClock(parse_instant(at, "--at")) if at else None,
         threshold_g_per_kwh=threshold_g_per_kwh,
         latency_risk=latency_risk,
     )
-    signal = planning.source_settings(
-        source,
-        intensity_file=intensity_file,
-        cache=cache,
-        electricitymaps_url=electricitymaps_url,
-        watttime_url=watttime_url,
-        ukcarbon_url=ukcarbon_url,
-        watttime_region=watttime_region,
-        signal_namespace=signal_namespace,
-    )
-    planning.check_forecast_fits_source(settings, signal)
-    clock = FixedClock(parse_instant(at, "--at")) if at else planning.build_clock(lab_state_dir)
-    if kubeconfig is None and lab_state_dir is not None:
-        kubeconfig = planning.lab_kubeconfig(lab_state_dir)
-    service = PlanningService(
-        planning.build_signal(signal, clock, home_zone=settings.home, kubeconfig=kubeconfig),
-        clock,
-        settings,
-    )
+    settings, clock = service.settings, service.clock
     job = _job_object(
         allowed_zones=allowed_zones,
         expected_duration=expected_duration,

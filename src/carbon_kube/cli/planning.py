@@ -232,16 +232,17 @@ def build_planner(
     source: SourceSettings,
     lab_state_dir: Path | None,
     kubeconfig: Path | None = None,
+    clock: Clock | None = None,
     **knobs: Any,
 ) -> PlanningService:
-    """The planning service the servers share, from already-parsed option values.
+    """The planning service the servers (and ``plan``) share, from parsed option values.
 
     ``knobs`` are further ``PlanningSettings`` fields (threshold, margin, learner); those not
-    given keep the model's defaults.
+    given keep the model's defaults. ``clock`` (``plan --at``) replaces the wall or lab clock.
     """
     settings = PlanningSettings(home_zone=home_zone, policy=policy, forecast=forecast, **knobs)
     check_forecast_fits_source(settings, source)
-    clock = build_clock(lab_state_dir)
+    clock = clock or build_clock(lab_state_dir)
     if kubeconfig is None and lab_state_dir is not None:
         kubeconfig = lab_kubeconfig(lab_state_dir)
     signal = build_signal(source, clock, home_zone=settings.home, kubeconfig=kubeconfig)
