@@ -260,18 +260,27 @@ build_helm_npm() {
   rm -rf "$tmp"
 }
 
+# Karpenter's NodePool CRD (the NodePool-weights lab test installs it): a module download
+# into the Go module cache, not a build. v1.14.0 is the newest that Go 1.26.8 accepts.
+KARPENTER_VERSION=v1.14.0
+fetch_karpenter_crd() {
+  go mod download "sigs.k8s.io/karpenter@${KARPENTER_VERSION}"
+  log "karpenter ${KARPENTER_VERSION} CRDs in $(go env GOMODCACHE)/sigs.k8s.io/karpenter@${KARPENTER_VERSION}"
+}
+
 main() {
   local comps=("$@")
-  [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok helm k8s scheduler-plugin)
+  [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok helm k8s scheduler-plugin karpenter-crd)
   log "go $(go env GOVERSION), cache $CACHE, -p $GO_P"
   local c
   for c in "${comps[@]}"; do
     case "$c" in
       etcd) build_etcd ;; k8s) build_k8s ;; kwok) build_kwok ;; helm) build_helm ;;
       scheduler-plugin) build_scheduler_plugin ;;
+      karpenter-crd) fetch_karpenter_crd ;;
       test-scheduler-plugin) test_scheduler_plugin; return ;;
       bench-scheduler-plugin) bench_scheduler_plugin; return ;;
-      *) log "unknown component '$c' (want etcd, k8s, kwok, helm, scheduler-plugin, test-scheduler-plugin or bench-scheduler-plugin)"; exit 2 ;;
+      *) log "unknown component '$c' (want etcd, k8s, kwok, helm, scheduler-plugin, karpenter-crd, test-scheduler-plugin or bench-scheduler-plugin)"; exit 2 ;;
     esac
   done
   log "binaries in $BIN:"; ls -l "$BIN" >&2
