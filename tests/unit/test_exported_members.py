@@ -103,6 +103,9 @@ PINNED_EXPORTS: dict[str, tuple[str, ...]] = {
         "parse_slack",
     ),
     "carbon_kube.storage": (
+        "check_row_widths",
+        "read_user_bytes",
+        "read_user_text",
         "write_atomically",
         "write_bytes_atomically",
         "write_files_atomically",

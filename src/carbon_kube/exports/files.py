@@ -17,6 +17,7 @@ a drop (a restarted process) as a reset to zero, as Prometheus' ``increase()`` d
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import uuid
@@ -32,6 +33,7 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.instants import Precision, format_rfc3339
 from carbon_kube.exports.prometheus import RangeSeries
 from carbon_kube.exports.queries import ExportedQuery
+from carbon_kube.storage.reading import check_row_widths, read_user_text
 
 __all__ = [
     "FORMAT",
@@ -158,10 +160,10 @@ def is_metrics_export(folder: Path) -> bool:
 def read_metrics_export(folder: Path) -> MetricsExport:
     """Read an export back; a missing or foreign folder is an ``InputError``."""
     manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise InputError("no metrics export here (manifest.json missing)", source=folder)
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except FileNotFoundError:
-        raise InputError("no metrics export here (manifest.json missing)", source=folder) from None
+        manifest = json.loads(read_user_text(manifest_path))
     except json.JSONDecodeError as error:
         raise InputError(f"manifest.json is not JSON: {error}", source=manifest_path) from None
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
@@ -171,12 +173,11 @@ def read_metrics_export(folder: Path) -> MetricsExport:
             source=manifest_path,
         )
     samples_path = folder / str(manifest.get("samples_file", SAMPLES))
-    try:
-        samples = pd.read_csv(
-            samples_path, dtype=dict.fromkeys((*_COLUMNS[:2], *LABEL_COLUMNS), "string")
-        )
-    except FileNotFoundError:
-        raise InputError("samples file missing", source=samples_path) from None
+    text = read_user_text(samples_path)
+    check_row_widths(text, samples_path)
+    samples = pd.read_csv(
+        io.StringIO(text), dtype=dict.fromkeys((*_COLUMNS[:2], *LABEL_COLUMNS), "string")
+    )
     missing = [c for c in _COLUMNS if c not in samples.columns]
     if missing:
         raise InputError(f"samples file lacks columns {missing}", source=samples_path)

@@ -15,6 +15,7 @@ not 0 K.
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
+from carbon_kube.storage.reading import check_row_widths, read_user_text
 
 REGION_ZONES = {
     "CISO": Zone("US-CAL-CISO"),
@@ -52,8 +54,8 @@ _HOUR = timedelta(hours=1)
 def is_dacf_file(path: Path) -> bool:
     """True when the header looks like a DACF file (``UTC time`` and ``carbon_intensity``)."""
     try:
-        header = pd.read_csv(path, nrows=0).columns
-    except (OSError, ValueError, pd.errors.ParserError):
+        header = pd.read_csv(io.StringIO(read_user_text(path)), nrows=0).columns
+    except (InputError, ValueError, pd.errors.ParserError):
         return False
     return _TIME in header and _ACTUAL in header
 
@@ -71,12 +73,12 @@ def region_of(path: Path) -> str:
 
 
 def _load(path: Path, columns: list[str]) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError("file not found", source=path)
+    text = read_user_text(path)
+    check_row_widths(text, path)
     try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise InputError(f"cannot read as a DACF table: {error}", source=path) from error
+        frame = pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as error:
+        raise InputError(f"cannot read as a DACF table: {error}", source=path) from None
     missing = [c for c in [_TIME, *columns] if c not in frame.columns]
     if missing:
         raise InputError(f"not a DACF file: no column {missing[0]!r}", source=path, line=1)

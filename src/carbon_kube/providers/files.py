@@ -14,6 +14,7 @@ Every defect names the file, the line and the field. Gaps are an error unless th
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -27,6 +28,7 @@ from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.storage.atomic import write_atomically
+from carbon_kube.storage.reading import check_row_widths, read_user_bytes, read_user_text
 
 _LONG_COLUMNS = ("timestamp", "zone", "g_per_kwh")
 _EM_TIME = "Datetime (UTC)"
@@ -108,11 +110,15 @@ def _load_table(path: Path) -> pd.DataFrame:
     name = path.name.lower()
     try:
         if name.endswith(".parquet"):
-            frame = pd.read_parquet(path).astype(str)
+            frame = pd.read_parquet(io.BytesIO(read_user_bytes(path))).astype(str)
         else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
-        raise InputError(f"cannot read as a table: {error}", source=path) from error
+            text = read_user_text(path)
+            check_row_widths(text, path)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
+            )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as error:
+        raise InputError(f"cannot read as a table: {error}", source=path) from None
     frame.index = pd.RangeIndex(len(frame))
     return frame
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import RegionMapping, RegionZoneMap, parse_zone
+from carbon_kube.storage.reading import read_user_text
 
 _COLUMNS = ("cloud", "region", "zone")
 
@@ -24,10 +25,7 @@ def load_region_zone_map(path: Path | None = None) -> RegionZoneMap:
         text = resources.files("carbon_kube.data").joinpath("region_zones.csv").read_text("utf-8")
         source = "carbon_kube/data/region_zones.csv"
     else:
-        try:
-            text = path.read_text("utf-8")
-        except OSError as error:
-            raise InputError(f"cannot read region map: {error.strerror}", source=path) from error
+        text = read_user_text(path)
         source = str(path)
     return RegionZoneMap(parse_region_rows(text, source))
 

@@ -17,7 +17,6 @@ the target hours ("perfect weather forecast") is an upper bound, available only 
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +32,7 @@ from carbon_kube.domain.errors import InputError, ProviderPermanentError, Provid
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.providers.weather_points import WeatherPoint
+from carbon_kube.storage.reading import read_user_text
 
 NAME = "open-meteo"
 FORECAST_URL = "https://api.open-meteo.com/v1/forecast"
@@ -179,11 +179,9 @@ def read_openmeteo_folder(
     pieces = []
     for path in files:
         try:
-            opener = gzip.open if path.name.endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8") as handle:
-                body = json.load(handle)
-        except (OSError, ValueError) as error:
-            raise InputError(f"cannot read Open-Meteo JSON: {error}", source=path) from error
+            body = json.loads(read_user_text(path))
+        except ValueError as error:
+            raise InputError(f"cannot read Open-Meteo JSON: {error}", source=path) from None
         try:
             start, variables = parse_hourly(body, NAME)
         except ProviderPermanentError as error:

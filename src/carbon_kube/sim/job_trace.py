@@ -25,6 +25,7 @@ file's fractional seconds.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.policy.grids import StepGrid
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.storage.atomic import write_atomically
+from carbon_kube.storage.reading import check_row_widths, read_user_text
 
 REQUIRED = ("job_id", "submit_time", "duration_s", "cpus")
 OPTIONAL = (
@@ -281,12 +283,14 @@ def read_job_trace(
 
     Every column of the result is present: the defaults above fill what the file leaves out.
     """
-    if not path.exists():
-        raise InputError("file not found", source=path)
+    text = read_user_text(path)
+    check_row_widths(text, path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read as CSV: {error}", source=path) from error
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        raise InputError(f"cannot read as CSV: {error}", source=path) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:

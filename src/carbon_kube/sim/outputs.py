@@ -8,6 +8,7 @@ to get a good folder; nothing is guessed.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pandas as pd
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.sim.report import JOBS_FILE, SUMMARY_FILE
+from carbon_kube.storage.reading import check_row_widths, read_user_text
 
 BASELINE_POLICY = "carbon-agnostic"
 SUMMARY_FIELDS = (
@@ -84,7 +86,7 @@ def _read_summaries(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InputError(f"missing; {_HOW_TO_FIX}", source=path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_user_text(path))
     except json.JSONDecodeError as error:
         raise InputError(f"not valid JSON: {error.msg}", source=path, line=error.lineno) from None
     if not isinstance(data, list) or not data:
@@ -114,9 +116,11 @@ def _read_summaries(path: Path) -> list[dict[str, Any]]:
 def _read_jobs(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"missing; {_HOW_TO_FIX}", source=path)
+    text = read_user_text(path)
+    check_row_widths(text, path)
     try:
-        jobs = pd.read_csv(path, dtype={"job_id": str, "policy": str, "zone": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        jobs = pd.read_csv(io.StringIO(text), dtype={"job_id": str, "policy": str, "zone": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
         raise InputError(f"not a readable CSV: {error}", source=path) from None
     missing = [name for name in JOB_COLUMNS if name not in jobs.columns]
     if missing:

@@ -163,15 +163,16 @@ def test_swim_reduce_phase_uses_one_vcpu_per_gib_of_shuffle() -> None:
 
 def test_swim_row_with_too_many_fields_is_an_input_error(tmp_path: Path) -> None:
     path = write(tmp_path, "job0\t1\t1\t1\t1\t1\njob1\t2\t1\t1\t1\t1\t9\n", name="fb.tsv")
-    with pytest.raises(InputError, match="cannot read as a table"):
+    with pytest.raises(InputError, match="7 fields, more than the 6") as caught:
         convert_swim(path, ConvertOptions())
+    assert caught.value.line == 2
 
 
 def test_swim_row_with_a_missing_field_names_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "job0\t1\t1\t1\t1\t1\njob1\t2\t1\t1\t1\n", name="fb.tsv")
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(InputError, match="5 fields, fewer than the 6") as caught:
         convert_swim(path, ConvertOptions())
-    assert (caught.value.line, caught.value.field) == (2, "reduce_output_bytes")
+    assert caught.value.line == 2
 
 
 # --- Alibaba -----------------------------------------------------------------------------------

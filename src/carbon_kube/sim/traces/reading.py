@@ -8,6 +8,7 @@ errors here: callers ask for ``allow_empty`` and decide what a gap means.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 
 from carbon_kube.domain.arrays import BoolArray, FloatArray
 from carbon_kube.domain.errors import InputError
+from carbon_kube.storage.reading import check_row_widths, read_user_text
 
 
 def read_table(
@@ -28,21 +30,20 @@ def read_table(
     (pandas names its line); a row with fewer fields has empty strings, which the parsers
     reject as missing values with the exact line.
     """
-    if not path.exists():
-        raise InputError("file not found; check the --input path", source=path)
+    text = read_user_text(path)
+    check_row_widths(text, path, width=None if header else len(names or []), sep=sep)
     try:
         frame = pd.read_csv(
-            path,
+            io.StringIO(text),
             sep=sep,
             header=0 if header else None,
             names=None if header else list(names or []),
             dtype=str,
             keep_default_na=False,
             skipinitialspace=True,
-            compression="infer",
         )
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as error:
-        raise InputError(f"cannot read as a table: {error}", source=path) from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        raise InputError(f"cannot read as a table: {error}", source=path) from None
     frame.index = pd.RangeIndex(len(frame))
     return frame
 
