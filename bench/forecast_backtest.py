@@ -154,7 +154,7 @@ SHOW_SECTION = """\
 
 This section is fixed text (the bench script writes it as is); it states no measured figure.
 
-    carbon-kube forecast show --zone DE --out de.png          # offline: the embedded data
+    carbon-kube forecast show --zone DE --plot de.png         # offline: the embedded data
     ELECTRICITYMAPS_API_TOKEN=... carbon-kube forecast show --zone DE --horizon 24h
     carbon-kube forecast show --zone GB --source ukcarbon --model persistence
     carbon-kube forecast show --zone DE --source cache        # what `intensity fetch` cached

@@ -7,8 +7,10 @@ Sub-command groups live in sibling modules and are registered here with one line
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,53 +18,82 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from carbon_kube import __version__
-from carbon_kube.cli import (
-    controller,
-    dashboards,
-    extender,
-    fetch,
-    forecast,
-    forecast_show,
-    intensity,
-    lab,
-    metrics,
-    plan,
-    report,
-    simulate,
-    traces,
-    webhook,
-    zones,
-)
+from carbon_kube.cli import settings_sources
+from carbon_kube.cli.lazy import LazyCommand, LazyGroup
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
-EXIT_INPUT_ERROR = 2
-EXIT_PROVIDER_ERROR = 3
+# The exit codes, one table for every command (docs/cli.md):
+EXIT_OK = 0
+EXIT_FAILURE = 1  # an error of Carbon-Kube itself: report it (a traceback means a bug)
+EXIT_INPUT_ERROR = 2  # a flag, file, path or value is wrong: the message says which and why
+EXIT_PROVIDER_ERROR = 3  # a network source (a carbon API, Prometheus, the apiserver) failed
+
+# name -> where it lives and its one-line help (checked against the command's own docstring).
+LazyGroup.lazy_commands = {
+    "zones": LazyCommand(
+        "carbon_kube.cli.zones:zones_command",
+        "List cloud regions and their grid zones; regions sharing a zone share a grid.",
+    ),
+    "simulate": LazyCommand(
+        "carbon_kube.cli.simulate:simulate_command",
+        "Replay jobs through carbon-aware policies on real intensity and report the savings.",
+    ),
+    "report": LazyCommand(
+        "carbon_kube.cli.report:report_command",
+        "Render the savings tables and charts of a simulation as one self-contained page.",
+    ),
+    "plan": LazyCommand(
+        "carbon_kube.cli.plan:plan_command",
+        "Print the plan the webhook would write for a job with these annotations, decided now.",
+    ),
+    "intensity": LazyCommand(
+        "carbon_kube.cli.intensity:app", "Show and fetch grid carbon intensity."
+    ),
+    "traces": LazyCommand(
+        "carbon_kube.cli.traces:app", "Convert public job traces for the simulator."
+    ),
+    "lab": LazyCommand(
+        "carbon_kube.cli.lab:app",
+        "Run a local Kubernetes control plane to watch Carbon-Kube work before a cluster.",
+    ),
+    "webhook": LazyCommand(
+        "carbon_kube.cli.webhook:app",
+        "Admission webhook: admits opted-in workloads gated or suspended, with their plan.",
+    ),
+    "extender": LazyCommand(
+        "carbon_kube.cli.extender:app",
+        "kube-scheduler HTTP extender: score nodes by intensity x energy, filter by zone.",
+    ),
+    "dashboards": LazyCommand(
+        "carbon_kube.cli.dashboards:app",
+        "Grafana dashboards as code: Carbon savings, Held work, Signal, Job latency.",
+    ),
+    "forecast": LazyCommand(
+        "carbon_kube.cli.forecast:app",
+        "Forecast grid carbon intensity 1-72 h ahead and backtest the forecasts.",
+    ),
+    "controller": LazyCommand(
+        "carbon_kube.cli.controller:app",
+        "The controller: releases held work on time, labels nodes, weighs NodePools.",
+    ),
+    "metrics": LazyCommand(
+        "carbon_kube.cli.metrics:app",
+        "Carbon-Kube's Prometheus series as files (for notebooks/plot_savings.ipynb).",
+    ),
+}
 
 app = typer.Typer(
     name="carbon-kube",
+    cls=LazyGroup,
     help=(
         "Carbon-aware scheduling for Kubernetes batch and big-data work: read grid carbon "
         "intensity, decide where and when flexible jobs run, and prove the savings."
     ),
+    epilog=settings_sources.EPILOG,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(intensity.app, name="intensity")
-intensity.app.command("fetch")(fetch.fetch_command)
-app.add_typer(traces.app, name="traces")
-app.add_typer(lab.app, name="lab")
-app.command("zones")(zones.zones_command)
-app.command("simulate")(simulate.simulate_command)
-app.add_typer(webhook.app, name="webhook")
-app.add_typer(extender.app, name="extender")
-app.add_typer(dashboards.app, name="dashboards")
-app.add_typer(forecast.app, name="forecast")
-forecast.app.command("show")(forecast_show.show_command)
-app.add_typer(controller.app, name="controller")
-app.command("report")(report.report_command)
-app.command("plan")(plan.plan_command)
-app.add_typer(metrics.app, name="metrics")
 
 
 def _version(show: bool) -> None:
@@ -73,11 +104,19 @@ def _version(show: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        envvar="CARBON_KUBE_CONFIG",
+        help="YAML file of option values (names as in --help or the Helm values).",
+    ),
 ) -> None:
     """Carbon-aware scheduling for Kubernetes batch and big-data work."""
+    settings_sources.apply(ctx, config)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,4 +144,15 @@ def run_guarded(call: Callable[[], Any]) -> None:
         sys.exit(EXIT_PROVIDER_ERROR)
     except CarbonKubeError as error:
         err.print(f"error: {error}", markup=False)
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
+    except BrokenPipeError:
+        # `carbon-kube zones | head`: the reader left; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+    except OSError as error:
+        # The last net under every file a command writes or reads: a path the user gave that
+        # the checks at parse time could not foresee (a disk that filled, a folder removed).
+        if error.filename is None:
+            raise
+        err.print(f"error: {error.filename}: {error.strerror or error}", markup=False)
+        sys.exit(EXIT_INPUT_ERROR)

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from prometheus_client import start_http_server
 
-from carbon_kube.cli import planning
+from carbon_kube.cli import paths, planning
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.cli.settings_options import field_default, field_option
 from carbon_kube.domain.annotations import parse_allowed_zones
@@ -95,11 +95,16 @@ def _kinds(text: str) -> tuple[WorkloadKind, ...]:
 @app.command("run")
 def run(
     kubeconfig: Path | None = typer.Option(
-        None, "--kubeconfig", envvar="KUBECONFIG", help="Kubeconfig; in-cluster when not given."
+        None,
+        "--kubeconfig",
+        parser=paths.INPUT_FILE,
+        envvar="KUBECONFIG",
+        help="Kubeconfig; in-cluster when not given.",
     ),
     lab_state: Path | None = typer.Option(
         None,
         "--lab-state-dir",
+        parser=paths.INPUT_PATH,
         help="A `carbon-kube lab` state directory: use its kubeconfig and its virtual clock.",
     ),
     speedup: float | None = typer.Option(

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from carbon_kube.cli import paths
 from carbon_kube.dashboards import find_drift, write_dashboards
 
 app = typer.Typer(
@@ -23,7 +24,10 @@ EXIT_DRIFT = 1
 @app.command("generate")
 def generate(
     out: Path = typer.Option(
-        Path("dashboards"), "--out", help="Directory the dashboard JSON files are written to."
+        Path("dashboards"),
+        "--out",
+        parser=paths.OUTPUT_FOLDER,
+        help="Directory the dashboard JSON files are written to.",
     ),
     check: bool = typer.Option(
         False,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from carbon_kube.cli import planning
+from carbon_kube.cli import paths, planning
 from carbon_kube.cli.settings_options import field_default
 from carbon_kube.domain.errors import InputError
 from carbon_kube.extender.nodes import NodeCache
@@ -41,11 +41,16 @@ def serve(
     host: str = typer.Option(
         field_default(ExtenderServerSettings, "host"), "--host", help="Address to listen on."
     ),
-    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate (HTTPS)."),
-    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", parser=paths.INPUT_FILE, help="PEM certificate (HTTPS)."
+    ),
+    tls_key: Path | None = typer.Option(
+        None, "--tls-key", parser=paths.INPUT_FILE, help="PEM private key of --tls-cert."
+    ),
     kubeconfig: Path | None = typer.Option(
         None,
         "--kubeconfig",
+        parser=paths.INPUT_FILE,
         help="Kubeconfig to list Nodes from (zone and instance type per node name); without "
         "it only Nodes sent by a scheduler that is not nodeCacheCapable are known.",
     ),

@@ -18,13 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from carbon_kube.cli import paths
 from carbon_kube.cli.environment import cache_path, read_credentials
-from carbon_kube.cli.options import parse_instant
+from carbon_kube.cli.options import parse_instant, parse_zone_option
 from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL, WATTTIME_URL
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
-from carbon_kube.domain.zones import parse_zone
 from carbon_kube.providers.base import IntensityReading
 from carbon_kube.providers.construction import (
     SourceKind,
@@ -66,6 +66,7 @@ def make_fetch_command(
         ),
         cache: Path | None = typer.Option(
             None,
+            parser=paths.OUTPUT_FILE,
             help="SQLite cache file (default: $XDG_CACHE_HOME or ~/.cache, "
             "carbon-kube/intensity.sqlite).",
         ),
@@ -83,7 +84,7 @@ def make_fetch_command(
         WATTTIME_USERNAME and WATTTIME_PASSWORD (its values are marginal, MOER, in g/kWh).
         If the API fails, the last cached data is shown and marked stale.
         """
-        wanted = parse_zone(zone)
+        wanted = parse_zone_option(zone)
         if end is not None and start is None:
             raise InputError("--end needs --start", field="--end")
         settings = SourceSettings(

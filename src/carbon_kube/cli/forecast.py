@@ -8,7 +8,6 @@ in ``forecast_show`` and is registered there too.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,9 +16,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from carbon_kube.cli.options import parse_instant
-from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.zones import parse_zone
+from carbon_kube.cli import paths
+from carbon_kube.cli.forecast_show import show_command
+from carbon_kube.cli.options import (
+    INTENSITY_HELP,
+    WEATHER_HELP,
+    parse_hours,
+    parse_instant,
+    parse_zone_option,
+)
 from carbon_kube.forecasting import BoostingConfig, build_models, run_backtest
 from carbon_kube.forecasting.backtesting import daily_origins
 from carbon_kube.providers.files import GapFill
@@ -35,37 +40,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(h|d)\s*$")
-
-INTENSITY_HELP = (
-    "Intensity file(s): long CSV timestamp,zone,g_per_kwh, an Electricity Maps CSV export, or a "
-    "DACF *_direct_emissions file. Repeat for several years of one zone."
-)
-WEATHER_HELP = (
-    "Weather covariates: an Open-Meteo folder (e.g. ../shared/data/openmeteo-weather-hourly, "
-    "reanalysis, used only up to the origin) or a DACF *_direct_emissions file (GFS day-ahead "
-    "forecasts). Without it the learned model uses lags and calendar only, and says so."
-)
-
-
-def parse_hours(text: str, option: str) -> timedelta:
-    """``24h``, ``72h`` or ``3d`` as a ``timedelta``."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise InputError(f"expected a duration such as 24h or 3d, got {text!r}", field=option)
-    amount = int(match.group(1))
-    return timedelta(hours=amount) if match.group(2) == "h" else timedelta(days=amount)
-
-
-def _models_option(text: str | None) -> list[str]:
-    if not text:
-        return ["lightgbm"]
-    return [name.strip() for name in text.split(",") if name.strip()]
-
 
 @app.command("backtest")
 def backtest(
-    intensity: list[Path] = typer.Option(..., "--intensity", "-i", help=INTENSITY_HELP),
+    intensity: list[Path] = typer.Option(
+        ..., "--intensity", "-i", parser=paths.INPUT_FILE, help=INTENSITY_HELP
+    ),
     zone: str = typer.Option(..., "--zone", "-z", help="Grid zone id, e.g. DE or US-MIDA-PJM."),
     start: str = typer.Option(..., help="First forecast origin (date = 00:00 UTC)."),
     end: str = typer.Option(..., help="Origins stop before this instant."),
@@ -79,8 +59,15 @@ def backtest(
             "persistence and seasonal-naive are always scored. Default: lightgbm."
         ),
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Directory for metrics.json, tables, PNG."),
-    weather: Path | None = typer.Option(None, "--weather", help=WEATHER_HELP),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        parser=paths.OUTPUT_FOLDER,
+        help="Directory for metrics.json, tables, PNG.",
+    ),
+    weather: Path | None = typer.Option(
+        None, "--weather", parser=paths.INPUT_PATH, help=WEATHER_HELP
+    ),
     weather_as_perfect_forecast: bool = typer.Option(
         False,
         help=(
@@ -90,6 +77,7 @@ def backtest(
     ),
     provider_forecast: Path | None = typer.Option(
         None,
+        parser=paths.INPUT_FILE,
         help="The source's own forecasts for model 'provider' (DACF forecast file or long CSV).",
     ),
     seed: int = typer.Option(7, help="Seed of the learned model (results repeat exactly)."),
@@ -103,7 +91,7 @@ def backtest(
     (interval coverage, fallbacks taken) and backtest.png into --out.
     """
     _log_to_stderr()
-    wanted = parse_zone(zone)
+    wanted = parse_zone_option(zone)
     reach = parse_hours(horizon, "--horizon")
     first = parse_instant(start, "--start")
     stop = parse_instant(end, "--end")
@@ -165,3 +153,12 @@ def backtest(
 
 def _log_to_stderr() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _models_option(text: str | None) -> list[str]:
+    if not text:
+        return ["lightgbm"]
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+app.command("show")(show_command)

@@ -18,16 +18,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from carbon_kube.cli import paths
 from carbon_kube.cli.environment import cache_path, has_electricitymaps_token, read_credentials
 from carbon_kube.cli.fetch import ClientFactory
-from carbon_kube.cli.forecast import INTENSITY_HELP, WEATHER_HELP, parse_hours
-from carbon_kube.cli.options import parse_instant
+from carbon_kube.cli.options import (
+    INTENSITY_HELP,
+    WEATHER_HELP,
+    parse_hours,
+    parse_instant,
+    parse_zone_option,
+)
 from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
-from carbon_kube.domain.zones import parse_zone
 from carbon_kube.forecasting import BoostingConfig
 from carbon_kube.forecasting.selection import (
     AUTO,
@@ -81,7 +86,11 @@ def make_show_command(
             ),
         ),
         intensity: list[Path] = typer.Option(
-            [], "--intensity", "-i", help=INTENSITY_HELP + " Implies --source file."
+            [],
+            "--intensity",
+            "-i",
+            parser=paths.INPUT_FILE,
+            help=INTENSITY_HELP + " Implies --source file.",
         ),
         history: str | None = typer.Option(
             None,
@@ -108,17 +117,25 @@ def make_show_command(
                 "history allows and says which."
             ),
         ),
-        out: Path | None = typer.Option(
-            None, "--out", "--plot", "-o", help="Also draw history and forecast to this PNG."
+        plot: Path | None = typer.Option(
+            None,
+            "--plot",
+            parser=paths.OUTPUT_FILE,
+            help="Also draw history and forecast to this PNG.",
         ),
         cache: Path | None = typer.Option(
             None,
+            parser=paths.OUTPUT_FILE,
             help="SQLite cache file (default: $XDG_CACHE_HOME or ~/.cache, "
             "carbon-kube/intensity.sqlite).",
         ),
-        weather: Path | None = typer.Option(None, "--weather", help=WEATHER_HELP),
+        weather: Path | None = typer.Option(
+            None, "--weather", parser=paths.INPUT_PATH, help=WEATHER_HELP
+        ),
         provider_forecast: Path | None = typer.Option(
-            None, help="The source's own forecasts (file) for model 'provider' or the blend."
+            None,
+            parser=paths.INPUT_FILE,
+            help="The source's own forecasts (file) for model 'provider' or the blend.",
         ),
         electricitymaps_url: str = ELECTRICITYMAPS_URL,
         ukcarbon_url: str = UKCARBON_URL,
@@ -134,7 +151,7 @@ def make_show_command(
         live API that fails with history in the cache is served from the cache and the output
         says STALE.
         """
-        wanted = parse_zone(zone)
+        wanted = parse_zone_option(zone)
         reach = parse_hours(horizon, "--horizon")
         name = check_model(model, reach)
         boosting = BoostingConfig(seed=seed, n_estimators=trees)
@@ -186,10 +203,10 @@ def make_show_command(
             forecaster, choice_notes = choose_model(name, reach, known, boosting, file_forecast, at)
             forecast = forecaster.forecast(known, at, reach, read_weather(weather, wanted, False))
         _print(console, inputs, forecast, (*choice_notes, *forecast.notes))
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(out, lambda p: plot_forecast(series, forecast, p))
-            console.print(f"wrote {out}", markup=False)
+        if plot is not None:
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(plot, lambda p: plot_forecast(series, forecast, p))
+            console.print(f"wrote {plot}", markup=False)
 
     return show_command
 

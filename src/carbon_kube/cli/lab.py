@@ -25,6 +25,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from carbon_kube.cli import paths
 from carbon_kube.domain.errors import InputError
 from carbon_kube.lab.control_plane import read_status, run_down, run_up
 from carbon_kube.lab.settings import (
@@ -35,6 +36,7 @@ from carbon_kube.lab.settings import (
     state_dir_in,
 )
 from carbon_kube.lab.state import read_state
+from carbon_kube.storage.reading import read_user_text
 
 __all__ = ["app", "default_bin_dir", "default_state_dir"]
 
@@ -63,15 +65,17 @@ def default_state_dir() -> Path:
 _STATE_DIR_HELP = "Where PKI, etcd data, logs and PIDs live; `down` deletes it."
 
 
-_STATE_DIR_OPTION: Any = typer.Option(None, "--state-dir", help=_STATE_DIR_HELP)
+_STATE_DIR_OPTION: Any = typer.Option(
+    None, "--state-dir", parser=paths.OUTPUT_FOLDER, help=_STATE_DIR_HELP
+)
 
 
 def _read_overrides(path: Path | None) -> dict[str, object]:
     if path is None:
         return {}
     try:
-        loaded = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
+        loaded = yaml.safe_load(read_user_text(path))
+    except yaml.YAMLError as error:
         raise InputError(f"cannot read YAML: {error}", source=path) from None
     if not isinstance(loaded, dict):
         raise InputError(
@@ -87,6 +91,7 @@ def up(
     bin_dir: Path | None = typer.Option(
         None,
         "--bin-dir",
+        parser=paths.INPUT_PATH,
         help="Directory with etcd, kube-*, kwok (default: hack/lab/build.sh's cache).",
     ),
     zones: int = typer.Option(3, min=1, help="Number of zones with fake nodes."),
@@ -109,6 +114,7 @@ def up(
     scheduler_config: Path | None = typer.Option(
         None,
         "--scheduler-config",
+        parser=paths.INPUT_FILE,
         help="YAML with KubeSchedulerConfiguration keys merged over the generated ones.",
     ),
     ready_timeout_s: float = typer.Option(180.0, min=1.0, help="Readiness timeout per component."),

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from carbon_kube.cli import paths
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.domain.durations import parse_duration
 from carbon_kube.domain.errors import InputError
@@ -39,7 +40,12 @@ def export_command(
     step: str = typer.Option(
         "1m", "--step", help="Spacing of the exported samples (a duration: 15s, 1m, 1h)."
     ),
-    out: Path = typer.Option(..., "--out", help="Folder to write (manifest.json, samples.csv)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        parser=paths.OUTPUT_FOLDER,
+        help="Folder to write (manifest.json, samples.csv).",
+    ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace --out if it exists (atomically)."
     ),

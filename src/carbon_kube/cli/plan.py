@@ -10,9 +10,7 @@ the exit code is 0.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from rich.table import Table
 
 from carbon_kube.cli import planning
 from carbon_kube.cli.options import parse_instant
+from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
 from carbon_kube.cli.settings_options import field_option
 from carbon_kube.domain import annotations as keys
 from carbon_kube.domain.annotations import plan_annotations
@@ -32,11 +31,6 @@ from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.planning import NO_SIGNAL, PlanningSettings
 from carbon_kube.planning.service import ExplainedPlan
 from carbon_kube.planning.workloads import workload_from_object
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
 
 
 def plan_command(
@@ -87,9 +81,7 @@ def plan_command(
         None, "--at", help="Decide as if it were this instant (RFC 3339); default: now."
     ),
     lab_state_dir: Path | None = planning.LAB_STATE_DIR,
-    output: OutputFormat = typer.Option(
-        OutputFormat.TABLE, "--output", "-o", help="table, or json (one object) for scripts."
-    ),
+    output: OutputFormat = OUTPUT,
 ) -> None:
     """Print the plan the webhook would write for a job with these annotations, decided now.
 
@@ -134,10 +126,7 @@ def plan_command(
     )
     explained = service.explain(workload)
     report = plan_report(explained, decided_at=now, latest_start=workload.latest_start)
-    if output is OutputFormat.JSON:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        _print_table(report)
+    emit(Answer(report, [report], lambda console: _print_table(console, report)), output)
 
 
 def _job_object(
@@ -202,7 +191,7 @@ def plan_report(
     }
 
 
-def _print_table(report: dict[str, Any]) -> None:
+def _print_table(console: Console, report: dict[str, Any]) -> None:
     table = Table(title="carbon-kube plan", show_header=False)
     table.add_column("what")
     table.add_column("value")
@@ -210,7 +199,6 @@ def _print_table(report: dict[str, Any]) -> None:
         if key == "annotations":
             continue
         table.add_row(key.replace("_", " "), "-" if value is None else str(value))
-    console = Console()
     console.print(table)
     if report["reason"] == NO_SIGNAL:
         console.print(

@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from carbon_kube.cli import paths
 from carbon_kube.cli.environment import cache_path, read_credentials
 from carbon_kube.cli.settings_options import field_option
 from carbon_kube.domain.annotations import SIGNAL_LABEL
@@ -73,11 +74,13 @@ SOURCE: Any = typer.Option(
 INTENSITY_FILE: Any = typer.Option(
     None,
     "--intensity-file",
+    parser=paths.INPUT_FILE,
     help="CSV/Parquet intensity (timestamp,zone,g_per_kwh) for --source file (implied when given).",
 )
 CACHE: Any = typer.Option(
     None,
     "--cache",
+    parser=paths.OUTPUT_FILE,
     help="SQLite cache behind a live source (default: $XDG_CACHE_HOME or ~/.cache, "
     "carbon-kube/intensity.sqlite).",
 )
@@ -91,17 +94,22 @@ SIGNAL_NAMESPACE: Any = field_option(SourceSettings, "signal_namespace", "--sign
 KUBECONFIG: Any = typer.Option(
     None,
     "--kubeconfig",
+    parser=paths.INPUT_FILE,
     envvar="KUBECONFIG",
     help="Kubeconfig for --source published (in-cluster when not given).",
 )
 LAB_STATE_DIR: Any = typer.Option(
     None,
     "--lab-state-dir",
+    parser=paths.INPUT_PATH,
     help="Use the virtual clock of the lab in this state directory (carbon-kube lab up).",
 )
 
 REGION_MAP: Any = typer.Option(
-    None, "--region-map", help="CSV cloud,region,zone used instead of the shipped region table."
+    None,
+    "--region-map",
+    parser=paths.INPUT_FILE,
+    help="CSV cloud,region,zone used instead of the shipped region table.",
 )
 REGION_ZONE: Any = typer.Option(
     [], "--region-zone", help="Override REGION=ZONE in the region -> grid-zone table."

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from carbon_kube.cli import paths
 from carbon_kube.sim.outputs import read_outputs
 from carbon_kube.sim.pages import PageFormat, build_report, render_page, write_page
 
@@ -15,13 +16,17 @@ def report_command(
     from_dir: Path = typer.Option(
         ...,
         "--from",
+        parser=paths.INPUT_PATH,
         help="A `carbon-kube simulate --out` folder (summary.json and jobs.csv).",
     ),
     page_format: PageFormat = typer.Option(
         PageFormat.HTML, "--format", help="html (a page for browsers) or md (Markdown)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="The page to write (default: report.html or report.md in --from)."
+        None,
+        "--out",
+        parser=paths.OUTPUT_FILE,
+        help="The page to write (default: report.html or report.md in --from).",
     ),
     policy: str | None = typer.Option(
         None,

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from carbon_kube.cli import paths
 from carbon_kube.cli.settings_options import field_option
 from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
@@ -38,11 +39,15 @@ _DEFAULT_WATTS_PER_VCPU = CLOUD_CPU_WATTS[Cloud.AWS].at_utilisation(DEFAULT_UTIL
 
 def simulate_command(
     jobs: Path | None = typer.Option(
-        None, "--jobs", help="Job trace CSV: job_id,submit_time,duration_s,cpus[,...]."
+        None,
+        "--jobs",
+        parser=paths.INPUT_FILE,
+        help="Job trace CSV: job_id,submit_time,duration_s,cpus[,...].",
     ),
     intensity: list[Path] = typer.Option(
         [],
         "--intensity",
+        parser=paths.INPUT_FILE,
         help=(
             "Intensity file: long CSV/Parquet, Electricity Maps export or DACF "
             "*_direct_emissions file; repeat for zones kept in separate files."
@@ -52,7 +57,10 @@ def simulate_command(
         ",".join(POLICIES), "--policy", help="Comma-separated policies to compare."
     ),
     out: Path = typer.Option(
-        Path("carbon-kube-sim"), "--out", help="Folder for summary.json, jobs.csv and the chart."
+        Path("carbon-kube-sim"),
+        "--out",
+        parser=paths.OUTPUT_FOLDER,
+        help="Folder for summary.json, jobs.csv and the chart.",
     ),
     watts_per_vcpu: float = typer.Option(
         _DEFAULT_WATTS_PER_VCPU, help="Average power per vCPU (CCF AWS at 50 % utilisation)."
@@ -73,6 +81,7 @@ def simulate_command(
     provider_forecast: list[Path] = typer.Option(
         [],
         "--provider-forecast",
+        parser=paths.INPUT_FILE,
         help=(
             "The source's own forecasts: DACF *_carbon_from_src_prod_forecasts file or a long "
             "CSV of forecast values; repeat per zone. Needed by --forecast provider."
@@ -81,6 +90,7 @@ def simulate_command(
     weather: list[Path] = typer.Option(
         [],
         "--weather",
+        parser=paths.INPUT_PATH,
         help="Day-ahead weather for lightgbm: a DACF *_direct_emissions file; repeat per zone.",
     ),
     replan_every: str = typer.Option(

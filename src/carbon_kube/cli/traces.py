@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from carbon_kube.cli.options import parse_instant
+from carbon_kube.cli import paths
+from carbon_kube.cli.options import parse_instant, parse_zone_option
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import parse_zone
 from carbon_kube.sim.job_trace import write_jobs_csv
@@ -38,8 +39,12 @@ def convert(
         help="gaia (arrival_time,length,cpus), swim (Facebook MapReduce TSV) or "
         "alibaba-batch (v2018 batch_task rows).",
     ),
-    input_path: Path = typer.Option(..., "--input", help="Trace file (.csv, .tsv, or .gz)."),
-    out: Path = typer.Option(..., "--out", help="Job CSV to write (replaced atomically)."),
+    input_path: Path = typer.Option(
+        ..., "--input", parser=paths.INPUT_FILE, help="Trace file (.csv, .tsv, or .gz)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", parser=paths.OUTPUT_FILE, help="Job CSV to write (replaced atomically)."
+    ),
     start: str = typer.Option(
         DEFAULT_START.strftime("%Y-%m-%d"),
         help="Calendar instant of the trace's t = 0 (RFC 3339 or a date meaning 00:00 UTC).",
@@ -98,7 +103,7 @@ def convert(
     options = ConvertOptions(
         start=parse_instant(start, "--start"),
         slack=parse_slack(slack),
-        zone=parse_zone(zone) if zone else None,
+        zone=parse_zone_option(zone) if zone else None,
         allowed_zones=tuple(parse_zone(z) for z in (allowed_zones or "").split(";") if z.strip()),
         interruptible=interruptible,
         limit=limit,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from carbon_kube.cli import planning
+from carbon_kube.cli import paths, planning
 from carbon_kube.cli.settings_options import field_default
 from carbon_kube.domain.errors import InputError
 from carbon_kube.webhook.server import WebhookServerSettings, run_webhook
@@ -24,9 +24,14 @@ app = typer.Typer(
 @app.command("serve")
 def serve(
     tls_cert: Path | None = typer.Option(
-        None, "--tls-cert", help="PEM certificate the apiserver verifies (its caBundle's CA)."
+        None,
+        "--tls-cert",
+        parser=paths.INPUT_FILE,
+        help="PEM certificate the apiserver verifies (its caBundle's CA).",
     ),
-    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+    tls_key: Path | None = typer.Option(
+        None, "--tls-key", parser=paths.INPUT_FILE, help="PEM private key of --tls-cert."
+    ),
     port: int = typer.Option(
         field_default(WebhookServerSettings, "port"),
         "--port",

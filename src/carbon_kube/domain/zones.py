@@ -23,7 +23,11 @@ _ZONE_ID = re.compile(r"^[A-Z]{2}(-[A-Z0-9]+)*$")
 
 
 def parse_zone(text: str, *, source: str | None = None, line: int | None = None) -> Zone:
-    """Accept an Electricity Maps style zone id (``DE``, ``SE-SE3``, ``US-NW-BPAT``)."""
+    """Accept an Electricity Maps style zone id (``DE``, ``SE-SE3``, ``US-NW-BPAT``).
+
+    Case is not folded here: ``eu-west-1`` is a cloud region, and upper-cased it would pass for
+    a zone id. ``cli.options.parse_zone_option`` folds case for ids the region table knows.
+    """
     candidate = text.strip()
     if not _ZONE_ID.match(candidate):
         raise InputError(

@@ -34,8 +34,8 @@ from carbon_kube.providers.caching import IntensityCache
 from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
 from carbon_kube.providers.embedded import EmbeddedProvider
 from carbon_kube.providers.fallback import FallbackProvider
-from carbon_kube.providers.files import read_intensity_file
 from carbon_kube.providers.published import PublishedSignals
+from carbon_kube.providers.series_files import read_any_intensity
 from carbon_kube.providers.ukcarbon import UkCarbonIntensityProvider
 from carbon_kube.providers.watttime import WattTimeProvider, WattTimeSettings
 
@@ -150,7 +150,7 @@ def build_intensity_source(settings: SourceSettings, clock: Clock) -> IntensityP
     if settings.kind is SourceKind.FILE:
         if settings.path is None:  # guarded by SourceSettings; kept for the type checker
             raise ValueError("file source without a path")
-        series = read_intensity_file(settings.path)
+        series = read_any_intensity(settings.path).series
         links.append(EmbeddedProvider(clock, replay=False, series=series))
     elif settings.kind is not SourceKind.EMBEDDED:
         raise ValueError(f"source {settings.kind} is not an offline source")

@@ -39,6 +39,7 @@ REGION_ZONES = {
 }
 _TIME = "UTC time"
 _ACTUAL = "carbon_intensity"
+DACF_ACTUAL_COLUMN = _ACTUAL
 _FORECAST = "carbon_from_src_forecasts"
 _GFS_COLUMNS = {
     "forecast_avg_wind_speed_wMean": ("wind_speed_m_per_s", 0.0),

@@ -63,10 +63,23 @@ class ReadOptions:
     assume_utc: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class IntensityTable:
+    """The series of a file and the column they were read from (users ask which: LCA or not)."""
+
+    series: dict[Zone, IntensitySeries]
+    column: str
+
+
 def read_intensity_file(
     path: Path, options: ReadOptions | None = None
 ) -> dict[Zone, IntensitySeries]:
     """All zones' series in ``path`` (``.csv``, ``.csv.gz`` or ``.parquet``)."""
+    return read_intensity_table(path, options).series
+
+
+def read_intensity_table(path: Path, options: ReadOptions | None = None) -> IntensityTable:
+    """``read_intensity_file`` and the name of the intensity column it used."""
     options = options or ReadOptions()
     if not path.exists():
         raise InputError("file not found", source=path)
@@ -103,7 +116,7 @@ def read_intensity_file(
         result[zone] = _to_series(zone, rows.sort_values("t"), path, options.gap_fill)
     if not result:
         raise InputError("no rows of intensity data", source=path)
-    return result
+    return IntensityTable(result, value_col)
 
 
 def _load_table(path: Path) -> pd.DataFrame:

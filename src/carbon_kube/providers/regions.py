@@ -38,11 +38,22 @@ def parse_region_rows(text: str, source: str) -> list[RegionMapping]:
             f"missing column(s) {missing}; expected cloud,region,zone[,note]", source=source, line=1
         )
     mappings = []
+    first_line: dict[tuple[str, str], int] = {}
     for line, row in enumerate(reader, start=2):
         for column in _COLUMNS:
             if not (row.get(column) or "").strip():
                 raise InputError("empty value", source=source, line=line, field=column)
         zone = parse_zone(row["zone"], source=source, line=line)
+        key = (row["cloud"].strip(), row["region"].strip())
+        if key in first_line:
+            raise InputError(
+                f"region {key[1]} of {key[0]} appears again (first on line {first_line[key]}); "
+                "keep one row per region",
+                source=source,
+                line=line,
+                field="region",
+            )
+        first_line[key] = line
         mappings.append(
             RegionMapping(
                 row["cloud"].strip(), row["region"].strip(), zone, (row.get("note") or "").strip()

@@ -18,15 +18,39 @@ from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.providers.dacf import (
+    DACF_ACTUAL_COLUMN,
     is_dacf_file,
     read_dacf_forecast,
     read_dacf_intensity,
     read_dacf_weather,
 )
-from carbon_kube.providers.files import GapFill, ReadOptions, read_intensity_file
+from carbon_kube.providers.files import (
+    GapFill,
+    IntensityTable,
+    ReadOptions,
+    read_intensity_file,
+    read_intensity_table,
+)
 from carbon_kube.providers.weather_openmeteo import read_openmeteo_folder
 
-__all__ = ["join_series", "read_history", "read_provider_forecast", "read_weather"]
+__all__ = [
+    "join_series",
+    "read_any_intensity",
+    "read_history",
+    "read_provider_forecast",
+    "read_weather",
+]
+
+
+def read_any_intensity(path: Path, options: ReadOptions | None = None) -> IntensityTable:
+    """Every intensity format any command reads: long CSV/Parquet, EM export, two columns, DACF.
+
+    One dispatch for ``intensity show``, ``forecast``, ``simulate`` and the planner's file
+    source, so a file one command reads is never refused by another.
+    """
+    if is_dacf_file(path):
+        return IntensityTable(read_dacf_intensity(path), f"{DACF_ACTUAL_COLUMN} (direct)")
+    return read_intensity_table(path, options)
 
 
 def read_history(
@@ -35,12 +59,9 @@ def read_history(
     """``zone``'s series from one or more files, joined in time order."""
     pieces = []
     for path in paths:
-        if is_dacf_file(path):
-            by_zone = read_dacf_intensity(path)
-        else:
-            by_zone = read_intensity_file(
-                path, ReadOptions(gap_fill=gap_fill, zone=zone, assume_utc=assume_utc)
-            )
+        by_zone = read_any_intensity(
+            path, ReadOptions(gap_fill=gap_fill, zone=zone, assume_utc=assume_utc)
+        ).series
         if zone not in by_zone:
             known = ", ".join(sorted(by_zone)) or "none"
             raise InputError(

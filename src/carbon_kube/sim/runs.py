@@ -20,8 +20,7 @@ from carbon_kube.domain.zones import Zone
 from carbon_kube.policy.capacity import CapacityError
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.jobs import JobTable
-from carbon_kube.providers.dacf import is_dacf_file, read_dacf_intensity
-from carbon_kube.providers.files import read_intensity_file
+from carbon_kube.providers.series_files import read_any_intensity
 from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulate
 from carbon_kube.sim.job_trace import OnMissing, check_against_intensity, read_job_trace
 from carbon_kube.sim.model_forecasts import ForecastInputs
@@ -97,7 +96,7 @@ def read_intensity_files(paths: Sequence[Path]) -> dict[Zone, IntensitySeries]:
     """Every zone of every file; a zone found in two files is refused, naming the second."""
     series: dict[Zone, IntensitySeries] = {}
     for path in paths:
-        found = read_dacf_intensity(path) if is_dacf_file(path) else read_intensity_file(path)
+        found = read_any_intensity(path).series
         for zone, zone_series in found.items():
             add_zone_once(series, zone, zone_series, path, "--intensity")
     return series

@@ -65,9 +65,11 @@ def test_outside_a_cluster_without_kubeconfig_says_how_to_fix_it(
     ],
 )
 def test_bad_options_are_rejected_before_connecting(
-    capsys: pytest.CaptureFixture[str], args: list[str], want: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], want: str
 ) -> None:
-    code, err = _run(capsys, "--kubeconfig", "/nonexistent/never-read.yaml", *args)
+    unreadable = tmp_path / "never-read.yaml"
+    unreadable.write_text("{not: a kubeconfig")
+    code, err = _run(capsys, "--kubeconfig", str(unreadable), *args)
 
     assert code == 2
     assert want in err

@@ -21,7 +21,7 @@ def _serve(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
         (["--latency-risk", "1.5"], "--latency-risk"),
         (["--policy", "temporal", "--adaptive-threshold"], "--adaptive-threshold"),
         (["--source", "ukcarbon", "--forecast", "oracle"], "use --forecast provider"),
-        (["--source", "ukcarbon", "--intensity-file", "x.csv"], "--intensity-file"),
+        (["--source", "ukcarbon", "--intensity-file", "x.csv"], "x.csv: file not found"),
         (["--source", "carrier-pigeon"], "--source"),
     ],
 )

@@ -174,7 +174,7 @@ def test_a_malformed_horizon_is_an_input_error(intensity_csv, capsys):
 
 
 def test_horizon_durations_parse_hours_and_days():
-    from carbon_kube.cli.forecast import parse_hours
+    from carbon_kube.cli.options import parse_hours
 
     assert parse_hours("24h", "--horizon") == timedelta(hours=24)
     assert parse_hours("3d", "--horizon") == timedelta(hours=72)

@@ -85,7 +85,7 @@ def test_offline_default_forecasts_the_next_hours_from_the_embedded_data_and_plo
     code = run_show(
         Recorded(),
         *("--zone", "DE", "--model", "persistence", "--horizon", "24h"),
-        *("--cache", str(cache_path), "--out", str(png)),
+        *("--cache", str(cache_path), "--plot", str(png)),
     )
     out = capsys.readouterr().out
     assert code == 0, out
@@ -176,9 +176,11 @@ def test_the_provider_model_on_embedded_data_explains_where_forecasts_come_from(
 def test_intensity_files_and_a_live_source_together_are_refused(
     tmp_path: Path, cache_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    history = tmp_path / "x.csv"
+    history.write_text("timestamp,zone,g_per_kwh\n")
     code = run_show(
         Recorded(),
-        *("--zone", "DE", "--source", "electricitymaps", "--intensity", str(tmp_path / "x.csv")),
+        *("--zone", "DE", "--source", "electricitymaps", "--intensity", str(history)),
         *("--cache", str(cache_path)),
     )
     assert code == EXIT_INPUT_ERROR
@@ -412,7 +414,7 @@ def test_the_uk_forecast_late_in_an_hour_starts_at_the_next_whole_hour(
     code = run_show(
         lambda: httpx.Client(transport=httpx.MockTransport(handle)),
         *("--zone", "GB", "--source", "ukcarbon", "--model", "provider"),
-        *("--horizon", "24h", "--cache", str(cache_path), "--out", str(png)),
+        *("--horizon", "24h", "--cache", str(cache_path), "--plot", str(png)),
         at=NOW.replace(minute=40),
     )
     out = capsys.readouterr().out

@@ -350,7 +350,7 @@ def test_simulate_plans_on_dacf_day_ahead_forecasts_and_re_plans_hourly(tmp_path
         (["--replan-every", "30m"], "field '--replan-every': expected whole hours"),
         (["--replan-every", "1h", "--capacity", "DE=8"], "not modelled"),
         (["--weather", "{intensity}"], "expected a DACF *_direct_emissions file"),
-        (["--provider-forecast", "/nonexistent.csv"], "no such file"),
+        (["--provider-forecast", "/nonexistent.csv"], "/nonexistent.csv: file not found"),
         (["--intensity", "{intensity}"], "is also in an earlier --intensity file"),
         (
             ["--provider-forecast", "{intensity}", "--provider-forecast", "{intensity}"],
