@@ -25,6 +25,7 @@ import pandas as pd
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.limits import INTENSITY_G_PER_KWH
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.storage.reading import check_row_widths, read_user_text
@@ -102,11 +103,14 @@ def read_dacf_intensity(path: Path) -> dict[Zone, IntensitySeries]:
     zone = REGION_ZONES[region_of(path)]
     frame = _load(path, [_ACTUAL])
     values = pd.to_numeric(frame[_ACTUAL], errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values) | (values < 0)
+    bad = ~np.isfinite(values) | (values < 0) | (values > INTENSITY_G_PER_KWH.high)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(
-            "expected a finite intensity >= 0", source=path, line=row + 2, field=_ACTUAL
+            f"expected an intensity, {INTENSITY_G_PER_KWH.describe()}",
+            source=path,
+            line=row + 2,
+            field=_ACTUAL,
         )
     start = frame.index[0].to_pydatetime()
     return {zone: IntensitySeries(zone, start, _HOUR, values)}

@@ -26,6 +26,7 @@ import pandas as pd
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.limits import INTENSITY_G_PER_KWH
 from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.storage.atomic import write_atomically
 from carbon_kube.storage.reading import check_row_widths, read_user_bytes, read_user_text
@@ -181,10 +182,11 @@ def _parse_timestamps(column: pd.Series, path: Path, field: str, naive_is_utc: b
 def _parse_values(column: pd.Series, path: Path, field: str) -> pd.Series:
     numbers = pd.to_numeric(column, errors="coerce")
     bad = numbers.isna() | ~np.isfinite(numbers) | (numbers < 0)
+    bad |= numbers > INTENSITY_G_PER_KWH.high
     if bad.any():
         row = _first_bad(bad)
         raise InputError(
-            f"expected a finite intensity >= 0 g/kWh, got {column.iloc[row]!r}",
+            f"expected an intensity, {INTENSITY_G_PER_KWH.describe()}, got {column.iloc[row]!r}",
             source=path,
             line=row + 1 + _HEADER_LINES,
             field=field,

@@ -39,6 +39,13 @@ from carbon_kube.domain.arrays import BoolArray, FloatArray, IntArray
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.instants import format_rfc3339, format_rfc3339_epoch_s
 from carbon_kube.domain.intensity import from_epoch_s
+from carbon_kube.domain.limits import (
+    JOB_DELAY_S,
+    JOB_DURATION_S,
+    JOB_MEMORY_GIB,
+    JOB_VCPUS,
+    Limit,
+)
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.policy.grids import StepGrid
@@ -316,16 +323,16 @@ def read_job_trace(
     rows = _Rows(frame, path)
     ids = rows.job_ids()
     submit_s = rows.instants("submit_time")
-    duration_s = rows.positive("duration_s", "a duration in seconds > 0")
-    cpus = rows.positive("cpus", "a number of vCPUs > 0")
-    memory = rows.non_negative("memory_gib", "memory in GiB >= 0", default=0.0)
+    duration_s = rows.within("duration_s", JOB_DURATION_S)
+    cpus = rows.within("cpus", JOB_VCPUS)
+    memory = rows.within("memory_gib", JOB_MEMORY_GIB, default=0.0)
     delay_s = default_max_delay.total_seconds()
     if "deadline" in frame.columns:
         empty = frame["deadline"].str.strip() == ""
         deadline = rows.instants("deadline", allow_empty=True)
         deadline = np.where(empty, submit_s + delay_s + duration_s, deadline)
     else:
-        max_delay = rows.non_negative("max_delay_s", "a delay in seconds >= 0", default=delay_s)
+        max_delay = rows.within("max_delay_s", JOB_DELAY_S, default=delay_s)
         deadline = submit_s + max_delay + duration_s
     rows.fail_where(
         deadline < submit_s, "deadline", "deadline is before submit_time; fix either time"
@@ -422,17 +429,11 @@ class _Rows:
             raise self.fail(row, field, f"expected {expected}, got {text.iloc[row]!r}")
         return values
 
-    def positive(self, field: str, expected: str) -> np.ndarray:
-        values = self.numbers(field, expected, None)
-        bad = values <= 0
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise self.fail(row, field, f"expected {expected}, got {self.frame[field].iloc[row]!r}")
-        return values
-
-    def non_negative(self, field: str, expected: str, *, default: float) -> np.ndarray:
+    def within(self, field: str, limit: Limit, *, default: float | None = None) -> np.ndarray:
+        expected = limit.describe()
         values = self.numbers(field, expected, default)
-        bad = values < 0
+        low_ok = values > limit.low if limit.low_exclusive else values >= limit.low
+        bad = ~low_ok | (values > limit.high)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise self.fail(row, field, f"expected {expected}, got {self.frame[field].iloc[row]!r}")

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from carbon_kube.domain.limits import JOB_DELAY_S
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.sim.traces.conversion import (
     ConvertedTrace,
@@ -86,6 +87,8 @@ def convert_alibaba_batch(
     )
     for column, values in (("task_count", instances), (_CPU, plan_cpu), (_MEM, plan_mem)):
         check.reject(values < 0, "expected a value >= 0", values=values, column=column)
+    check.within(start, JOB_DELAY_S, column="start_time")
+    check.within(np.where(unfinished, start, end), JOB_DELAY_S, column="end_time")
 
     skipped = {
         "unfinished (end_time 0)": int(unfinished.sum()),

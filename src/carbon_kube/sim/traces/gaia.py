@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from carbon_kube.domain.limits import JOB_DELAY_S, JOB_DURATION_S, JOB_VCPUS
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.sim.traces.conversion import (
     ConvertedTrace,
@@ -60,6 +61,9 @@ def convert_gaia(
             column="length",
         )
     unit_s = _UNIT_S[time_unit]
+    check.within(arrival, JOB_DELAY_S, column="arrival_time", unit_s=unit_s)
+    check.within(length, JOB_DURATION_S, column="length", unit_s=unit_s)
+    check.within(cpus, JOB_VCPUS, column="cpus")
     raw = RawJobs(
         job_id=[f"{_stem(path)}-{i}" for i in range(len(frame))],
         offset_s=np.rint(arrival * unit_s).astype(np.int64),

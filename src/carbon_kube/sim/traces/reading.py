@@ -18,6 +18,7 @@ import pandas as pd
 
 from carbon_kube.domain.arrays import BoolArray, FloatArray
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.limits import Limit
 from carbon_kube.storage.reading import check_row_widths, read_user_text
 
 
@@ -96,6 +97,22 @@ class RowCheck:
 
     path: Path
     first_line: int
+
+    def within(self, values: FloatArray, limit: Limit, *, column: str, unit_s: float = 1.0) -> None:
+        """Refuse the first row outside ``limit``; ``unit_s`` converts the file's unit first.
+
+        Every converter bounds its times and sizes here, before they become int64 seconds or
+        calendar dates (1e300 hours would overflow both).
+        """
+        scaled = values * unit_s
+        low_ok = scaled > limit.low if limit.low_exclusive else scaled >= limit.low
+        self.reject(
+            ~(low_ok & (scaled <= limit.high)),
+            f"expected {limit.describe()}"
+            + ("" if unit_s == 1.0 else f" after conversion to seconds (x{unit_s:g})"),
+            values=values,
+            column=column,
+        )
 
     def reject(self, bad: BoolArray, message: str, *, values: FloatArray, column: str) -> None:
         """Raise for the first row where ``bad`` holds; ``message`` says what is wrong."""

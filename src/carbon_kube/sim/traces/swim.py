@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from carbon_kube.domain.arrays import FloatArray
+from carbon_kube.domain.limits import JOB_DELAY_S
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.sim.traces.conversion import (
     ConvertedTrace,
@@ -110,6 +111,7 @@ def convert_swim(
         if column != "inter_job_submit_gap_seconds":
             check.reject(values < 0, "expected a value >= 0", values=values, column=column)
     submit = numbers["submit_time_seconds"]
+    check.within(submit, JOB_DELAY_S, column="submit_time_seconds")
     duration_s, cpus = model.size_jobs(
         numbers["map_input_bytes"], numbers["shuffle_bytes"], numbers["reduce_output_bytes"]
     )
