@@ -9,7 +9,7 @@ from rich.console import Console
 
 from carbon_kube.cli import paths
 from carbon_kube.sim.outputs import read_outputs
-from carbon_kube.sim.pages import PageFormat, build_report, render_page, write_page
+from carbon_kube.sim.pages import PageFormat, build_report, write_report
 
 
 def report_command(
@@ -46,5 +46,6 @@ def report_command(
         outputs = read_outputs(from_dir)
         report = build_report(outputs, policy)
         target = out or from_dir / f"report.{page_format.value}"
-        write_page(target, render_page(report, page_format))
-    typer.echo(f"wrote {target}")
+        written = write_report(target, report, page_format)
+    for path in written:
+        typer.echo(f"wrote {path}")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from carbon_kube.cli import paths
+from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
 from carbon_kube.cli.settings_options import field_option
 from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
@@ -27,9 +28,10 @@ from carbon_kube.policy.registry import POLICIES, parse_policy_names
 from carbon_kube.policy.replanning import DEFAULT_REPLAN_TOLERANCE
 from carbon_kube.policy.temporal import DEFAULT_RESUME_OVERHEAD
 from carbon_kube.sim.defaults import DEFAULT_JOB_COUNT, DEFAULT_SEED, run_embedded_default
-from carbon_kube.sim.engine import SimulationSettings
+from carbon_kube.sim.engine import BASELINE, SimulationSettings
 from carbon_kube.sim.forecast_inputs import read_forecast_inputs
 from carbon_kube.sim.job_trace import OnMissing
+from carbon_kube.sim.pages import caveats
 from carbon_kube.sim.report import summary_table
 from carbon_kube.sim.runs import RunOutput, run_simulation
 from carbon_kube.sim.settings import SimulateSettings
@@ -129,6 +131,13 @@ def simulate_command(
     default_max_delay: str = typer.Option(
         "0h", help="Delay allowed to jobs without deadline or max_delay_s (e.g. 6h)."
     ),
+    no_jobs_file: bool = typer.Option(
+        False,
+        "--no-jobs-file",
+        help="Do not write jobs.csv (one row per job and policy; the largest output). "
+        "`carbon-kube report` needs it.",
+    ),
+    output: OutputFormat = OUTPUT,
 ) -> None:
     """Replay jobs through carbon-aware policies on real intensity and report the savings.
 
@@ -174,8 +183,8 @@ def simulate_command(
         replan_every=replan or None,
         replan_tolerance=tolerance,
     )
-    console = Console()
-    with _PolicyProgress(console, len(names) + 1) as (progress, task):
+    console = Console(stderr=True)
+    with _PolicyProgress(console, len(dict.fromkeys((BASELINE, *names)))) as (progress, task):
 
         def done(name: str) -> None:
             progress.update(task, advance=1, description=f"simulated {name}")
@@ -187,14 +196,16 @@ def simulate_command(
                     "and --intensity with them",
                     field="--provider-forecast" if provider_forecast else "--weather",
                 )
-            output = run_embedded_default(out, settings, done, default_jobs, seed)
+            result = run_embedded_default(
+                out, settings, done, default_jobs, seed, jobs_file=not no_jobs_file
+            )
         elif jobs is None or not intensity:
             raise InputError(
                 "give both --jobs and --intensity, or neither for the embedded default",
                 field="--jobs" if jobs is None else "--intensity",
             )
         else:
-            output = run_simulation(
+            result = run_simulation(
                 jobs,
                 intensity,
                 out,
@@ -205,8 +216,10 @@ def simulate_command(
                 on_policy_done=done,
                 forecast_inputs=forecast_inputs,
                 forecast_files=[*provider_forecast, *weather],
+                jobs_file=not no_jobs_file,
             )
-    _print(console, output, settings)
+    _warn(console, result)
+    emit(_answer(result, settings), output)
 
 
 def parse_capacity(items: list[str]) -> CapacityLimits:
@@ -255,7 +268,8 @@ class _PolicyProgress:
         self._progress.stop()
 
 
-def _print(console: Console, output: RunOutput, settings: SimulationSettings) -> None:
+def _warn(console: Console, output: RunOutput) -> None:
+    """What the user must know about the run, on stderr so that -o json stays parseable."""
     if output.skipped_ids:
         shown = ", ".join(output.skipped_ids[:5])
         console.print(
@@ -263,15 +277,57 @@ def _print(console: Console, output: RunOutput, settings: SimulationSettings) ->
             + (" ..." if len(output.skipped_ids) > 5 else ""),
             markup=False,
         )
-    jobs = output.result.jobs
-    infeasible = int(jobs.infeasible.sum())
+    infeasible = int(output.result.jobs.infeasible.sum())
     if infeasible:
         console.print(
             f"{infeasible} job(s) cannot meet their deadline even at submit: planned at "
             "submit and counted as deadline misses",
             markup=False,
         )
-    title = f"{len(jobs):,} jobs, forecast {settings.forecast}"
-    console.print(summary_table(output.summaries, title))
-    for path in output.files:
-        console.print(f"wrote {path}", markup=False)
+
+
+# The CSV columns: the summary's numbers, savings by lever flattened.
+_CSV_COLUMNS = (
+    "policy",
+    "jobs",
+    "energy_kwh",
+    "co2_kg",
+    "baseline_co2_kg",
+    "savings_pct",
+    "saved_time_kg",
+    "saved_region_kg",
+    "saved_both_kg",
+    "deadline_misses",
+    "mean_delay_s",
+    "p95_delay_s",
+)
+
+
+def _answer(output: RunOutput, settings: SimulationSettings) -> Answer:
+    summaries = output.summaries
+    rows = [
+        {
+            **summary,
+            "saved_time_kg": summary["savings_by_lever_kg"]["time"],
+            "saved_region_kg": summary["savings_by_lever_kg"]["region"],
+            "saved_both_kg": summary["savings_by_lever_kg"]["time+region"],
+        }
+        for summary in summaries
+    ]
+    document = {
+        "policies": summaries,
+        "jobs": len(output.result.jobs),
+        "forecast": settings.forecast,
+        "skipped_jobs": output.skipped_ids,
+        "files": [str(path) for path in output.files],
+    }
+    title = f"{len(output.result.jobs):,} jobs, forecast {settings.forecast}"
+
+    def table(console: Console) -> None:
+        console.print(summary_table(summaries, title))
+        for note in caveats(summaries):
+            console.print(note, markup=False, soft_wrap=True)
+        for path in output.files:
+            console.print(f"wrote {path}", markup=False)
+
+    return Answer(document, rows, table, columns=_CSV_COLUMNS)

@@ -66,7 +66,13 @@ def default_workloads(
 
 
 def run_embedded_default(
-    out: Path, settings: SimulationSettings, done: Callable[[str], None], n_jobs: int, seed: int
+    out: Path,
+    settings: SimulationSettings,
+    done: Callable[[str], None],
+    n_jobs: int,
+    seed: int,
+    *,
+    jobs_file: bool = True,
 ) -> RunOutput:
     """The no-argument run: embedded carbon data and the GAIA-fitted workload generator."""
     series = load_embedded_series()
@@ -83,4 +89,5 @@ def run_embedded_default(
         settings,
         on_policy_done=done,
         description=description,
+        jobs_file=jobs_file,
     )

@@ -1,9 +1,11 @@
-"""The savings report: one self-contained HTML or Markdown page from a simulation's folder.
+"""The savings report: one HTML or Markdown page from a simulation's folder.
 
-Self-contained means no file or network fetch when the page is opened: the CSS is inline and the
-charts are PNGs in ``data:`` URIs, so the page can be mailed, attached to CI runs or archived
-on its own. Every number comes from ``summary.json`` and ``jobs.csv``; the page adds no claim of
-its own. The page carries no timestamp, so the same folder always renders the same bytes.
+The HTML page is self-contained: no file or network fetch when it is opened, the CSS is inline
+and the charts are PNGs in ``data:`` URIs, so it can be mailed, attached to CI runs or archived
+on its own. The Markdown page links its charts as PNG files beside it (``<page>-chart-N.png``),
+because code hosts do not show ``data:`` images in Markdown. Every number comes from
+``summary.json`` and ``jobs.csv``; the page adds no claim of its own. The page carries no
+timestamp, so the same folder always renders the same bytes.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from carbon_kube.sim.outputs import BASELINE_POLICY, SimulationOutputs, best_pol
 from carbon_kube.sim.plots import render_chart
 from carbon_kube.sim.timeline_chart import render_zone_timelines
 from carbon_kube.sim.timelines import choose_step
-from carbon_kube.storage.atomic import write_text_atomically
+from carbon_kube.storage.atomic import write_files_atomically
 
 
 class PageFormat(StrEnum):
@@ -60,6 +63,7 @@ class SavingsReport:
     policy: str | None
     zone_rows: list[ZoneRow]
     charts: list[Chart]
+    caveats: list[str]
 
 
 _SUMMARY_HEADERS = (
@@ -132,13 +136,49 @@ def build_report(outputs: SimulationOutputs, policy: str | None = None) -> Savin
         policy=chosen if zone_rows else None,
         zone_rows=zone_rows,
         charts=charts,
+        caveats=caveats(outputs.summaries),
     )
 
 
-def render_page(report: SavingsReport, page_format: PageFormat) -> str:
+_REGION_POLICIES = ("spatial", "spatiotemporal")
+
+
+def caveats(summaries: Sequence[dict[str, Any]]) -> list[str]:
+    """What a reader must know to read the rows honestly (the README says the same)."""
+    notes = []
+    moved = [str(s["policy"]) for s in summaries if s["policy"] in _REGION_POLICIES]
+    capacity = summaries[0].get("capacity_vcpus") if summaries else None
+    if moved and not capacity:
+        notes.append(
+            f"The {' and '.join(moved)} rows assume every zone has unlimited capacity (the run "
+            "had no --capacity): work moves to the cleanest grid without limit, an upper bound, "
+            "not a forecast of your fleet."
+        )
+    return notes
+
+
+def chart_file_names(page: Path, report: SavingsReport) -> list[str]:
+    """The PNG files a Markdown page at ``page`` links, one per chart."""
+    return [f"{page.stem}-chart-{index}.png" for index in range(1, len(report.charts) + 1)]
+
+
+def write_report(page: Path, report: SavingsReport, page_format: PageFormat) -> list[Path]:
+    """Write the page (and, for Markdown, its chart PNGs) atomically; returns what was written."""
+    if not page.parent.is_dir():
+        raise InputError(f"folder {str(page.parent)!r} does not exist; create it", field="--out")
     if page_format is PageFormat.HTML:
-        return render_html(report)
-    return render_markdown(report)
+        text = render_html(report)
+        files: dict[Path, Callable[[Path], object]] = {}
+    else:
+        names = chart_file_names(page, report)
+        text = render_markdown(report, names)
+        files = {
+            page.parent / name: partial(Path.write_bytes, data=chart.png)
+            for name, chart in zip(names, report.charts, strict=True)
+        }
+    files[page] = partial(Path.write_text, data=text, encoding="utf-8")
+    write_files_atomically(files)
+    return list(files)
 
 
 def render_html(report: SavingsReport) -> str:
@@ -155,6 +195,7 @@ def render_html(report: SavingsReport) -> str:
         f"{' (perfect knowledge: an upper bound)' if report.forecast == 'oracle' else ''}</p>",
         "<h2>Savings per policy</h2>",
         _html_table(_SUMMARY_HEADERS, _summary_rows(report.summaries)),
+        *(f'<p class="caveat">{e(caveat)}</p>' for caveat in report.caveats),
     ]
     for chart in report.charts:
         parts += [
@@ -171,8 +212,8 @@ def render_html(report: SavingsReport) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render_markdown(report: SavingsReport) -> str:
-    """GitHub-flavoured Markdown; charts are inline ``data:`` images."""
+def render_markdown(report: SavingsReport, chart_files: Sequence[str]) -> str:
+    """GitHub-flavoured Markdown; charts are the PNG files ``chart_files``, beside the page."""
     lines = [
         f"# {report.title}",
         "",
@@ -184,21 +225,16 @@ def render_markdown(report: SavingsReport) -> str:
         "",
         *_md_table(_SUMMARY_HEADERS, _summary_rows(report.summaries)),
     ]
-    for chart in report.charts:
+    for caveat in report.caveats:
+        lines += ["", f"> {_md(caveat)}"]
+    for chart, name in zip(report.charts, chart_files, strict=True):
         lines += ["", f"### {_md(chart.title)}", "", _md(chart.caption), ""]
-        lines.append(f"![{_md(chart.title)}]({chart.data_uri()})")
+        lines.append(f"![{_md(chart.title)}]({name})")
     if report.zone_rows and report.policy:
         lines += ["", f"## Per grid zone: {BASELINE_POLICY} vs {_md(report.policy)}", ""]
         lines += _md_table(_zone_headers(report.policy), _zone_cells(report.zone_rows))
     lines += ["", _ATTRIBUTION, ""]
     return "\n".join(lines)
-
-
-def write_page(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file beside it, then a rename."""
-    if not path.parent.is_dir():
-        raise InputError(f"folder {str(path.parent)!r} does not exist; create it", field="--out")
-    write_text_atomically(path, text)
 
 
 _NO_LEVERS = {"time": math.nan, "region": math.nan, "time+region": math.nan}

@@ -128,22 +128,37 @@ def _policy_frame(result: SimulationResult, outcome: PolicyOutcome) -> pd.DataFr
     )
 
 
+# Files other commands derive from a run's outputs (``carbon-kube report``): stale after a rerun.
+DERIVED_FILES = ("report.html", "report.md", "report-chart-*.png")
+
+
 def write_outputs(
     out_dir: Path,
     summaries: Sequence[Mapping[str, Any]],
-    jobs: pd.DataFrame,
+    jobs: pd.DataFrame | None,
     extra: Mapping[str, bytes] | None = None,
 ) -> list[Path]:
-    """Write ``summary.json``, ``jobs.csv`` (and ``extra`` files) atomically into ``out_dir``."""
+    """Write ``summary.json``, ``jobs.csv`` (and ``extra`` files) atomically into ``out_dir``.
+
+    Files of an earlier run that this one does not replace (a ``jobs.csv`` when ``jobs`` is
+    None, a report rendered from the old results) are removed: a folder never mixes two runs.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     summary_text = json.dumps(list(summaries), indent=2) + "\n"
     files: dict[Path, Callable[[Path], object]] = {
         out_dir / SUMMARY_FILE: lambda temp: temp.write_text(summary_text, encoding="utf-8"),
-        out_dir / JOBS_FILE: lambda temp: jobs.to_csv(temp, index=False, float_format="%.6g"),
     }
+    if jobs is not None:
+        files[out_dir / JOBS_FILE] = lambda temp: jobs.to_csv(
+            temp, index=False, float_format="%.6g"
+        )
     for name, content in (extra or {}).items():
         files[out_dir / name] = partial(Path.write_bytes, data=content)
     write_files_atomically(files)
+    stale = [out_dir / JOBS_FILE] if jobs is None else []
+    stale += [path for pattern in DERIVED_FILES for path in out_dir.glob(pattern)]
+    for path in stale:
+        path.unlink(missing_ok=True)
     return list(files)
 
 

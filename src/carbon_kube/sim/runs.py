@@ -52,6 +52,7 @@ def run_simulation(
     on_policy_done: ProgressCallback | None = None,
     forecast_inputs: ForecastInputs | None = None,
     forecast_files: Sequence[Path] = (),
+    jobs_file: bool = True,
 ) -> RunOutput:
     """Simulate the jobs of ``jobs_path`` on the intensity of ``intensity_path``.
 
@@ -89,6 +90,7 @@ def run_simulation(
         on_policy_done,
         checked.skipped_ids,
         forecast_inputs,
+        jobs_file=jobs_file,
     )
 
 
@@ -124,6 +126,7 @@ def run_default(
     *,
     on_policy_done: ProgressCallback | None = None,
     description: str = "embedded default",
+    jobs_file: bool = True,
 ) -> RunOutput:
     """Simulate in-memory ``workloads`` on ``series_by_zone`` (the no-argument default run)."""
     truth = _grid(series_by_zone, description)
@@ -137,7 +140,7 @@ def run_default(
         "zones": list(truth.grid.zones),
         "skipped_jobs": 0,
     }
-    return _run(jobs, truth, out_dir, settings, inputs, on_policy_done, [])
+    return _run(jobs, truth, out_dir, settings, inputs, on_policy_done, [], jobs_file=jobs_file)
 
 
 def _grid(series: Mapping[Zone, IntensitySeries], source: object) -> IntensityGrid:
@@ -156,6 +159,8 @@ def _run(
     on_policy_done: ProgressCallback | None,
     skipped_ids: list[str],
     forecast_inputs: ForecastInputs | None = None,
+    *,
+    jobs_file: bool = True,
 ) -> RunOutput:
     try:
         result = simulate(jobs, truth, settings, on_policy_done, inputs=forecast_inputs)
@@ -164,5 +169,6 @@ def _run(
     summaries = summarise(result, inputs)
     title = f"{len(jobs):,} jobs, {len(truth.grid.zones)} zones, forecast {settings.forecast}"
     chart = render_chart(summaries, title)
-    files = write_outputs(out_dir, summaries, jobs_frame(result), {CHART_FILE: chart})
+    jobs_table = jobs_frame(result) if jobs_file else None
+    files = write_outputs(out_dir, summaries, jobs_table, {CHART_FILE: chart})
     return RunOutput(result, summaries, files, skipped_ids)

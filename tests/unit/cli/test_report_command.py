@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from carbon_kube.cli.app import app, main
 from carbon_kube.sim.outputs import read_outputs
-from carbon_kube.sim.pages import PageFormat, build_report, render_page, write_page
+from carbon_kube.sim.pages import PageFormat, build_report, render_html, write_report
 from tests.builders import write_simulation_outputs
 
 runner = CliRunner()
@@ -40,14 +40,18 @@ def test_markdown_report_defaults_to_report_md_in_the_folder(default_simulation:
     assert result.exit_code == 0, result.output
     page = (default_simulation / "report.md").read_text(encoding="utf-8")
     assert page.startswith("# Carbon-Kube savings: 500 jobs")
-    assert page.count("](data:image/png;base64,") == 2
+    # Code hosts do not show data: images in Markdown: the charts are PNG files beside it.
+    assert "data:image" not in page
+    for name in ("report-chart-1.png", "report-chart-2.png"):
+        assert f"]({name})" in page
+        assert (default_simulation / name).read_bytes().startswith(b"\x89PNG")
     assert "| spatiotemporal |" in page
 
 
 def test_the_same_folder_renders_the_same_page(default_simulation: Path) -> None:
     outputs = read_outputs(default_simulation)
-    first = render_page(build_report(outputs), PageFormat.HTML)
-    assert render_page(build_report(outputs), PageFormat.HTML) == first
+    first = render_html(build_report(outputs))
+    assert render_html(build_report(outputs)) == first
 
 
 def test_an_unknown_policy_is_one_line_and_exit_code_2(
@@ -96,14 +100,15 @@ def test_names_from_the_files_are_escaped_in_html(tmp_path: Path) -> None:
         ],
         policies=("carbon-agnostic", hostile),
     )
-    page = render_page(build_report(read_outputs(folder)), PageFormat.HTML)
+    page = render_html(build_report(read_outputs(folder)))
     assert hostile not in page
     assert "&lt;script&gt;" in page
 
 
 def test_a_failed_write_keeps_the_old_page_and_leaves_no_partial_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    default_simulation: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    report = build_report(read_outputs(default_simulation))
     target = tmp_path / "report.html"
     target.write_text("old page")
 
@@ -112,7 +117,7 @@ def test_a_failed_write_keeps_the_old_page_and_leaves_no_partial_file(
 
     monkeypatch.setattr(Path, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        write_page(target, "new page")
+        write_report(target, report, PageFormat.HTML)
     monkeypatch.undo()
     assert target.read_text() == "old page"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from carbon_kube.sim.outputs import read_outputs
-from carbon_kube.sim.pages import PageFormat, build_report, render_page, write_page
+from carbon_kube.sim.pages import PageFormat, build_report, write_report
 
 # Starts an external tool (Chromium, a Jupyter kernel): kept out of `make unit`.
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def test_html_report_renders_with_its_charts_in_headless_chromium(
     default_simulation: Path, tmp_path: Path
 ) -> None:
     page = tmp_path / "report.html"
-    write_page(page, render_page(build_report(read_outputs(default_simulation)), PageFormat.HTML))
+    write_report(page, build_report(read_outputs(default_simulation)), PageFormat.HTML)
     pixels = np.asarray(screenshot(page, tmp_path, tmp_path / "profile"))
     assert pixels.shape[:2] == (WINDOW[1], WINDOW[0])
     # Not blank: plenty of ink on the page background.
