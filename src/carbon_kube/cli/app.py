@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
     )
+    if not sys.stdout.isatty():
+        # typer draws --help at 80 columns on a pipe and cuts long words with an ellipsis;
+        # read before typer's help module is imported (only when help is drawn).
+        os.environ.setdefault("TERMINAL_WIDTH", "160")
     run_guarded(lambda: app(args=argv, standalone_mode=True))
 
 

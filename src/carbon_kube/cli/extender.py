@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from carbon_kube.cli import paths, planning
+from carbon_kube.cli.logs import serving_logs
 from carbon_kube.cli.settings_options import field_default
 from carbon_kube.domain.errors import InputError
 from carbon_kube.extender.nodes import NodeCache
@@ -114,4 +115,5 @@ def serve(
     if in_cluster and kubeconfig is not None:
         raise InputError("give --kubeconfig or --in-cluster, not both", field="--in-cluster")
     kube = client_for(kubeconfig) if kubeconfig is not None or in_cluster else None
+    serving_logs()
     run_extender(context, settings, kube)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from carbon_kube.cli import paths
 from carbon_kube.cli.environment import cache_path, read_credentials
 from carbon_kube.cli.options import parse_instant, parse_zone_option
+from carbon_kube.cli.output import stdout_console
 from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL, WATTTIME_URL
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
@@ -99,7 +99,7 @@ def make_fetch_command(
             chain = build_source(
                 settings, the_clock, zone=wanted, client=client, credentials=read_credentials()
             )
-            console = Console()
+            console = stdout_console()
             table = _summary_table(f"{source} {wanted} -> {settings.cache_path}")
             if start is not None:
                 begin = parse_instant(start, "--start")

@@ -25,6 +25,7 @@ from carbon_kube.cli.options import (
     parse_instant,
     parse_zone_option,
 )
+from carbon_kube.cli.output import stdout_console
 from carbon_kube.forecasting import BoostingConfig, build_models, run_backtest
 from carbon_kube.forecasting.backtesting import daily_origins
 from carbon_kube.providers.files import GapFill
@@ -135,7 +136,7 @@ def backtest(
     table = Table(title=f"{wanted}: {len(result.origins)} daily origins, horizon {horizon}")
     for column in ("model", "MAPE %", "MAE g/kWh", "n", "p10-p90 coverage"):
         table.add_column(column, justify="right" if column != "model" else "left")
-    console = Console()
+    console = stdout_console()
     for score in result.scores():
         table.add_row(
             score.model,

@@ -28,11 +28,13 @@ from carbon_kube.cli.options import (
     parse_instant,
     parse_zone_option,
 )
+from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
 from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
+from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.forecasting import BoostingConfig
 from carbon_kube.forecasting.selection import (
     AUTO,
@@ -143,6 +145,7 @@ def make_show_command(
         trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
         fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in files."),
         assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
+        output: OutputFormat = OUTPUT,
     ) -> None:
         """Print (and plot) p10/p50/p90 for each step of the next hours of a zone.
 
@@ -166,7 +169,7 @@ def make_show_command(
             if history is not None
             else default_window(name, reach, boosting)
         )
-        console = Console()
+        console = Console(stderr=True)
         with client_factory() as client, console.status(f"reading {resolved} for {wanted}"):
             inputs = read_show_inputs(
                 resolved,
@@ -202,16 +205,58 @@ def make_show_command(
             )
             forecaster, choice_notes = choose_model(name, reach, known, boosting, file_forecast, at)
             forecast = forecaster.forecast(known, at, reach, read_weather(weather, wanted, False))
-        _print(console, inputs, forecast, (*choice_notes, *forecast.notes))
         if plot is not None:
             plot.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(plot, lambda p: plot_forecast(series, forecast, p))
-            console.print(f"wrote {plot}", markup=False)
+        emit(_answer(inputs, forecast, (*choice_notes, *forecast.notes)), output)
+        if plot is not None:
+            Console(stderr=True).print(f"wrote {plot}", markup=False)
 
     return show_command
 
 
 show_command = make_show_command()
+
+
+def _answer(
+    inputs: ShowInputs,
+    forecast: QuantileForecast,
+    notes: tuple[str, ...],
+) -> Answer:
+    series = inputs.history
+    steps = [
+        {
+            "time": format_rfc3339(instant),
+            "p10_g_per_kwh": round(float(lo), 3),
+            "p50_g_per_kwh": round(float(mid), 3),
+            "p90_g_per_kwh": round(float(hi), 3),
+        }
+        for instant, lo, mid, hi in zip(
+            forecast.target_times(),
+            forecast.p10_g_per_kwh,
+            forecast.p50_g_per_kwh,
+            forecast.p90_g_per_kwh,
+            strict=True,
+        )
+    ]
+    document = {
+        "zone": str(forecast.zone),
+        "model": forecast.model,
+        "origin": format_rfc3339(forecast.origin),
+        "stale": inputs.fell_back,
+        "history": {
+            "source": inputs.description,
+            "start": format_rfc3339(series.start),
+            "end": format_rfc3339(series.end),
+        },
+        "steps": steps,
+        "notes": list(notes),
+    }
+
+    def table(console: Console) -> None:
+        _print(console, inputs, forecast, notes)
+
+    return Answer(document, steps, table)
 
 
 def _print(

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from carbon_kube.cli import paths
+from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
 from carbon_kube.domain.errors import InputError
 from carbon_kube.lab.control_plane import read_status, run_down, run_up
 from carbon_kube.lab.settings import (
@@ -157,33 +158,61 @@ def down(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
 
 
 @app.command("status")
-def status(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
-    """Show each component's PID and liveness, apiserver readiness and node readiness."""
+def status(state_dir: Path | None = _STATE_DIR_OPTION, output: OutputFormat = OUTPUT) -> None:
+    """Show each component's PID and liveness, apiserver readiness and node readiness.
+
+    Exits 1 when a component is down or the apiserver or a node is not ready, in every output
+    format, so scripts can wait on it.
+    """
     directory = state_dir or default_state_dir()
     state = read_state(directory)
     if state is None:
-        typer.echo(f"no lab in {directory} (start one with `carbon-kube lab up`)")
+        typer.echo(f"no lab in {directory} (start one with `carbon-kube lab up`)", err=True)
         raise typer.Exit(code=1)
     report = read_status(state)
-    table = Table(
-        title=f"lab {report.server_url} ({report.server_version or 'apiserver unreachable'})"
-    )
-    for column in ("component", "pid", "alive", "log"):
-        table.add_column(column)
-    for component in report.components:
-        table.add_row(
-            component.name,
-            str(component.pid),
-            "yes" if component.alive else "NO",
-            str(component.log_path),
+    components = [
+        {
+            "component": component.name,
+            "pid": component.pid,
+            "alive": component.alive,
+            "log": str(component.log_path),
+        }
+        for component in report.components
+    ]
+    document = {
+        "server_url": report.server_url,
+        "server_version": report.server_version,
+        "apiserver_ready": report.apiserver_ready,
+        "nodes_ready": report.nodes_ready,
+        "nodes_total": report.nodes_total,
+        "virtual_now": report.virtual_now.isoformat(),
+        "speedup": state.speedup,
+        "healthy": report.healthy,
+        "components": components,
+    }
+
+    def table(console: Console) -> None:
+        rendered = Table(
+            title=f"lab {report.server_url} ({report.server_version or 'apiserver unreachable'})"
         )
-    console = Console()
-    console.print(table)
-    console.print(
-        f"apiserver ready: {report.apiserver_ready}; "
-        f"nodes Ready: {report.nodes_ready}/{report.nodes_total}; "
-        f"virtual now: {report.virtual_now.isoformat()} (speed-up x{state.speedup:g})"
-    )
+        for column in ("component", "pid", "alive", "log"):
+            rendered.add_column(column)
+        for row in components:
+            rendered.add_row(
+                str(row["component"]),
+                str(row["pid"]),
+                "yes" if row["alive"] else "NO",
+                str(row["log"]),
+            )
+        console.print(rendered)
+        console.print(
+            f"apiserver ready: {report.apiserver_ready}; "
+            f"nodes Ready: {report.nodes_ready}/{report.nodes_total}; "
+            f"virtual now: {report.virtual_now.isoformat()} (speed-up x{state.speedup:g})",
+            soft_wrap=True,
+        )
+
+    emit(Answer(document, components, table), output)
     if not report.healthy:
         raise typer.Exit(code=1)
 

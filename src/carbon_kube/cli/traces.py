@@ -11,6 +11,8 @@ from rich.table import Table
 
 from carbon_kube.cli import paths
 from carbon_kube.cli.options import parse_instant, parse_zone_option
+from carbon_kube.cli.output import stdout_console
+from carbon_kube.domain.durations import readable_seconds
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import parse_zone
 from carbon_kube.sim.job_trace import write_jobs_csv
@@ -140,8 +142,8 @@ def _print_summary(result: ConvertedTrace, out: Path) -> None:
         last = np.datetime64(int(table.submit_s.max()), "s")
         summary.add_row("submits", f"{first}Z .. {last}Z")
         p50, p95 = np.percentile(table.duration_s, [50, 95])
-        summary.add_row("duration p50 / p95", f"{p50 / 3600:.2f} h / {p95 / 3600:.2f} h")
+        summary.add_row("duration p50 / p95", f"{readable_seconds(p50)} / {readable_seconds(p95)}")
         summary.add_row("vCPU-hours", f"{table.cpu_hours():,.0f}")
     for note in result.notes:
         summary.add_row("note", note)
-    Console().print(summary)
+    stdout_console().print(summary)

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from carbon_kube.cli import paths, planning
+from carbon_kube.cli.logs import serving_logs
 from carbon_kube.cli.settings_options import field_default
 from carbon_kube.domain.errors import InputError
 from carbon_kube.webhook.server import WebhookServerSettings, run_webhook
@@ -39,8 +40,11 @@ def serve(
         max=65535,
         help="Port to listen on.",
     ),
-    host: str = typer.Option(
-        field_default(WebhookServerSettings, "host"), "--host", help="Address to listen on."
+    host: str | None = typer.Option(
+        None,
+        "--host",
+        help=f"Address to listen on (default {field_default(WebhookServerSettings, 'host')}, "
+        "for the apiserver; 127.0.0.1 with --insecure-http, which is for local debugging).",
     ),
     insecure_http: bool = typer.Option(
         False,
@@ -95,4 +99,7 @@ def serve(
         adaptive_threshold=adaptive_threshold,
     )
     regions = planning.build_region_map(region_map, region_zone)
+    if host is None:
+        host = "127.0.0.1" if insecure_http else field_default(WebhookServerSettings, "host")
+    serving_logs()
     run_webhook(planner, WebhookServerSettings(host=host, port=port, tls=tls), regions)

@@ -46,3 +46,17 @@ def describe_duration(duration: timedelta) -> str:
     if hours > 168 and hours % 24 == 0:
         return f"{int(hours // 24)} days"
     return f"{hours:g} h"
+
+
+def readable_seconds(seconds: float) -> str:
+    """``16 s``, ``12 min``, ``5.3 h``, ``3.2 days``: a statistic in the unit that shows it.
+
+    A fixed unit hid short jobs (16 s printed as 0.00 h in a SWIM summary).
+    """
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

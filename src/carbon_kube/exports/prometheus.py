@@ -2,8 +2,9 @@
 
 Prometheus answers at most 11,000 points per series, so a long range is fetched in chunks of
 at most ``MAX_POINTS`` steps; the chunks share no instant (each starts one step after the
-previous one ends). Errors a user can fix (wrong URL, Prometheus down, a bad range) become
-``InputError`` naming the URL.
+previous one ends). A Prometheus that cannot be reached or fails (5xx) is a
+``ProviderTemporaryError`` (exit 3, like every network source); answers a user can fix (a URL
+that is not Prometheus, a refused query) are ``InputError`` naming the URL (exit 2).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Final
 
 import httpx
 
-from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.errors import InputError, ProviderTemporaryError
 
 __all__ = ["MAX_POINTS", "RangeSeries", "query_range"]
 
@@ -80,7 +81,13 @@ def _fetch(
     try:
         answer = client.get(url, params=params)
     except httpx.HTTPError as error:
-        raise InputError(f"cannot reach Prometheus at {base_url}: {error}") from error
+        raise ProviderTemporaryError(
+            "prometheus", f"cannot reach Prometheus at {base_url}: {error}"
+        ) from None
+    if answer.status_code >= 500:
+        raise ProviderTemporaryError(
+            "prometheus", f"Prometheus at {base_url} failed: HTTP {answer.status_code}"
+        )
     try:
         body = answer.json()
     except ValueError:

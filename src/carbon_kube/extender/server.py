@@ -126,9 +126,10 @@ def run_extender(
         else None
     )
     app = make_extender_app(context, max_body_bytes=settings.max_body_bytes)
-    log.info("extender listening", extra={"host": settings.host, "port": settings.port})
     try:
-        run_forever(app, host=settings.host, port=settings.port, ssl_context=ssl_context)
+        run_forever(
+            app, name="extender", host=settings.host, port=settings.port, ssl_context=ssl_context
+        )
     finally:
         if refresher is not None:
             refresher.stop()

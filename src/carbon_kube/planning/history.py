@@ -126,6 +126,13 @@ def read_show_inputs(
             provider.history(zone, start, now),
             "the embedded dataset (a real year replayed at today's date, not live data)",
         )
+    if source is SourceKind.CACHE and not cache_path.is_file():
+        # Reading must not create: opening a missing cache would leave an empty SQLite file.
+        raise InputError(
+            f"no cache at {cache_path}; fill it with `carbon-kube intensity fetch --zone {zone} "
+            "--start DATE` or choose another --source",
+            field="--source",
+        )
     cache = open_cache(cache_path, clock)
     if source is SourceKind.CACHE:
         cached = cache.last_series(SeriesKind.HISTORY, zone, start, now, SignalKind.AVERAGE)

@@ -19,6 +19,7 @@ Bad input, by cause -> status:
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import threading
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "BackgroundServer",
@@ -132,11 +135,34 @@ def new_application(max_body_bytes: int) -> web.Application:
     return app
 
 
+# One line per request at info: method, path, status, bytes, seconds (no query, no body: the
+# bodies are workloads and may carry secrets in their env).
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+
+
 def run_forever(
-    app: web.Application, *, host: str, port: int, ssl_context: ssl.SSLContext | None
+    app: web.Application,
+    *,
+    name: str,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (aiohttp installs the handlers and shuts down cleanly)."""
-    web.run_app(app, host=host, port=port, ssl_context=ssl_context, access_log=None, print=None)
+    """Serve until SIGINT/SIGTERM (aiohttp installs the handlers and shuts down cleanly).
+
+    Says where it listens, once, and logs each request, both at info under ``carbon_kube``.
+    """
+    scheme = "https" if ssl_context is not None else "http"
+    log.info("%s listening on %s://%s:%d", name, scheme, host, port)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        ssl_context=ssl_context,
+        access_log=logging.getLogger(f"carbon_kube.access.{name}"),
+        access_log_format=ACCESS_LOG_FORMAT,
+        print=None,
+    )
 
 
 class BackgroundServer:

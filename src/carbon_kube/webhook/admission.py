@@ -73,8 +73,10 @@ from carbon_kube.domain.annotations import (
     parse_flexibility,
     plan_annotations,
 )
+from carbon_kube.domain.durations import format_duration
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.domain.instants import format_rfc3339
+from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import RegionZoneMap, Zone
 from carbon_kube.kinds.protocol import JsonPatch
 from carbon_kube.kinds.registry import adapter_for, kind_of
@@ -137,13 +139,25 @@ def serve_mutate(
     plan = planner.plan(workload)
     DECISIONS.labels("webhook", kind.value, plan.reason).inc()
     recorded = plan_annotations(plan, decided_at=now, latest_start=workload.latest_start)
+    # No room to wait: holding would only add the controller's release lag to a late job.
+    late = not workload.can_meet_deadline
     operations = [
         *_annotation_patch(obj, recorded, remove=(RELEASED_AT,)),
-        *adapter.hold_patch(obj),
+        *([] if late else adapter.hold_patch(obj)),
     ]
     if kind is WorkloadKind.POD:
         operations += _affinity_patch(obj, workload.allowed_zones, workload.home_zone, regions)
-    return allow_with_patch(request.uid, operations)
+    warnings = [_late_warning(workload)] if late else None
+    return allow_with_patch(request.uid, operations, warnings=warnings)
+
+
+def _late_warning(workload: Workload) -> str:
+    return (
+        f"carbon-kube: admitted without holding at {format_rfc3339(workload.submit_at)}: the "
+        f"deadline has passed or is less than the expected run "
+        f"({format_duration(workload.expected_duration)}) away, so waiting would only make it "
+        "later; check carbon-kube.io/deadline or max-delay"
+    )
 
 
 def serve_validate(

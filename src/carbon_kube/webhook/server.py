@@ -103,11 +103,9 @@ def run_webhook(
     """Serve until SIGTERM; a bad certificate or key fails here, before listening."""
     ssl_context = server_ssl_context(settings.tls) if settings.tls is not None else None
     app = make_webhook_app(planner, regions=regions, max_body_bytes=settings.max_body_bytes)
-    log.info(
-        "webhook listening",
-        extra={"host": settings.host, "port": settings.port, "tls": settings.tls is not None},
+    run_forever(
+        app, name="webhook", host=settings.host, port=settings.port, ssl_context=ssl_context
     )
-    run_forever(app, host=settings.host, port=settings.port, ssl_context=ssl_context)
 
 
 def _handler(path: str, decide: Decide) -> Callable[[web.Request], Awaitable[web.Response]]:

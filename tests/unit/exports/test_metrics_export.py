@@ -245,7 +245,7 @@ def test_exporting_into_a_non_empty_folder_is_refused_without_overwrite(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".metrics")]
 
 
-def test_an_unreachable_prometheus_is_one_line_and_exit_2_and_writes_nothing(
+def test_an_unreachable_prometheus_is_one_line_and_exit_3_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
     (port,) = free_loopback_ports(1)
@@ -255,8 +255,8 @@ def test_an_unreachable_prometheus_is_one_line_and_exit_2_and_writes_nothing(
          "--end", "2026-01-02", "--out", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.strip().startswith("error: cannot reach Prometheus at")
+    assert result.returncode == 3  # a network source failed, as in `intensity fetch`
+    assert result.stderr.strip().startswith("error: prometheus: cannot reach Prometheus at")
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 

@@ -67,6 +67,22 @@ def test_opted_in_pod_is_gated_with_its_plan_recorded(planner: PlanningService) 
     assert recorded[REASON] != NO_SIGNAL
 
 
+@pytest.mark.parametrize("kind", ["Pod", "Job"])
+def test_a_workload_past_its_deadline_is_admitted_unheld_with_a_warning(
+    planner: PlanningService, kind: str
+) -> None:
+    body = an_object(kind).flexible().annotated(DEADLINE, "2026-03-10T09:00:00Z").review()
+    answer = mutate(body, planner)
+    assert answer.response.allowed
+    paths = patched_paths(answer)
+    assert "/spec/schedulingGates" not in paths
+    assert "/spec/suspend" not in paths
+    assert recorded_annotations(answer)[PLAN_ZONE] == "DE"  # the plan is still recorded
+    (warning,) = answer.response.warnings or []
+    assert "admitted without holding at 2026-03-10T09:30:00Z" in warning
+    assert "deadline has passed" in warning
+
+
 def test_a_pod_that_already_has_gates_gets_ours_appended(planner: PlanningService) -> None:
     body = (
         an_object("Pod")
