@@ -16,9 +16,10 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from carbon_kube import __version__
-from carbon_kube.cli import settings_sources
+from carbon_kube.cli import paths, settings_sources
 from carbon_kube.cli.lazy import LazyCommand, LazyGroup
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
@@ -27,6 +28,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # an error of Carbon-Kube itself: report it (a traceback means a bug)
 EXIT_INPUT_ERROR = 2  # a flag, file, path or value is wrong: the message says which and why
 EXIT_PROVIDER_ERROR = 3  # a network source (a carbon API, Prometheus, the apiserver) failed
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells count it
 
 # name -> where it lives and its one-line help (checked against the command's own docstring).
 LazyGroup.lazy_commands = {
@@ -112,6 +114,7 @@ def root(
         None,
         "--config",
         envvar="CARBON_KUBE_CONFIG",
+        parser=paths.INPUT_TEXT,
         help="YAML file of option values (names as in --help or the Helm values).",
     ),
 ) -> None:
@@ -132,14 +135,28 @@ def main(argv: list[str] | None = None) -> None:
         # typer draws --help at 80 columns on a pipe and cuts long words with an ellipsis;
         # read before typer's help module is imported (only when help is drawn).
         os.environ.setdefault("TERMINAL_WIDTH", "160")
-    run_guarded(lambda: app(args=argv, standalone_mode=True))
+    run_guarded(lambda: app(args=argv, standalone_mode=False))
 
 
 def run_guarded(call: Callable[[], Any]) -> None:
-    """Turn the package's expected errors into a one-line message and an exit code."""
+    """Turn the package's expected errors into a one-line message and an exit code.
+
+    ``call`` runs the app with ``standalone_mode=False``, so click's own usage errors (a
+    missing option, a value out of its range) reach this boundary too and read like ours:
+    one line naming the option, exit 2, instead of a usage box.
+    """
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        call()
+        result = call()
+    except NoArgsIsHelpError:
+        sys.exit(EXIT_INPUT_ERROR)  # typer has drawn the help already; nothing was asked
+    except UsageError as error:
+        where = error.ctx.command_path if error.ctx is not None else "carbon-kube"
+        err.print(f"error: {error.format_message()} (see `{where} --help`)", markup=False)
+        sys.exit(EXIT_INPUT_ERROR)
+    except typer.Abort:
+        err.print("error: interrupted", markup=False)
+        sys.exit(EXIT_INTERRUPTED)
     except InputError as error:
         err.print(f"error: {error.render()}", markup=False)
         sys.exit(EXIT_INPUT_ERROR)
@@ -160,3 +177,5 @@ def run_guarded(call: Callable[[], Any]) -> None:
             raise
         err.print(f"error: {error.filename}: {error.strerror or error}", markup=False)
         sys.exit(EXIT_INPUT_ERROR)
+    # A command that ends with typer.Exit(code) (or --help, 0) returns its code here.
+    sys.exit(result if isinstance(result, int) else EXIT_OK)

@@ -97,7 +97,7 @@ def run(
     kubeconfig: Path | None = typer.Option(
         None,
         "--kubeconfig",
-        parser=paths.INPUT_FILE,
+        parser=paths.INPUT_TEXT,
         envvar="KUBECONFIG",
         help="Kubeconfig; in-cluster when not given.",
     ),
@@ -108,7 +108,7 @@ def run(
         help="A `carbon-kube lab` state directory: use its kubeconfig and its virtual clock.",
     ),
     speedup: float | None = typer.Option(
-        None, "--speedup", min=0.001, help="Virtual clock speed-up (overrides the lab's)."
+        None, "--speedup", min=0.001, max=1e6, help="Virtual clock speed-up (overrides the lab's)."
     ),
     virtual_epoch: str | None = typer.Option(
         None, "--virtual-epoch", help="Virtual instant shown at --real-epoch (RFC 3339)."
@@ -147,6 +147,7 @@ def run(
         _default("release_ahead_rate_per_s"),
         "--release-ahead-rate",
         min=1.0,
+        max=1e6,
         help="Releases per real second assumed when spreading a burst ahead "
         "(what the apiserver sustains; lower starts earlier).",
     ),

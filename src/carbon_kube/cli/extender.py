@@ -43,15 +43,15 @@ def serve(
         field_default(ExtenderServerSettings, "host"), "--host", help="Address to listen on."
     ),
     tls_cert: Path | None = typer.Option(
-        None, "--tls-cert", parser=paths.INPUT_FILE, help="PEM certificate (HTTPS)."
+        None, "--tls-cert", parser=paths.INPUT_TEXT, help="PEM certificate (HTTPS)."
     ),
     tls_key: Path | None = typer.Option(
-        None, "--tls-key", parser=paths.INPUT_FILE, help="PEM private key of --tls-cert."
+        None, "--tls-key", parser=paths.INPUT_TEXT, help="PEM private key of --tls-cert."
     ),
     kubeconfig: Path | None = typer.Option(
         None,
         "--kubeconfig",
-        parser=paths.INPUT_FILE,
+        parser=paths.INPUT_TEXT,
         help="Kubeconfig to list Nodes from (zone and instance type per node name); without "
         "it only Nodes sent by a scheduler that is not nodeCacheCapable are known.",
     ),
@@ -64,6 +64,7 @@ def serve(
         field_default(ExtenderServerSettings, "node_refresh").total_seconds(),
         "--node-refresh-seconds",
         min=1.0,
+        max=86_400.0,
         help="How often to re-list Nodes.",
     ),
     region_map: Path | None = planning.REGION_MAP,

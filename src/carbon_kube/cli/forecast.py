@@ -81,8 +81,12 @@ def backtest(
         parser=paths.INPUT_FILE,
         help="The source's own forecasts for model 'provider' (DACF forecast file or long CSV).",
     ),
-    seed: int = typer.Option(7, help="Seed of the learned model (results repeat exactly)."),
-    trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
+    seed: int = typer.Option(
+        7, min=0, max=2**31 - 1, help="Seed of the learned model (results repeat exactly)."
+    ),
+    trees: int = typer.Option(
+        300, min=1, max=100_000, help="Boosting rounds of the learned model."
+    ),
     fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in the data."),
     assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
 ) -> None:

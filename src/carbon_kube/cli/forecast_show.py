@@ -141,8 +141,10 @@ def make_show_command(
         ),
         electricitymaps_url: str = ELECTRICITYMAPS_URL,
         ukcarbon_url: str = UKCARBON_URL,
-        seed: int = typer.Option(7, help="Seed of the learned model."),
-        trees: int = typer.Option(300, min=1, help="Boosting rounds of the learned model."),
+        seed: int = typer.Option(7, min=0, max=2**31 - 1, help="Seed of the learned model."),
+        trees: int = typer.Option(
+            300, min=1, max=100_000, help="Boosting rounds of the learned model."
+        ),
         fill_gaps: GapFill = typer.Option(GapFill.ERROR, help="How to treat gaps in files."),
         assume_utc: bool = typer.Option(False, help="Read offset-less two-column files as UTC."),
         output: OutputFormat = OUTPUT,

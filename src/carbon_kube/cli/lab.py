@@ -95,17 +95,20 @@ def up(
         parser=paths.INPUT_PATH,
         help="Directory with etcd, kube-*, kwok (default: hack/lab/build.sh's cache).",
     ),
-    zones: int = typer.Option(3, min=1, help="Number of zones with fake nodes."),
-    nodes_per_zone: int = typer.Option(10, min=1, help="Fake nodes in each zone."),
+    zones: int = typer.Option(3, min=1, max=64, help="Number of zones with fake nodes."),
+    nodes_per_zone: int = typer.Option(10, min=1, max=10_000, help="Fake nodes in each zone."),
     speedup: float = typer.Option(
-        1.0, min=0.001, help="Virtual clock speed-up: 60 plays an hour of carbon data per minute."
+        1.0,
+        min=0.001,
+        max=1e6,
+        help="Virtual clock speed-up: 60 plays an hour of carbon data per minute.",
     ),
     extender: list[str] = typer.Option(
         [],
         "--extender",
         help="Scheduler extender URL prefix (repeatable), e.g. http://127.0.0.1:8888.",
     ),
-    extender_weight: int = typer.Option(1, min=1, help="Weight of every --extender."),
+    extender_weight: int = typer.Option(1, min=1, max=100, help="Weight of every --extender."),
     extender_filter: bool = typer.Option(
         False,
         "--extender-filter",
@@ -115,10 +118,12 @@ def up(
     scheduler_config: Path | None = typer.Option(
         None,
         "--scheduler-config",
-        parser=paths.INPUT_FILE,
+        parser=paths.INPUT_TEXT,
         help="YAML with KubeSchedulerConfiguration keys merged over the generated ones.",
     ),
-    ready_timeout_s: float = typer.Option(180.0, min=1.0, help="Readiness timeout per component."),
+    ready_timeout_s: float = typer.Option(
+        180.0, min=1.0, max=86_400.0, help="Readiness timeout per component."
+    ),
 ) -> None:
     """Start the lab and wait until every component and fake node is ready."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

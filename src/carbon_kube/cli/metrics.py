@@ -50,7 +50,7 @@ def export_command(
         False, "--overwrite", help="Replace --out if it exists (atomically)."
     ),
     timeout_s: float = typer.Option(
-        30.0, "--timeout-seconds", min=0.1, help="HTTP timeout per Prometheus request."
+        30.0, "--timeout-seconds", min=0.1, max=3_600.0, help="HTTP timeout per Prometheus request."
     ),
 ) -> None:
     """Export the savings, intensity and held-work series between --start and --end.

@@ -3,8 +3,10 @@
 A long simulation that fails at its last step because ``--out`` names a file, a folder the
 user may not write or ``/proc`` would lose minutes and leave nothing useful; a job trace that
 turns out to be a folder would fail with a traceback deep in pandas. Every path option of every
-command therefore declares what it is (``INPUT_FILE``, ``INPUT_PATH``, ``OUTPUT_FILE``,
-``OUTPUT_FOLDER``) through ``parser=``, and the check is one line naming the path (exit 2).
+command therefore declares what it is (``INPUT_FILE``, ``INPUT_TEXT``, ``INPUT_PATH``,
+``OUTPUT_FILE``, ``OUTPUT_FOLDER``) through ``parser=``, and the check is one line naming the
+path (exit 2). An input file is read as its reader will read it (a ``.gz`` that is not gzip or
+was cut short, binary data where text is expected), and the bytes are handed to that reader.
 The test of each class of bad path enumerates the options by these roles, so a new command is
 covered by declaring its options with them.
 
@@ -19,12 +21,14 @@ import tempfile
 from pathlib import Path
 
 from carbon_kube.domain.errors import InputError
+from carbon_kube.storage.reading import preload_user_file
 
 
 class PathRole(enum.Enum):
     """What a path option names; the tests pick bad values per role."""
 
     INPUT_FILE = "input file"
+    INPUT_TEXT = "input text file"
     INPUT_PATH = "input file or folder"
     OUTPUT_FILE = "output file"
     OUTPUT_FOLDER = "output folder"
@@ -42,8 +46,9 @@ class CheckedPath:
 
     def __call__(self, value: object) -> Path:
         path = value if isinstance(value, Path) else Path(str(value)).expanduser()
-        if self.role is PathRole.INPUT_FILE:
+        if self.role in (PathRole.INPUT_FILE, PathRole.INPUT_TEXT):
             check_input_file(path)
+            preload_user_file(path, text=self.role is PathRole.INPUT_TEXT)
         elif self.role is PathRole.INPUT_PATH:
             if not path.exists():
                 raise InputError("not found", source=path)
@@ -55,6 +60,7 @@ class CheckedPath:
 
 
 INPUT_FILE = CheckedPath(PathRole.INPUT_FILE)
+INPUT_TEXT = CheckedPath(PathRole.INPUT_TEXT)
 INPUT_PATH = CheckedPath(PathRole.INPUT_PATH)
 OUTPUT_FILE = CheckedPath(PathRole.OUTPUT_FILE)
 OUTPUT_FOLDER = CheckedPath(PathRole.OUTPUT_FOLDER)

@@ -27,6 +27,7 @@ from carbon_kube.domain.annotations import plan_annotations
 from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.instants import format_rfc3339
+from carbon_kube.domain.limits import JOB_MEMORY_GIB, JOB_VCPUS
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.planning import NO_SIGNAL, PlanningSettings
 from carbon_kube.planning.service import ExplainedPlan
@@ -54,10 +55,18 @@ def plan_command(
         None, "--deadline", help="When it must be done (RFC 3339). Give this or --max-delay."
     ),
     cpus: float | None = typer.Option(
-        None, "--cpus", min=0.001, help="vCPU it requests (default: the webhook's default)."
+        None,
+        "--cpus",
+        min=0.001,
+        max=JOB_VCPUS.high,
+        help="vCPU it requests (default: the webhook's default).",
     ),
     memory_gib: float | None = typer.Option(
-        None, "--memory-gib", min=0.0, help="GiB it requests (default: the webhook's default)."
+        None,
+        "--memory-gib",
+        min=0.0,
+        max=JOB_MEMORY_GIB.high,
+        help="GiB it requests (default: the webhook's default).",
     ),
     interruptible: bool = typer.Option(
         False,

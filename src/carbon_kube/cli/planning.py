@@ -94,7 +94,7 @@ SIGNAL_NAMESPACE: Any = field_option(SourceSettings, "signal_namespace", "--sign
 KUBECONFIG: Any = typer.Option(
     None,
     "--kubeconfig",
-    parser=paths.INPUT_FILE,
+    parser=paths.INPUT_TEXT,
     envvar="KUBECONFIG",
     help="Kubeconfig for --source published (in-cluster when not given).",
 )
@@ -108,7 +108,7 @@ LAB_STATE_DIR: Any = typer.Option(
 REGION_MAP: Any = typer.Option(
     None,
     "--region-map",
-    parser=paths.INPUT_FILE,
+    parser=paths.INPUT_TEXT,
     help="CSV cloud,region,zone used instead of the shipped region table.",
 )
 REGION_ZONE: Any = typer.Option(

@@ -43,7 +43,7 @@ def simulate_command(
     jobs: Path | None = typer.Option(
         None,
         "--jobs",
-        parser=paths.INPUT_FILE,
+        parser=paths.INPUT_TEXT,
         help="Job trace CSV: job_id,submit_time,duration_s,cpus[,...].",
     ),
     intensity: list[Path] = typer.Option(
@@ -65,10 +65,17 @@ def simulate_command(
         help="Folder for summary.json, jobs.csv and the chart.",
     ),
     watts_per_vcpu: float = typer.Option(
-        _DEFAULT_WATTS_PER_VCPU, help="Average power per vCPU (CCF AWS at 50 % utilisation)."
+        _DEFAULT_WATTS_PER_VCPU,
+        min=0.0,
+        max=1_000.0,
+        help="Average power per vCPU (CCF AWS at 50 % utilisation).",
     ),
-    pue: float = typer.Option(CLOUD_PUE[Cloud.AWS], help="Data-centre PUE (>= 1)."),
-    memory_watts_per_gib: float = typer.Option(MEMORY_WATTS_PER_GIB, help="Power per GiB."),
+    pue: float = typer.Option(
+        CLOUD_PUE[Cloud.AWS], min=1.0, max=3.0, help="Data-centre PUE (1..3)."
+    ),
+    memory_watts_per_gib: float = typer.Option(
+        MEMORY_WATTS_PER_GIB, min=0.0, max=100.0, help="Power per GiB."
+    ),
     capacity: list[str] = typer.Option(
         [], "--capacity", help="ZONE=VCPUS, repeatable; zones not given are unlimited."
     ),
@@ -125,9 +132,14 @@ def simulate_command(
         None, help="Zone for jobs without one (default: the only zone of the intensity file)."
     ),
     default_jobs: int = typer.Option(
-        DEFAULT_JOB_COUNT, min=1, help="Embedded default only: how many jobs to generate."
+        DEFAULT_JOB_COUNT,
+        min=1,
+        max=10_000_000,
+        help="Embedded default only: how many jobs to generate.",
     ),
-    seed: int = typer.Option(DEFAULT_SEED, help="Embedded default only: generator seed."),
+    seed: int = typer.Option(
+        DEFAULT_SEED, min=0, max=2**32 - 1, help="Embedded default only: generator seed."
+    ),
     default_max_delay: str = typer.Option(
         "0h", help="Delay allowed to jobs without deadline or max_delay_s (e.g. 6h)."
     ),

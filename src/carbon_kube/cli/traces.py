@@ -42,7 +42,7 @@ def convert(
         "alibaba-batch (v2018 batch_task rows).",
     ),
     input_path: Path = typer.Option(
-        ..., "--input", parser=paths.INPUT_FILE, help="Trace file (.csv, .tsv, or .gz)."
+        ..., "--input", parser=paths.INPUT_TEXT, help="Trace file (.csv, .tsv, or .gz)."
     ),
     out: Path = typer.Option(
         ..., "--out", parser=paths.OUTPUT_FILE, help="Job CSV to write (replaced atomically)."
@@ -61,7 +61,7 @@ def convert(
         "gaia:SHORT,LONG[,CUTOFF], a duration such as 6h, a factor such as 2x, or none.",
     ),
     limit: int | None = typer.Option(
-        None, min=1, help="Keep only the first N jobs by submit time."
+        None, min=1, max=10**9, help="Keep only the first N jobs by submit time."
     ),
     interruptible: bool | None = typer.Option(
         None,
@@ -77,19 +77,24 @@ def convert(
     machine_memory_gib: float | None = typer.Option(
         None,
         min=0.0,
+        max=1e6,
         help="alibaba-batch: GiB of one machine, to turn plan_mem (0..100) into GiB; "
         "without it the memory column is left out.",
     ),
     swim_map_mib_per_s: float = typer.Option(
-        _DEFAULT_SWIM.map_mib_per_s_per_vcpu, min=0.001, help="swim: map MiB/s per vCPU."
+        _DEFAULT_SWIM.map_mib_per_s_per_vcpu, min=0.001, max=1e6, help="swim: map MiB/s per vCPU."
     ),
     swim_reduce_mib_per_s: float = typer.Option(
         _DEFAULT_SWIM.reduce_mib_per_s_per_vcpu,
         min=0.001,
+        max=1e6,
         help="swim: shuffle+reduce MiB/s per vCPU.",
     ),
     swim_max_vcpus: int = typer.Option(
-        _DEFAULT_SWIM.max_parallel_vcpus, min=1, help="swim: most vCPUs one phase may use."
+        _DEFAULT_SWIM.max_parallel_vcpus,
+        min=1,
+        max=1_000_000,
+        help="swim: most vCPUs one phase may use.",
     ),
 ) -> None:
     """Convert a job trace into the job CSV contract (job_id,submit_time,duration_s,cpus,...).

@@ -27,11 +27,11 @@ def serve(
     tls_cert: Path | None = typer.Option(
         None,
         "--tls-cert",
-        parser=paths.INPUT_FILE,
+        parser=paths.INPUT_TEXT,
         help="PEM certificate the apiserver verifies (its caBundle's CA).",
     ),
     tls_key: Path | None = typer.Option(
-        None, "--tls-key", parser=paths.INPUT_FILE, help="PEM private key of --tls-cert."
+        None, "--tls-key", parser=paths.INPUT_TEXT, help="PEM private key of --tls-cert."
     ),
     port: int = typer.Option(
         field_default(WebhookServerSettings, "port"),

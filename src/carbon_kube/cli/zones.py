@@ -21,7 +21,7 @@ def zones_command(
     region_map: Path | None = typer.Option(
         None,
         "--region-map",
-        parser=paths.INPUT_FILE,
+        parser=paths.INPUT_TEXT,
         help="CSV with cloud,region,zone[,note] replacing the shipped table.",
     ),
     output: OutputFormat = OUTPUT,

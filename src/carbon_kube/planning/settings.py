@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.limits import INTENSITY_G_PER_KWH
 from carbon_kube.domain.zones import Zone, parse_zone
 from carbon_kube.policy.margins import DEFAULT_LATENCY_RISK, check_latency_risk
 from carbon_kube.policy.registry import POLICIES
@@ -65,7 +66,10 @@ def _non_negative_g_per_kwh(value: float) -> float:
     try:
         return ThresholdArgs(value).threshold_g_per_kwh
     except ValueError:
-        raise InputError("must be >= 0 g/kWh", field="--threshold-g-per-kwh") from None
+        raise InputError(
+            f"expected {INTENSITY_G_PER_KWH.describe()}, got {value:g}",
+            field="--threshold-g-per-kwh",
+        ) from None
 
 
 def _forecast_kind(value: object) -> object:

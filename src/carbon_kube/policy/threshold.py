@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from carbon_kube.domain.arrays import FloatArray
+from carbon_kube.domain.limits import INTENSITY_G_PER_KWH
 from carbon_kube.policy.choosing import believed_by_zone, decided_per_job, earliest_starts
 from carbon_kube.policy.forecasts import Forecast
 from carbon_kube.policy.jobs import JobTable
@@ -30,8 +31,11 @@ class ThresholdArgs:
     threshold_g_per_kwh: float = DEFAULT_THRESHOLD_G_PER_KWH
 
     def __post_init__(self) -> None:
-        if not self.threshold_g_per_kwh >= 0:
-            raise ValueError(f"threshold must be >= 0 g/kWh, got {self.threshold_g_per_kwh}")
+        if not 0 <= self.threshold_g_per_kwh <= INTENSITY_G_PER_KWH.high:
+            raise ValueError(
+                f"threshold must be {INTENSITY_G_PER_KWH.describe()}, "
+                f"got {self.threshold_g_per_kwh}"
+            )
 
 
 def plan_threshold(

@@ -48,9 +48,16 @@ def _quantile(value: float) -> float:
     return value
 
 
+# exp(3 z) already spans 1/20x to 20x at two standard deviations: beyond is no estimate.
+_MAX_DURATION_SIGMA = 3.0
+
+
 def _sigma(value: float) -> float:
-    if not value >= 0.0:
-        raise InputError(f"expected sigma >= 0, got {value}", field="--duration-error")
+    if not 0.0 <= value <= _MAX_DURATION_SIGMA:
+        raise InputError(
+            f"expected sigma >= 0 and <= {_MAX_DURATION_SIGMA:g}, got {value:g}",
+            field="--duration-error",
+        )
     return value
 
 
