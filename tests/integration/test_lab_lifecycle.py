@@ -7,13 +7,16 @@ itself while tests still use it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
 from carbon_kube.cli.app import app
 from carbon_kube.cli.lab import default_bin_dir
+from carbon_kube.cli.schemas import OUTPUT_SCHEMAS
 from carbon_kube.lab.processes import is_our_process
 from carbon_kube.lab.state import read_state
 from tests.integration.conftest import LAB_BINARIES
@@ -60,6 +63,11 @@ def test_down_stops_exactly_the_started_processes_and_removes_the_state_dir(
         status = runner.invoke(app, ["lab", "status", *args])
         assert status.exit_code == 0, status.output
         assert "nodes Ready: 2/2" in status.output
+        as_json = runner.invoke(app, ["lab", "status", *args, "-o", "json"])
+        assert as_json.exit_code == 0, as_json.output
+        document = json.loads(as_json.output)
+        jsonschema.validate(document, OUTPUT_SCHEMAS["lab status"])
+        assert (document["nodes_ready"], document["healthy"]) == (2, True)
         env = runner.invoke(app, ["lab", "env", *args])
         assert f"export KUBECONFIG={state.kubeconfig}" in env.output
 

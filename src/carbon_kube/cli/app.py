@@ -30,6 +30,8 @@ EXIT_INPUT_ERROR = 2  # a flag, file, path or value is wrong: the message says w
 EXIT_PROVIDER_ERROR = 3  # a network source (a carbon API, Prometheus, the apiserver) failed
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells count it
 
+_PIPE_HELP_WIDTH = 160
+
 # name -> where it lives and its one-line help (checked against the command's own docstring).
 LazyGroup.lazy_commands = {
     "zones": LazyCommand(
@@ -131,11 +133,20 @@ def main(argv: list[str] | None = None) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
     )
-    if not sys.stdout.isatty():
-        # typer draws --help at 80 columns on a pipe and cuts long words with an ellipsis;
-        # read before typer's help module is imported (only when help is drawn).
-        os.environ.setdefault("TERMINAL_WIDTH", "160")
-    run_guarded(lambda: app(args=argv, standalone_mode=False))
+    _wide_help_on_pipes()
+    run_guarded(lambda: app(args=argv, prog_name="carbon-kube", standalone_mode=False))
+
+
+def _wide_help_on_pipes() -> None:
+    """Typer draws --help at 80 columns on a pipe and cuts long words with an ellipsis."""
+    if sys.stdout.isatty():
+        return
+    os.environ.setdefault("TERMINAL_WIDTH", str(_PIPE_HELP_WIDTH))
+    # typer reads the variable when its help module is first imported (only to draw help);
+    # in a process that drew help before (tests), set the width it read then.
+    drawn = sys.modules.get("typer.rich_utils")
+    if drawn is not None:
+        setattr(drawn, "MAX_WIDTH", int(os.environ["TERMINAL_WIDTH"]))  # noqa: B010
 
 
 def run_guarded(call: Callable[[], Any]) -> None:

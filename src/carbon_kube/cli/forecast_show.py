@@ -30,6 +30,7 @@ from carbon_kube.cli.options import (
 )
 from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
 from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL
+from carbon_kube.cli.schemas import CSV_COLUMNS
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
@@ -258,7 +259,7 @@ def _answer(
     def table(console: Console) -> None:
         _print(console, inputs, forecast, notes)
 
-    return Answer(document, steps, table)
+    return Answer(document, steps, table, columns=CSV_COLUMNS["forecast show"])
 
 
 def _print(

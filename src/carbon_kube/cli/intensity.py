@@ -19,6 +19,7 @@ from carbon_kube.cli import paths
 from carbon_kube.cli.fetch import fetch_command
 from carbon_kube.cli.options import parse_instant, parse_zone_option
 from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
+from carbon_kube.cli.schemas import CSV_COLUMNS
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.instants import format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries
@@ -155,7 +156,7 @@ def _summary(series: IntensitySeries, source: str, column: str) -> Answer:
         console.print(rendered)
         console.print(f"source: {source}; column: {column}", markup=False, soft_wrap=True)
 
-    return Answer(row, [row], table)
+    return Answer(row, [row], table, columns=CSV_COLUMNS["intensity show"])
 
 
 app.command("fetch")(fetch_command)

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from carbon_kube.cli import paths
 from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
+from carbon_kube.cli.schemas import CSV_COLUMNS
 from carbon_kube.domain.errors import InputError
 from carbon_kube.lab.control_plane import read_status, run_down, run_up
 from carbon_kube.lab.settings import (
@@ -217,7 +218,7 @@ def status(state_dir: Path | None = _STATE_DIR_OPTION, output: OutputFormat = OU
             soft_wrap=True,
         )
 
-    emit(Answer(document, components, table), output)
+    emit(Answer(document, components, table, columns=CSV_COLUMNS["lab status"]), output)
     if not report.healthy:
         raise typer.Exit(code=1)
 

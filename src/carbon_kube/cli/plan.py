@@ -21,6 +21,7 @@ from rich.table import Table
 from carbon_kube.cli import planning
 from carbon_kube.cli.options import parse_instant
 from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
+from carbon_kube.cli.schemas import CSV_COLUMNS
 from carbon_kube.cli.settings_options import field_option
 from carbon_kube.domain import annotations as keys
 from carbon_kube.domain.annotations import plan_annotations
@@ -135,7 +136,15 @@ def plan_command(
     )
     explained = service.explain(workload)
     report = plan_report(explained, decided_at=now, latest_start=workload.latest_start)
-    emit(Answer(report, [report], lambda console: _print_table(console, report)), output)
+    emit(
+        Answer(
+            report,
+            [report],
+            lambda console: _print_table(console, report),
+            columns=CSV_COLUMNS["plan"],
+        ),
+        output,
+    )
 
 
 def _job_object(

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from carbon_kube.cli import paths
 from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
+from carbon_kube.cli.schemas import CSV_COLUMNS
 from carbon_kube.cli.settings_options import field_option
 from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
@@ -268,6 +269,7 @@ class _PolicyProgress:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,  # a bar in a log file is noise
         )
         self._total = total
 
@@ -298,23 +300,6 @@ def _warn(console: Console, output: RunOutput) -> None:
         )
 
 
-# The CSV columns: the summary's numbers, savings by lever flattened.
-_CSV_COLUMNS = (
-    "policy",
-    "jobs",
-    "energy_kwh",
-    "co2_kg",
-    "baseline_co2_kg",
-    "savings_pct",
-    "saved_time_kg",
-    "saved_region_kg",
-    "saved_both_kg",
-    "deadline_misses",
-    "mean_delay_s",
-    "p95_delay_s",
-)
-
-
 def _answer(output: RunOutput, settings: SimulationSettings) -> Answer:
     summaries = output.summaries
     rows = [
@@ -342,4 +327,4 @@ def _answer(output: RunOutput, settings: SimulationSettings) -> Answer:
         for path in output.files:
             console.print(f"wrote {path}", markup=False)
 
-    return Answer(document, rows, table, columns=_CSV_COLUMNS)
+    return Answer(document, rows, table, columns=CSV_COLUMNS["simulate"])

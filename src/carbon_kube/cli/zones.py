@@ -11,6 +11,7 @@ from rich.table import Table
 
 from carbon_kube.cli import paths
 from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
+from carbon_kube.cli.schemas import CSV_COLUMNS
 from carbon_kube.domain.errors import InputError
 from carbon_kube.providers.embedded import embedded_year, embedded_zones
 from carbon_kube.providers.regions import load_region_zone_map
@@ -78,4 +79,4 @@ def zones_command(
             highlight=False,
         )
 
-    emit(Answer(document, rows, table), output)
+    emit(Answer(document, rows, table, columns=CSV_COLUMNS["zones"]), output)

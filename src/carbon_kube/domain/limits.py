@@ -23,7 +23,7 @@ class Limit:
 
     def describe(self) -> str:
         low = "> " if self.low_exclusive else ">= "
-        high = f"{self.high:,.0f}" if self.high >= 10_000 else f"{self.high:g}"
+        high = f"{self.high:,.0f}" if self.high >= 1_000 else f"{self.high:g}"
         text = f"a number {low}{self.low:g} and <= {high} {self.unit}"
         return f"{text} ({self.meaning})" if self.meaning else text
 

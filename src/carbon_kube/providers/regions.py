@@ -14,7 +14,7 @@ from pathlib import Path
 
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.zones import RegionMapping, RegionZoneMap, parse_zone
-from carbon_kube.storage.reading import read_user_text
+from carbon_kube.storage.reading import check_row_widths, read_user_text
 
 _COLUMNS = ("cloud", "region", "zone")
 
@@ -26,6 +26,7 @@ def load_region_zone_map(path: Path | None = None) -> RegionZoneMap:
         source = "carbon_kube/data/region_zones.csv"
     else:
         text = read_user_text(path)
+        check_row_widths(text, path)
         source = str(path)
     return RegionZoneMap(parse_region_rows(text, source))
 
