@@ -23,12 +23,22 @@ from carbon_kube.cli import paths, settings_sources
 from carbon_kube.cli.lazy import LazyCommand, LazyGroup
 from carbon_kube.domain.errors import CarbonKubeError, InputError, ProviderError
 
-# The exit codes, one table for every command (docs/cli.md):
+# The exit codes, one table for every command (docs/cli.md is written from EXIT_CODES).
 EXIT_OK = 0
-EXIT_FAILURE = 1  # an error of Carbon-Kube itself: report it (a traceback means a bug)
-EXIT_INPUT_ERROR = 2  # a flag, file, path or value is wrong: the message says which and why
-EXIT_PROVIDER_ERROR = 3  # a network source (a carbon API, Prometheus, the apiserver) failed
-EXIT_INTERRUPTED = 130  # Ctrl-C, as shells count it
+EXIT_FAILURE = 1
+EXIT_INPUT_ERROR = 2
+EXIT_PROVIDER_ERROR = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_FAILURE: "Carbon-Kube failed, or a check it reports failed (`lab status` unhealthy, "
+    "`dashboards generate --check` found drift); a traceback means a bug: please report it",
+    EXIT_INPUT_ERROR: "a flag, file, path or value is wrong; the one-line message names the file, "
+    "line and field and what was expected; nothing was written",
+    EXIT_PROVIDER_ERROR: "a network source failed (a carbon API, Prometheus): retry later; "
+    "stale data, when served instead, is flagged and exits 0",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 _PIPE_HELP_WIDTH = 160
 

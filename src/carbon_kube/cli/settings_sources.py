@@ -38,6 +38,12 @@ EPILOG = (
     "Exit codes, output formats and JSON schemas: docs/cli.md."
 )
 
+LEAF_EPILOG = (
+    "Each option also reads the environment variable shown and carbon-kube --config FILE; "
+    "precedence: flag > environment > config file > default. Exit codes and -o formats: "
+    "docs/cli.md."
+)
+
 # Root options and click's own are not settings.
 _NOT_SETTINGS = frozenset({"help", "version", "config"})
 
@@ -53,6 +59,9 @@ def bind_environment(command: Command) -> None:
     Options that already read a conventional variable (``--kubeconfig`` reads ``KUBECONFIG``)
     read ours as well, ours first.
     """
+    for leaf in _leaves_of(command):
+        if not leaf.epilog:
+            leaf.epilog = LEAF_EPILOG
     for option in _options(command):
         ours = environment_variable(str(option.name))
         if option.envvar is None:
@@ -151,3 +160,11 @@ def _options(command: object) -> Iterator[TyperOption]:
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
             yield from _options(sub)
+
+
+def _leaves_of(command: Command) -> Iterator[Command]:
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            yield from _leaves_of(sub)
+    else:
+        yield command

@@ -104,7 +104,9 @@ def read_intensity_table(path: Path, options: ReadOptions | None = None) -> Inte
             source=path,
             line=1,
         )
-    timestamps = _parse_timestamps(frame[time_col], path, time_col, naive_is_utc)
+    timestamps = _parse_timestamps(
+        frame[time_col], path, time_col, naive_is_utc, two_columns=zone_col is None
+    )
     values = _parse_values(frame[value_col], path, value_col)
     if zone_col is None:
         zones = pd.Series([str(options.zone)] * len(frame), index=frame.index)
@@ -144,15 +146,19 @@ def _first_bad(mask: pd.Series) -> int:
 _OFFSET_AT_END = r"(?:[zZ]|[+-]\d\d:?\d\d)\s*$"
 
 
-def _parse_timestamps(column: pd.Series, path: Path, field: str, naive_is_utc: bool) -> pd.Series:
+def _parse_timestamps(
+    column: pd.Series, path: Path, field: str, naive_is_utc: bool, *, two_columns: bool
+) -> pd.Series:
     naive = ~column.str.contains(_OFFSET_AT_END, regex=True)
     if naive.any() and not naive_is_utc:
-        # Offset-less times are only acceptable where the format itself declares UTC.
+        # Offset-less times are only acceptable where the format itself declares UTC. Only a
+        # two-column file can be read as UTC on request (the commands that read one, with
+        # a --zone, have --assume-utc); for the other formats that advice would not help.
         row = _first_bad(naive)
         text = column.iloc[row]
+        advice = ", or pass --assume-utc if these times are UTC" if two_columns else ""
         raise InputError(
-            f"timestamp {text!r} has no UTC offset; write it as {text}Z (or +00:00), "
-            "or pass --assume-utc for a single-zone file",
+            f"timestamp {text!r} has no UTC offset; write it as {text}Z (or +00:00){advice}",
             source=path,
             line=row + 1 + _HEADER_LINES,
             field=field,
