@@ -11,18 +11,28 @@ their home zone, 10 % interruptible.
 Prints plan+measure seconds and jobs/s per policy, the total, and peak memory (ru_maxrss and
 tracemalloc's peak of Python allocations, which includes numpy buffers). ``--capacity-jobs``
 also times the greedy capacity ledger on a smaller set (it loops over jobs in Python).
+
+``--cli`` also runs what a user runs: the same jobs written as a job CSV, then
+``carbon-kube simulate --jobs ... --intensity <the 8 files>`` in a fresh process, with and
+without the per-job ``jobs.csv`` (``--no-jobs-file``), timing the whole command (reading and
+checking the trace, simulating, writing the outputs) and its peak RSS. Goal for 1M jobs:
+< 60 s and < 2 GB for the whole command on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.power import default_power_model
@@ -92,6 +102,46 @@ def run(
     return total
 
 
+def write_job_csv(jobs: JobTable, path: Path) -> None:
+    """The bench's jobs in the simulator's job CSV contract (what `simulate --jobs` reads)."""
+    zones = np.asarray(jobs.zones, dtype=object)
+    everywhere = ";".join(jobs.zones)
+    frame = pd.DataFrame(
+        {
+            "job_id": jobs.job_ids,
+            "submit_time": pd.to_datetime(jobs.submit_s, unit="s", utc=True).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "duration_s": jobs.duration_s.astype(np.int64),
+            "cpus": jobs.cpus,
+            "memory_gib": jobs.memory_gib,
+            "max_delay_s": (jobs.deadline_s - jobs.submit_s - jobs.duration_s).astype(np.int64),
+            "zone": zones[jobs.home_zone],
+            "allowed_zones": np.where(jobs.allowed.all(axis=1), everywhere, ""),
+            "interruptible": np.where(jobs.interruptible, "true", "false"),
+        }
+    )
+    frame.to_csv(path, index=False)
+
+
+def run_cli(jobs_csv: Path, data: Path, out: Path, *extra: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one `carbon-kube simulate` process."""
+    intensity = [str(data / f"{zone}_2022_hourly.csv.gz") for zone in ZONES]
+    command = [
+        str(Path(sys.executable).parent / "carbon-kube"), "simulate", "--jobs", str(jobs_csv),
+        *(arg for path in intensity for arg in ("--intensity", path)),
+        "--out", str(out), *extra,
+    ]  # fmt: skip
+    began = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 - our CLI
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - began
+    if child.returncode != 0:
+        raise SystemExit(f"carbon-kube simulate exited {child.returncode}")
+    return wall, usage.ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1_000_000)
@@ -99,6 +149,7 @@ def main() -> None:
     parser.add_argument("--capacity-jobs", type=int, default=0)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--tracemalloc", action="store_true", help="slower; exact Python peak")
+    parser.add_argument("--cli", action="store_true", help="also time `carbon-kube simulate`")
     args = parser.parse_args()
     if args.tracemalloc:
         tracemalloc.start()
@@ -124,6 +175,22 @@ def main() -> None:
         run(truth, small, args.forecast, CapacityLimits(dict.fromkeys(truth.grid.zones, vcpus)))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak_mib:,.0f} MiB")
+    if args.cli:
+        with tempfile.TemporaryDirectory(prefix="sim-scale-") as folder:
+            root = Path(folder)
+            began = time.perf_counter()
+            write_job_csv(jobs, root / "jobs.csv")
+            size_mb = (root / "jobs.csv").stat().st_size / 1e6
+            print(f"job CSV: {size_mb:,.0f} MB written in {time.perf_counter() - began:.1f} s")
+            print("carbon-kube simulate, whole command:")
+            for label, extra in (("with jobs.csv", ()), ("--no-jobs-file", ("--no-jobs-file",))):
+                # A rerun into the same folder removes the jobs.csv it does not replace.
+                wall, rss = run_cli(root / "jobs.csv", args.data, root / "out", *extra)
+                written = sum(p.stat().st_size for p in (root / "out").iterdir()) / 1e6
+                print(
+                    f"  {label:15s} {wall:6.1f} s  peak RSS {rss:,.0f} MiB  "
+                    f"outputs {written:,.0f} MB  ({len(jobs) / wall:,.0f} jobs/s)"
+                )
     if args.tracemalloc:
         print(f"tracemalloc peak: {tracemalloc.get_traced_memory()[1] / 2**20:,.0f} MiB")
     sys.stdout.flush()

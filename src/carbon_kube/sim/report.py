@@ -8,7 +8,7 @@ to a hidden ``.partial`` name first and all are renamed only when every one is c
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -92,10 +92,13 @@ def summarise(
     return summaries
 
 
-def jobs_frame(result: SimulationResult) -> pd.DataFrame:
-    """Per job and policy: the contract columns, then delay, lever, flags and segments."""
-    frames = [_policy_frame(result, outcome) for outcome in result.outcomes.values()]
-    return pd.concat(frames, ignore_index=True)
+def jobs_frames(result: SimulationResult) -> Iterator[pd.DataFrame]:
+    """Per job, one policy at a time: the contract columns, then delay, lever, flags, segments.
+
+    One frame per policy, so the writer never holds every policy's rows at once.
+    """
+    for outcome in result.outcomes.values():
+        yield _policy_frame(result, outcome)
 
 
 def _policy_frame(result: SimulationResult, outcome: PolicyOutcome) -> pd.DataFrame:
@@ -132,10 +135,32 @@ def _policy_frame(result: SimulationResult, outcome: PolicyOutcome) -> pd.DataFr
 DERIVED_FILES = ("report.html", "report.md", "report-chart-*.png")
 
 
+def write_jobs_csv(frames: Iterable[pd.DataFrame], path: Path) -> None:
+    """The frames, appended under one header, through Arrow's CSV writer.
+
+    pandas' ``to_csv`` formats ~0.2 M rows/s, Arrow's ~2 M: a million-job run writes five
+    million rows. Floats are rounded to a millionth (kWh, g, s) first; strings are quoted.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    with path.open("wb") as stream:
+        for index, frame in enumerate(frames):
+            rounded = frame.round(dict.fromkeys(_ROUNDED_COLUMNS, 6))
+            pa_csv.write_csv(
+                pa.Table.from_pandas(rounded, preserve_index=False),
+                stream,
+                pa_csv.WriteOptions(include_header=index == 0, quoting_style="needed"),
+            )
+
+
+_ROUNDED_COLUMNS = ("energy_kwh", "co2_g", "delay_s")
+
+
 def write_outputs(
     out_dir: Path,
     summaries: Sequence[Mapping[str, Any]],
-    jobs: pd.DataFrame | None,
+    jobs: Iterable[pd.DataFrame] | None,
     extra: Mapping[str, bytes] | None = None,
 ) -> list[Path]:
     """Write ``summary.json``, ``jobs.csv`` (and ``extra`` files) atomically into ``out_dir``.
@@ -149,9 +174,7 @@ def write_outputs(
         out_dir / SUMMARY_FILE: lambda temp: temp.write_text(summary_text, encoding="utf-8"),
     }
     if jobs is not None:
-        files[out_dir / JOBS_FILE] = lambda temp: jobs.to_csv(
-            temp, index=False, float_format="%.6g"
-        )
+        files[out_dir / JOBS_FILE] = partial(write_jobs_csv, jobs)
     for name, content in (extra or {}).items():
         files[out_dir / name] = partial(Path.write_bytes, data=content)
     write_files_atomically(files)

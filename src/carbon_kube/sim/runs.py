@@ -25,7 +25,7 @@ from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulat
 from carbon_kube.sim.job_trace import OnMissing, check_against_intensity, read_job_trace
 from carbon_kube.sim.model_forecasts import ForecastInputs
 from carbon_kube.sim.plots import CHART_FILE, render_chart
-from carbon_kube.sim.report import jobs_frame, summarise, write_outputs
+from carbon_kube.sim.report import jobs_frames, summarise, write_outputs
 
 T = TypeVar("T")
 
@@ -169,6 +169,6 @@ def _run(
     summaries = summarise(result, inputs)
     title = f"{len(jobs):,} jobs, {len(truth.grid.zones)} zones, forecast {settings.forecast}"
     chart = render_chart(summaries, title)
-    jobs_table = jobs_frame(result) if jobs_file else None
+    jobs_table = jobs_frames(result) if jobs_file else None
     files = write_outputs(out_dir, summaries, jobs_table, {CHART_FILE: chart})
     return RunOutput(result, summaries, files, skipped_ids)
