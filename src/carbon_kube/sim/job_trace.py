@@ -1,4 +1,4 @@
-"""The job-trace CSV contract (DESIGN.md section 4): one trace type, its reader and its writer.
+"""The job-trace CSV contract (README, Contracts): one trace type, its reader and its writer.
 
 ``job_id,submit_time,duration_s,cpus[,memory_gib][,deadline|max_delay_s][,zone][,allowed_zones]
 [,interruptible][,kind]``; times RFC 3339 with an offset (``Z``), ``allowed_zones`` separated by

@@ -1,7 +1,7 @@
 """Read a finished simulation's ``--out`` folder back: ``summary.json`` and ``jobs.csv``.
 
 Used by ``carbon-kube report`` and the savings notebook, which only ever look at results, so a
-folder from any version of ``simulate`` that honours the contract in DESIGN.md section 4 works.
+folder from any version of ``simulate`` that honours the README's contract works.
 Anything missing or malformed is an ``InputError`` naming the file (and line or field) and how
 to get a good folder; nothing is guessed.
 """

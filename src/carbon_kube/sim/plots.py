@@ -22,15 +22,24 @@ def render_chart(summaries: Sequence[Mapping[str, Any]], title: str) -> bytes:
     figure = Figure(figsize=(11, 4.2))
     left, right = figure.subplots(1, 2)
     bars = left.bar(names, co2, color="#4c72b0")
-    left.axhline(baseline, color="#c44e52", linestyle="--", label="carbon-agnostic baseline")
+    left.axhline(
+        baseline, color="#c44e52", linestyle="--", label="carbon-agnostic baseline", zorder=1
+    )
     for bar, s in zip(bars, summaries, strict=True):
+        # Above the bar on an opaque box drawn over the baseline, which the baseline bar's
+        # own label would otherwise sit on (the line crossed it).
         left.annotate(
             f"{s['savings_pct']:.1f} %",
             (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            xytext=(0, 4),
+            textcoords="offset points",
             ha="center",
             va="bottom",
             fontsize=8,
+            zorder=3,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
         )
+    left.set_ylim(0, max([*co2, baseline, 1e-9]) * 1.18)
     left.set_ylabel("kg CO2eq")
     left.set_title("Emissions per policy")
     left.legend(fontsize=8)

@@ -1,6 +1,6 @@
 """Summaries and output files of a simulation: ``summary.json``, ``jobs.csv`` and a table.
 
-The field names follow DESIGN.md section 4; extra fields (savings by lever, overheads, the
+The field names follow the README's contract; extra fields (savings by lever, overheads, the
 inputs used) are added after them. Files are written atomically (``storage.atomic``): each goes
 to a hidden ``.partial`` name first and all are renamed only when every one is complete.
 """

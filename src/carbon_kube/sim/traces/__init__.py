@@ -1,4 +1,4 @@
-"""Trace converters: public job traces -> the job-trace CSV contract (DESIGN.md section 4).
+"""Trace converters: public job traces -> the job-trace CSV contract (README, Contracts).
 
 ::
 
