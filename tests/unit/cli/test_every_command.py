@@ -360,6 +360,20 @@ def _gaia_trace(tmp: Path) -> Path:
     return trace
 
 
+def _march_2020_de(tmp: Path) -> Path:
+    """Two months of the embedded DE series as a long intensity CSV."""
+    from carbon_kube.domain.instants import format_rfc3339
+    from carbon_kube.providers.embedded import load_embedded_series
+
+    series = load_embedded_series()["DE"]
+    lines = ["timestamp,zone,g_per_kwh"]
+    for index, value in enumerate(series.values_g_per_kwh[: 24 * 61]):
+        lines.append(f"{format_rfc3339(series.start + index * series.step)},DE,{value:.3f}")
+    path = tmp / "de-2020.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def _simulated(tmp: Path) -> Path:
     main_out = tmp / "for-report"
     with pytest.raises(SystemExit):
@@ -391,6 +405,22 @@ _WRITERS: dict[str, Callable[[Path, Path], list[str | Path]]] = {
         out / "forecast.png",
     ],
     "dashboards generate --out": lambda tmp, out: ["dashboards", "generate", "--out", out],
+    "forecast backtest --out": lambda tmp, out: [
+        "forecast",
+        "backtest",
+        "--intensity",
+        _march_2020_de(tmp),
+        "--zone",
+        "DE",
+        "--start",
+        "2020-02-20",
+        "--end",
+        "2020-02-22",
+        "--model",
+        "persistence,seasonal-naive",
+        "--out",
+        out,
+    ],
     "traces convert --out": lambda tmp, out: [
         "traces",
         "convert",
@@ -415,7 +445,6 @@ _WRITERS_ELSEWHERE = {
     # A live source or service answers these; their tests check the files.
     "intensity fetch --cache": "SQLite creates the cache 0666 & ~umask (test_cli_fetch.py)",
     "metrics export --out": "needs Prometheus (tests/unit/exports/test_metrics_export.py)",
-    "forecast backtest --out": "minutes of backtest (tests/unit/cli/test_forecast_cli.py)",
     "lab up --state-dir": "a lab's private state, 0700 on purpose (kubeconfig, keys)",
     "lab down --state-dir": "removes the state folder",
     "lab status --state-dir": "reads only",
