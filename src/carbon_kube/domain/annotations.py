@@ -9,14 +9,14 @@ format it expects, which the webhook turns into a rejection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from carbon_kube.domain.durations import format_duration, parse_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.instants import format_rfc3339, parse_rfc3339
-from carbon_kube.domain.plans import Plan
+from carbon_kube.domain.plans import Plan, RunSegment
 from carbon_kube.domain.zones import Zone, parse_zone
 
 PREFIX = "carbon-kube.io/"
@@ -29,6 +29,8 @@ MAX_DELAY = PREFIX + "max-delay"
 EXPECTED_DURATION = PREFIX + "expected-duration"
 ALLOWED_ZONES = PREFIX + "allowed-zones"
 INTERRUPTIBLE = PREFIX + "interruptible"
+# An interruptible workload's checkpoint spacing: the work a pause may lose (counted as energy).
+CHECKPOINT_INTERVAL = PREFIX + "checkpoint-interval"
 
 # What Carbon-Kube decided.
 PLAN_ZONE = PREFIX + "plan-zone"
@@ -42,6 +44,13 @@ FORECAST_MODEL = PREFIX + "forecast-model"
 SIGNAL_STALE = PREFIX + "signal-stale"
 RELEASED_AT = PREFIX + "released-at"
 RELEASED_REASON = PREFIX + "released-reason"
+# An interruptible workload's run segments (``start/end,start/end``, RFC 3339; written only when
+# the plan has more than one) and what the controller did with them: the last pause and resume
+# and how many pauses so far. The plan's first segment starts at ``release-at``.
+SEGMENTS = PREFIX + "segments"
+PAUSED_AT = PREFIX + "paused-at"
+RESUMED_AT = PREFIX + "resumed-at"
+PAUSES = PREFIX + "pauses"
 
 # What the controller writes on nodes: the grid zone a node draws power from (a node selector
 # for a plan's zone), the zone's current intensity, whole g/kWh, and the node's facility power
@@ -130,7 +139,35 @@ def plan_annotations(plan: Plan, *, decided_at: datetime, latest_start: datetime
         recorded[SIGNAL_SOURCE] = plan.signal.source
         recorded[FORECAST_MODEL] = plan.signal.model
         recorded[SIGNAL_STALE] = "true" if plan.signal.stale else "false"
+    if len(plan.segments) > 1:
+        recorded[SEGMENTS] = format_segments(plan.segments)
     return recorded
+
+
+def format_segments(segments: Sequence[RunSegment]) -> str:
+    """``2026-03-10T12:00:00Z/2026-03-10T14:00:00Z,...``: ISO 8601 intervals, in order."""
+    return ",".join(
+        f"{format_rfc3339(segment.start_at)}/{format_rfc3339(segment.end_at)}"
+        for segment in segments
+    )
+
+
+def parse_segments(text: str) -> tuple[RunSegment, ...]:
+    """The segments of a ``segments`` annotation: ordered, non-overlapping; else InputError."""
+    segments: list[RunSegment] = []
+    for part in (piece.strip() for piece in text.split(",")):
+        start_text, slash, end_text = part.partition("/")
+        if not slash:
+            raise InputError(
+                f"expected START/END intervals separated by commas, got {part!r}", field=SEGMENTS
+            )
+        segment = RunSegment(parse_rfc3339(start_text, SEGMENTS), parse_rfc3339(end_text, SEGMENTS))
+        if segment.end_at <= segment.start_at or (
+            segments and segment.start_at < segments[-1].end_at
+        ):
+            raise InputError(f"segments must be ordered and not overlap: {text!r}", field=SEGMENTS)
+        segments.append(segment)
+    return tuple(segments)
 
 
 def parse_allowed_zones(text: str) -> tuple[Zone, ...]:
@@ -168,16 +205,23 @@ def _boolean(text: str, field: str) -> bool:
 
 __all__ = [
     "ALLOWED_ZONES",
+    "CHECKPOINT_INTERVAL",
     "DEADLINE",
     "EXPECTED_DURATION",
     "FLEXIBLE_LABEL",
     "INTERRUPTIBLE",
     "MAX_DELAY",
+    "PAUSED_AT",
+    "PAUSES",
+    "RESUMED_AT",
     "SCHEDULING_GATE",
+    "SEGMENTS",
     "FlexibilityRequest",
     "format_duration",
     "format_rfc3339",
+    "format_segments",
     "is_opted_in",
     "parse_flexibility",
     "parse_rfc3339",
+    "parse_segments",
 ]

@@ -3,7 +3,9 @@
 Released by ``spec.job.state: running``; never tightened to a zone (their pods come from a pod
 template the Flink operator owns). A session cluster (no ``spec.job``) has no job to suspend
 and is not held; one created suspended by its owner is left alone. Sized as the job manager
-plus ``taskManager.replicas`` task managers. Pure, no I/O.
+plus ``taskManager.replicas`` task managers. A released job is paused the operator's way,
+``spec.job.state: suspended`` with ``upgradeMode: savepoint`` (the operator takes a savepoint
+first), and resumed with ``running`` (restored from that savepoint). Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -13,15 +15,22 @@ from datetime import datetime
 from typing import Any, Final
 
 from carbon_kube.domain.workloads import WorkloadKind
-from carbon_kube.kinds.holding import plan_recorded, release_annotations, suspended_hold_is_ours
+from carbon_kube.kinds.holding import (
+    pause_annotations,
+    plan_recorded,
+    release_annotations,
+    resume_annotations,
+    suspended_hold_is_ours,
+)
 from carbon_kube.kinds.objects import mapping, spec
-from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, PatchBuilder, ReleasePatch
+from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, ReleasePatch
 from carbon_kube.kinds.quantities import parse_cpu, parse_memory_gib, positive_int, with_defaults
 
 __all__ = ["FLINK", "FLINK_SUSPENDED", "FlinkKind"]
 
 FLINK_SUSPENDED = "suspended"
 FLINK_RUNNING = "running"
+FLINK_SAVEPOINT = "savepoint"
 
 
 class FlinkKind:
@@ -31,9 +40,7 @@ class FlinkKind:
     api: Final = ApiCoordinates(
         "flink.apache.org", "v1beta1", "FlinkDeployment", "flinkdeployments"
     )
-    supports_pause: Final = False
-    pause_patch: Final[PatchBuilder | None] = None
-    resume_patch: Final[PatchBuilder | None] = None
+    supports_pause: Final = True
 
     def is_held(self, obj: Mapping[str, Any]) -> bool:
         state = str(mapping(spec(obj).get("job")).get("state", ""))
@@ -72,6 +79,24 @@ class FlinkKind:
             "spec": {"job": {"state": FLINK_RUNNING}},
         }
         return ReleasePatch(body, "merge", None)
+
+    def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
+        # The operator takes a savepoint, then stops the job (upgradeMode: savepoint).
+        return {
+            "metadata": {"annotations": pause_annotations(obj, paused_at)},
+            "spec": {"job": {"state": FLINK_SUSPENDED, "upgradeMode": FLINK_SAVEPOINT}},
+        }
+
+    def resume_patch(self, obj: Mapping[str, Any], *, resumed_at: datetime) -> dict[str, Any]:
+        # The operator restores the job from the last savepoint.
+        return {
+            "metadata": {"annotations": resume_annotations(resumed_at)},
+            "spec": {"job": {"state": FLINK_RUNNING}},
+        }
+
+    def finished(self, obj: Mapping[str, Any]) -> bool:
+        state = str(mapping(mapping(obj.get("status")).get("jobStatus")).get("state", ""))
+        return state.upper() in ("FINISHED", "FAILED", "CANCELED")
 
     def size(self, obj: Mapping[str, Any]) -> tuple[float, float]:
         deployment = spec(obj)

@@ -22,10 +22,13 @@ from typing import Any
 from carbon_kube.domain.annotations import (
     GRID_ZONE_LABEL,
     LATEST_START,
+    PAUSED_AT,
+    PAUSES,
     PLAN_ZONE,
     RELEASE_AT,
     RELEASED_AT,
     RELEASED_REASON,
+    RESUMED_AT,
     format_rfc3339,
     is_opted_in,
 )
@@ -35,9 +38,11 @@ from carbon_kube.kinds.objects import mapping, metadata
 __all__ = [
     "SUSPEND_PATCH",
     "going_away",
+    "pause_annotations",
     "plan_recorded",
     "plan_zone",
     "release_annotations",
+    "resume_annotations",
     "suspend_flag_foreign",
     "suspended_hold_is_ours",
     "tightening_selector",
@@ -81,6 +86,21 @@ def suspend_flag_foreign(kind: WorkloadKind, obj: Mapping[str, Any]) -> str | No
 def release_annotations(released_at: datetime, reason: str) -> dict[str, str]:
     """The record every release writes: when, and why."""
     return {RELEASED_AT: format_rfc3339(released_at), RELEASED_REASON: reason}
+
+
+def pause_annotations(obj: Mapping[str, Any], paused_at: datetime) -> dict[str, str]:
+    """The record of a pause: when, and the count so far (an unreadable count restarts at 1)."""
+    recorded = mapping(metadata(obj).get("annotations")).get(PAUSES, "0")
+    try:
+        done = max(0, int(str(recorded)))
+    except ValueError:
+        done = 0
+    return {PAUSED_AT: format_rfc3339(paused_at), PAUSES: str(done + 1)}
+
+
+def resume_annotations(resumed_at: datetime) -> dict[str, str | None]:
+    """The record of a resume; ``paused-at`` is removed (None deletes it in a merge patch)."""
+    return {PAUSED_AT: None, RESUMED_AT: format_rfc3339(resumed_at)}
 
 
 def plan_zone(obj: Mapping[str, Any]) -> str | None:

@@ -3,7 +3,9 @@
 A Job created suspended by someone else (Kueue) is left alone: its flag is theirs. Releasing a
 Job that never started also tightens its pod template's node selector to the planned zone (a
 suspended Job's template is mutable only until it first starts). Its size is its pod
-template's requests times ``parallelism``. Pure, no I/O.
+template's requests times ``parallelism``. A released Job that is interruptible (it checkpoints,
+says its owner) is paused with ``suspend: true`` (the Job controller deletes its pods) and
+resumed with ``suspend: false`` (new pods restart from the last checkpoint). Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from typing import Any, Final
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.holding import (
     SUSPEND_PATCH,
+    pause_annotations,
     plan_recorded,
     plan_zone,
     release_annotations,
+    resume_annotations,
     suspend_flag_foreign,
     suspended_hold_is_ours,
     tightening_selector,
 )
 from carbon_kube.kinds.objects import mapping, spec
-from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, PatchBuilder, ReleasePatch
+from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, ReleasePatch
 from carbon_kube.kinds.quantities import pod_requests, positive_int, with_defaults
 
 __all__ = ["JOB", "JobKind"]
@@ -34,9 +38,7 @@ class JobKind:
 
     workload_kind: Final = WorkloadKind.JOB
     api: Final = ApiCoordinates("batch", "v1", "Job", "jobs")
-    supports_pause: Final = False
-    pause_patch: Final[PatchBuilder | None] = None
-    resume_patch: Final[PatchBuilder | None] = None
+    supports_pause: Final = True
 
     def is_held(self, obj: Mapping[str, Any]) -> bool:
         return suspended_hold_is_ours(obj) and bool(spec(obj).get("suspend"))
@@ -71,6 +73,28 @@ class JobKind:
             "spec": released_spec,
         }
         return ReleasePatch(body, "merge", zone if selector else None)
+
+    def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
+        # The Job controller deletes the pods; the work since the last checkpoint is lost.
+        return {
+            "metadata": {"annotations": pause_annotations(obj, paused_at)},
+            "spec": {"suspend": True},
+        }
+
+    def resume_patch(self, obj: Mapping[str, Any], *, resumed_at: datetime) -> dict[str, Any]:
+        return {
+            "metadata": {"annotations": resume_annotations(resumed_at)},
+            "spec": {"suspend": False},
+        }
+
+    def finished(self, obj: Mapping[str, Any]) -> bool:
+        conditions = mapping(obj.get("status")).get("conditions") or []
+        return any(
+            isinstance(c, Mapping)
+            and c.get("type") in ("Complete", "Failed")
+            and c.get("status") == "True"
+            for c in conditions
+        )
 
     def size(self, obj: Mapping[str, Any]) -> tuple[float, float]:
         job_spec = spec(obj)

@@ -25,7 +25,7 @@ from carbon_kube.kinds.holding import (
     tightening_selector,
 )
 from carbon_kube.kinds.objects import spec
-from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, PatchBuilder, ReleasePatch
+from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, ReleasePatch
 from carbon_kube.kinds.quantities import pod_requests, with_defaults
 
 __all__ = ["POD", "PodKind"]
@@ -37,8 +37,6 @@ class PodKind:
     workload_kind: Final = WorkloadKind.POD
     api: Final = ApiCoordinates("", "v1", "Pod", "pods")
     supports_pause: Final = False
-    pause_patch: Final[PatchBuilder | None] = None
-    resume_patch: Final[PatchBuilder | None] = None
 
     def is_held(self, obj: Mapping[str, Any]) -> bool:
         return not going_away(obj) and _gated(obj)

@@ -7,7 +7,7 @@ releases it, and how big it is. Nothing here knows a particular kind; nothing he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -18,16 +18,13 @@ __all__ = [
     "ApiCoordinates",
     "JsonPatch",
     "KindAdapter",
-    "PatchBuilder",
+    "PausableKind",
     "ReleasePatch",
     "ReleasePatchType",
 ]
 
 JsonPatch = list[dict[str, Any]]
 """An RFC 6902 JSON patch, as an admission response carries it."""
-
-PatchBuilder = Callable[[Mapping[str, Any]], JsonPatch]
-"""Builds a JSON patch for one object (the shape of the pause/resume slots)."""
 
 ReleasePatchType = Literal["merge", "strategic"]
 
@@ -68,10 +65,8 @@ class ReleasePatch:
 class KindAdapter(Protocol):
     """How Carbon-Kube holds, releases and sizes one kind (one module per kind implements it).
 
-    ``supports_pause``, ``pause_patch`` and ``resume_patch`` are the named slot for pausing a
-    running workload and resuming it later (checkpointed interruptible work, Kueue
-    ``Workload`` objects): no kind fills it yet, so ``supports_pause`` is False and both
-    builders are None everywhere; a kind that can pause sets all three together.
+    ``supports_pause`` says whether the kind can pause running work and resume it later with
+    its own mechanism; a kind that can also implements :class:`PausableKind`.
     """
 
     @property
@@ -86,12 +81,6 @@ class KindAdapter(Protocol):
 
     @property
     def supports_pause(self) -> bool: ...
-
-    @property
-    def pause_patch(self) -> PatchBuilder | None: ...
-
-    @property
-    def resume_patch(self) -> PatchBuilder | None: ...
 
     def is_held(self, obj: Mapping[str, Any]) -> bool:
         """True while ``obj`` waits for the controller to release it."""
@@ -122,4 +111,24 @@ class KindAdapter(Protocol):
 
     def size(self, obj: Mapping[str, Any]) -> tuple[float, float]:
         """(vCPU, GiB) the whole workload uses while it runs, defaults for missing sizes."""
+        ...
+
+
+class PausableKind(KindAdapter, Protocol):
+    """A kind whose running work can be paused and resumed (checkpointed interruptible work).
+
+    Both are one merge PATCH that also records the step (``paused-at``, ``resumed-at``,
+    ``pauses``): the state lives on the object, so a restarted controller continues exactly.
+    """
+
+    def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
+        """The merge patch that pauses ``obj`` now."""
+        ...
+
+    def resume_patch(self, obj: Mapping[str, Any], *, resumed_at: datetime) -> dict[str, Any]:
+        """The merge patch that resumes the paused ``obj``."""
+        ...
+
+    def finished(self, obj: Mapping[str, Any]) -> bool:
+        """True once the work is over (succeeded, failed or cancelled): nothing to pause."""
         ...

@@ -16,10 +16,10 @@ from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.flink import FLINK
 from carbon_kube.kinds.job import JOB
 from carbon_kube.kinds.pod import POD
-from carbon_kube.kinds.protocol import KindAdapter
+from carbon_kube.kinds.protocol import KindAdapter, PausableKind
 from carbon_kube.kinds.spark import SPARK
 
-__all__ = ["KINDS", "adapter_for", "kind_named", "kind_of"]
+__all__ = ["KINDS", "adapter_for", "kind_named", "kind_of", "pausable"]
 
 _ADAPTERS: tuple[KindAdapter, ...] = (POD, JOB, SPARK, FLINK)
 
@@ -45,3 +45,14 @@ def kind_of(group: str, version: str, kind: str) -> WorkloadKind | None:
 def kind_named(kind: str) -> WorkloadKind | None:
     """The workload kind whose Kubernetes ``kind`` is ``kind`` (``"Pod"``), any version."""
     return _BY_NAME.get(kind)
+
+
+def pausable(kind: WorkloadKind) -> PausableKind | None:
+    """The adapter of ``kind`` if it can pause running work, else None."""
+    return _PAUSABLE.get(kind)
+
+
+# The kinds that implement PausableKind; a test checks this agrees with supports_pause.
+_PAUSABLE: Final[Mapping[WorkloadKind, PausableKind]] = MappingProxyType(
+    {adapter.workload_kind: adapter for adapter in (JOB, FLINK)}
+)

@@ -22,7 +22,7 @@ from carbon_kube.kinds.holding import (
     tightening_selector,
 )
 from carbon_kube.kinds.objects import mapping, spec
-from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, PatchBuilder, ReleasePatch
+from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, ReleasePatch
 from carbon_kube.kinds.quantities import parse_cpu, parse_memory_gib, positive_int, with_defaults
 
 __all__ = ["SPARK", "SparkKind"]
@@ -36,8 +36,6 @@ class SparkKind:
         "sparkoperator.k8s.io", "v1beta2", "SparkApplication", "sparkapplications"
     )
     supports_pause: Final = False
-    pause_patch: Final[PatchBuilder | None] = None
-    resume_patch: Final[PatchBuilder | None] = None
 
     def is_held(self, obj: Mapping[str, Any]) -> bool:
         return suspended_hold_is_ours(obj) and bool(spec(obj).get("suspend"))

@@ -174,6 +174,31 @@ REPLANS: Final = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+PAUSES: Final = Counter(
+    PREFIX + "pauses",
+    "Running interruptible workloads paused at the end of a planned segment.",
+    ["kind"],
+    registry=REGISTRY,
+)
+RESUMES: Final = Counter(
+    PREFIX + "resumes",
+    "Paused workloads resumed, by trigger (next-segment, deadline-guard, plan-exhausted).",
+    ["kind", "trigger"],
+    registry=REGISTRY,
+)
+PAUSED_SECONDS: Final = Counter(
+    PREFIX + "paused_seconds",
+    "Virtual seconds workloads spent paused, counted when they resume.",
+    ["kind"],
+    registry=REGISTRY,
+)
+PAUSE_LOST_WORK_SECONDS: Final = Counter(
+    PREFIX + "pause_lost_work_seconds",
+    "Work redone after resumes (each resume counts its checkpoint-interval): the energy cost "
+    "of pausing, at the workload's power.",
+    ["kind"],
+    registry=REGISTRY,
+)
 GATE_RELEASE_LAG_SECONDS: Final = Histogram(
     PREFIX + "gate_release_lag_seconds",
     "Real seconds between a workload's release-at and the update that released it.",

@@ -27,6 +27,7 @@ from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.holds import HoldIndex
 from carbon_kube.operator.labelling import ZoneLabelling
 from carbon_kube.operator.outcomes import OutcomeSource
+from carbon_kube.operator.pause_loop import PauseLoop
 from carbon_kube.operator.release_loop import ReleaseLoop
 from carbon_kube.operator.replan_loop import ReplanLoop
 from carbon_kube.operator.replanning import Replanner
@@ -66,6 +67,11 @@ class Controller:
             node_labels=self._labelling.node_labels,
             outcomes=outcomes,
         )
+        self._pausing = (
+            None
+            if settings.pausing is None
+            else PauseLoop(client, clock, settings, settings.pausing, executor=self._executor)
+        )
         publishing = settings.publishing
         self._publisher = (
             None
@@ -88,8 +94,10 @@ class Controller:
     # -- events ------------------------------------------------------------------------------
 
     def observe_workload(self, kind: WorkloadKind, obj: Mapping[str, Any], deleted: bool) -> None:
-        """Index ``obj`` if it is held, forget it otherwise (called for every watch event)."""
+        """Index ``obj`` if it is held or running a plan, forget it otherwise (every event)."""
         self._releasing.observe(kind, obj, deleted)
+        if self._pausing is not None:
+            self._pausing.observe(kind, obj, deleted)
 
     def observe_node(self, node: Mapping[str, Any], deleted: bool) -> None:
         """Keep the node-label cache current; label a new or changed node at once."""
@@ -107,6 +115,8 @@ class Controller:
                 settings.max_sleep * self._clock.speedup * 5, self._releasing.count_held, stop
             ),
         ]
+        if self._pausing is not None:
+            loops.append(self._pausing.run(stop))
         if settings.label_nodes or settings.nodepool_weights:
             loops.append(self._every(settings.node_label_interval, self._labelling.refresh, stop))
         if self._replanning is not None:
@@ -139,6 +149,11 @@ class Controller:
     def releases(self) -> int:
         """Released workloads since start (for logs and tests)."""
         return self._releasing.releases
+
+    @property
+    def pauses(self) -> tuple[int, int]:
+        """(pauses, resumes) since start (for logs and tests)."""
+        return (0, 0) if self._pausing is None else (self._pausing.pauses, self._pausing.resumes)
 
     @property
     def held_count(self) -> int:

@@ -20,6 +20,7 @@ from carbon_kube.kinds.registry import KINDS
 from carbon_kube.operator.leadership import LeaseSettings
 from carbon_kube.planning.signal_poll import PollModel
 from carbon_kube.policy.replanning import DEFAULT_REPLAN_TOLERANCE
+from carbon_kube.policy.segment_steps import PauseLimits
 
 __all__ = ["ControllerClock", "ControllerSettings", "SignalPublishing", "WallClock"]
 
@@ -83,6 +84,24 @@ class SignalPublishing(BaseModel):
         return self
 
 
+class PauseSettings(BaseModel):
+    """How the controller carries out interruptible workloads' segment plans (pause/resume).
+
+    ``max_pauses`` and ``min_run`` bound the pauses of one workload (``policy.segment_steps``);
+    ``latency_risk`` stretches the work left when guarding the deadline of a paused workload,
+    as the webhook's ``threshold.latencyRisk`` does for a held one.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    max_pauses: int = Field(default=4, ge=0, le=100)
+    min_run: timedelta = timedelta(minutes=30)
+    latency_risk: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    def limits(self) -> PauseLimits:
+        return PauseLimits(max_pauses=self.max_pauses, min_run=self.min_run)
+
+
 class ControllerSettings(BaseModel):
     """What the controller does and how often (see the field comments for units).
 
@@ -122,6 +141,8 @@ class ControllerSettings(BaseModel):
     identity: str = "carbon-kube-controller"
     # The leader's signal poll (None: this controller publishes no signal).
     publishing: SignalPublishing | None = None
+    # Pausing and resuming released interruptible work by its segment plan (None: never).
+    pausing: PauseSettings | None = Field(default_factory=PauseSettings)
 
     @model_validator(mode="after")
     def _durations_not_negative(self) -> ControllerSettings:

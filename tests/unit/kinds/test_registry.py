@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from carbon_kube.domain.annotations import FLEXIBLE_LABEL, RELEASE_AT
+from carbon_kube.domain.annotations import (
+    FLEXIBLE_LABEL,
+    PAUSED_AT,
+    PAUSES,
+    RELEASE_AT,
+    RESUMED_AT,
+)
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.protocol import JsonPatch
-from carbon_kube.kinds.registry import KINDS, adapter_for, kind_named, kind_of
+from carbon_kube.kinds.registry import KINDS, adapter_for, kind_named, kind_of, pausable
 from carbon_kube.kube.client import JOBS, PODS
 from carbon_kube.kube.resources import FLINK_DEPLOYMENTS, SPARK_APPLICATIONS, workload_resource
 
@@ -83,13 +90,43 @@ def test_the_hold_patch_makes_a_held_object(kind: WorkloadKind) -> None:
 
 
 @pytest.mark.parametrize("kind", list(WorkloadKind))
-def test_no_kind_fills_the_pause_slot_yet(kind: WorkloadKind) -> None:
+def test_a_kind_says_it_can_pause_exactly_when_it_has_pause_and_resume(
+    kind: WorkloadKind,
+) -> None:
     adapter = adapter_for(kind)
-    assert (adapter.supports_pause, adapter.pause_patch, adapter.resume_patch) == (
-        False,
-        None,
-        None,
-    )
+    assert adapter.supports_pause == (pausable(kind) is not None)
+    assert adapter.supports_pause == (kind in (WorkloadKind.JOB, WorkloadKind.FLINK))
+
+
+@pytest.mark.parametrize("kind", [WorkloadKind.JOB, WorkloadKind.FLINK])
+def test_pause_then_resume_records_both_and_counts_pauses(kind: WorkloadKind) -> None:
+    adapter = pausable(kind)
+    assert adapter is not None
+    obj = _submitted(kind)
+    at = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+    first = adapter.pause_patch(obj, paused_at=at)
+    assert first["metadata"]["annotations"] == {PAUSED_AT: "2026-03-10T12:00:00Z", PAUSES: "1"}
+    obj["metadata"].setdefault("annotations", {})[PAUSES] = "1"
+    assert adapter.pause_patch(obj, paused_at=at)["metadata"]["annotations"][PAUSES] == "2"
+    resumed = adapter.resume_patch(obj, resumed_at=at + timedelta(hours=2))
+    assert resumed["metadata"]["annotations"] == {
+        PAUSED_AT: None,
+        RESUMED_AT: "2026-03-10T14:00:00Z",
+    }
+
+
+def test_a_job_pauses_with_suspend_and_flink_with_a_savepoint() -> None:
+    at = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    job, flink = pausable(WorkloadKind.JOB), pausable(WorkloadKind.FLINK)
+    assert job is not None
+    assert flink is not None
+    assert job.pause_patch(_submitted(WorkloadKind.JOB), paused_at=at)["spec"] == {"suspend": True}
+    assert job.resume_patch({}, resumed_at=at)["spec"] == {"suspend": False}
+    assert flink.pause_patch(_submitted(WorkloadKind.FLINK), paused_at=at)["spec"] == {
+        "job": {"state": "suspended", "upgradeMode": "savepoint"}
+    }
+    assert flink.resume_patch({}, resumed_at=at)["spec"] == {"job": {"state": "running"}}
 
 
 @pytest.mark.parametrize("kind", list(WorkloadKind))

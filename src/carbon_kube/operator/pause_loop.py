@@ -1,0 +1,191 @@
+"""The pause loop: carry out released interruptible workloads' segment plans.
+
+:meth:`PauseLoop.observe` indexes every released, unfinished, interruptible workload of a
+pausable kind whose plan has several segments (``operator.pausing``); :meth:`PauseLoop.run`
+sleeps until the next step is due, asks the one rule (``policy.segment_steps.due_step``) what
+to do and does it with the kind's own mechanism in one PATCH (``kinds``: a Job's
+``suspend``, a FlinkDeployment's ``job.state`` with a savepoint). The state is the object's
+annotations, so a controller killed between a pause and its resume resumes on time after a
+restart; until the PATCH's watch event arrives the loop remembers what it just did, so it
+never pauses twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.kinds.registry import pausable
+from carbon_kube.kube.client import KubeApiError, KubeClient
+from carbon_kube.observability.metrics import (
+    PAUSE_LOST_WORK_SECONDS,
+    PAUSED_SECONDS,
+    PAUSES,
+    RESUMES,
+)
+from carbon_kube.operator.executor import ApiExecutor
+from carbon_kube.operator.holds import WorkloadKey
+from carbon_kube.operator.pausing import running_progress
+from carbon_kube.operator.release_loop import submit_at_of
+from carbon_kube.operator.settings import ControllerClock, ControllerSettings, PauseSettings
+from carbon_kube.operator.workloads import resource_of
+from carbon_kube.policy.segment_steps import DueStep, SegmentProgress, Step, due_step
+
+__all__ = ["PauseLoop"]
+
+_log = logging.getLogger("carbon_kube.operator.controller")
+
+_RESUME_TRIGGERS = {
+    "start of its next segment": "next-segment",
+    "latest safe resume (deadline guard)": "deadline-guard",
+    "no segment left: resume to finish": "plan-exhausted",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Running:
+    key: WorkloadKey
+    obj: Mapping[str, Any]
+    progress: SegmentProgress
+
+
+class PauseLoop:
+    """Index of running interruptible work and the loop that pauses and resumes it."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        clock: ControllerClock,
+        settings: ControllerSettings,
+        pausing: PauseSettings,
+        *,
+        executor: ApiExecutor,
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._settings = settings
+        self._pausing = pausing
+        self._limits = pausing.limits()
+        self._executor = executor
+        self._running: dict[WorkloadKey, _Running] = {}
+        # What the last step made of a workload (paused?, pauses), until an event shows it.
+        self._expected: dict[WorkloadKey, tuple[bool, int]] = {}
+        self._wake = asyncio.Event()
+        self.pauses = 0
+        self.resumes = 0
+
+    def observe(self, kind: WorkloadKind, obj: Mapping[str, Any], deleted: bool) -> None:
+        """Index ``obj`` while it has a plan to carry out, forget it otherwise."""
+        adapter = pausable(kind)
+        meta = obj.get("metadata") or {}
+        key = WorkloadKey(kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
+        progress = (
+            None
+            if deleted or adapter is None
+            else running_progress(adapter, obj, submit_at=submit_at_of(meta, self._clock))
+        )
+        if progress is None:
+            self._running.pop(key, None)
+            self._expected.pop(key, None)
+            return
+        expected = self._expected.get(key)
+        if expected is not None:
+            if expected != (progress.paused_at is not None, progress.pauses):
+                return  # an event from before our step: the index already holds its result
+            del self._expected[key]
+        self._running[key] = _Running(key, obj, progress)
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Pause and resume due work until ``stop`` is set."""
+        while not stop.is_set():
+            self._wake.clear()
+            now = self._clock.now()
+            wake_at: datetime | None = None
+            for running in list(self._running.values()):
+                step = due_step(
+                    running.progress,
+                    now=now,
+                    latency_risk=self._pausing.latency_risk,
+                    limits=self._limits,
+                )
+                if step.step is not None:
+                    self._record_locally(running, step, now)
+                    self._executor.spawn(self._apply(running, step, now))
+                elif step.next_check is not None:
+                    wake_at = step.next_check if wake_at is None else min(wake_at, step.next_check)
+            await self._sleep_until(wake_at, stop)
+
+    def _record_locally(self, running: _Running, step: DueStep, now: datetime) -> None:
+        # Until the watch event of our PATCH arrives, act as if it had: never step twice.
+        progress = running.progress
+        if step.step is Step.PAUSE:
+            progress = replace(progress, paused_at=now, pauses=progress.pauses + 1)
+        else:
+            progress = replace(progress, paused_at=None, resumed_at=now)
+        self._running[running.key] = replace(running, progress=progress)
+        self._expected[running.key] = (progress.paused_at is not None, progress.pauses)
+
+    async def _apply(self, running: _Running, step: DueStep, now: datetime) -> None:
+        key = running.key
+        adapter = pausable(key.kind)
+        if adapter is None:
+            return
+        if step.step is Step.PAUSE:
+            body = adapter.pause_patch(running.obj, paused_at=now)
+        else:
+            body = adapter.resume_patch(running.obj, resumed_at=now)
+        call = partial(
+            self._client.patch, resource_of(key.kind), key.name, body, key.namespace,
+            patch_type="merge",
+        )  # fmt: skip
+        try:
+            await self._executor.call(call)
+        except KubeApiError as error:
+            if error.is_not_found:
+                self._running.pop(key, None)
+                return
+            _log.warning("could not %s %s, retrying: %s", step.step, key, error)
+            await asyncio.sleep(self._settings.retry_after.total_seconds())
+            self._expected.pop(key, None)
+            self.observe(key.kind, running.obj, deleted=False)  # the state before our step
+            return
+        self._count(running, step, now)
+        _log.info(
+            "%s %s (%s)", "paused" if step.step is Step.PAUSE else "resumed", key, step.reason
+        )
+
+    def _count(self, running: _Running, step: DueStep, now: datetime) -> None:
+        kind = running.key.kind.value
+        if step.step is Step.PAUSE:
+            self.pauses += 1
+            PAUSES.labels(kind).inc()
+            return
+        self.resumes += 1
+        RESUMES.labels(kind, _RESUME_TRIGGERS.get(step.reason, "other")).inc()
+        paused_at = running.progress.paused_at
+        if paused_at is not None:
+            PAUSED_SECONDS.labels(kind).inc(max(0.0, (now - paused_at).total_seconds()))
+        PAUSE_LOST_WORK_SECONDS.labels(kind).inc(running.progress.lost_per_pause.total_seconds())
+
+    async def _sleep_until(self, wake_at: datetime | None, stop: asyncio.Event) -> None:
+        max_sleep_s = self._settings.max_sleep.total_seconds()
+        sleep_s = max_sleep_s
+        if wake_at is not None:
+            ahead = (wake_at - self._clock.now()).total_seconds() / self._clock.speedup
+            sleep_s = min(max_sleep_s, max(0.0, ahead))
+        if sleep_s <= 0:
+            await asyncio.sleep(0)
+            return
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=sleep_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()

@@ -1,0 +1,118 @@
+"""Carrying out an interruptible workload's segment plan while it runs: pause, resume, when.
+
+The simulator splits interruptible work into its cheapest stretches (``policy.pauses``); the
+webhook records that plan as ``carbon-kube.io/segments``; the controller executes it with this
+rule, asked again at every step so that a restarted controller picks up exactly where the
+annotations say it was:
+
+* running, at the end of a segment with another to come: **pause**, unless the pause budget is
+  spent (``max_pauses``) or the segment ran less than ``min_run`` (a pause that short costs a
+  restart for little), in which case it runs on to the end;
+* paused: **resume** at the next segment's start, and never later than the latest safe
+  resume: the deadline less the work still to do (the remaining segments and the work a pause
+  loses, ``lost_per_pause``) stretched by the latency-risk margin. The forecast can be wrong;
+  the deadline guard does not depend on it. Work the guard resumed early (between segments)
+  runs to its end: pausing it again would only bring it back to the guard.
+
+Pure: instants in, a step out. The kinds say how a pause is done; the controller does it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from carbon_kube.domain.plans import RunSegment
+
+__all__ = ["DueStep", "PauseLimits", "SegmentProgress", "Step", "due_step", "latest_safe_resume"]
+
+
+class Step(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+@dataclass(frozen=True, slots=True)
+class PauseLimits:
+    """How often one workload may be paused, and the shortest run worth pausing after."""
+
+    max_pauses: int = 4
+    min_run: timedelta = timedelta(minutes=30)
+
+    def __post_init__(self) -> None:
+        if self.max_pauses < 0:
+            raise ValueError(f"max_pauses must be >= 0, got {self.max_pauses}")
+        if self.min_run < timedelta(0):
+            raise ValueError(f"min_run must be >= 0, got {self.min_run}")
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentProgress:
+    """A running workload's plan and where it is in it (all from its annotations)."""
+
+    segments: tuple[RunSegment, ...]
+    deadline: datetime
+    paused_at: datetime | None = None  # None while it runs
+    resumed_at: datetime | None = None  # the last resume, if any
+    pauses: int = 0
+    lost_per_pause: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class DueStep:
+    """What to do now (``step``; None: nothing) and when to look again (None: never)."""
+
+    step: Step | None
+    next_check: datetime | None
+    reason: str
+
+
+def latest_safe_resume(
+    progress: SegmentProgress, *, after: datetime, latency_risk: float
+) -> datetime:
+    """The last resume, for work left after ``after``, that still meets the deadline."""
+    remaining = sum(
+        (segment.duration for segment in progress.segments if segment.start_at >= after),
+        timedelta(0),
+    )
+    return progress.deadline - (remaining + progress.lost_per_pause) * (1.0 + latency_risk)
+
+
+def due_step(
+    progress: SegmentProgress, *, now: datetime, latency_risk: float, limits: PauseLimits
+) -> DueStep:
+    """The step due at ``now`` (see the module docstring)."""
+    if progress.paused_at is not None:
+        return _while_paused(progress, progress.paused_at, now, latency_risk)
+    started = [segment for segment in progress.segments if segment.start_at <= now]
+    if not started:
+        return DueStep(None, progress.segments[0].start_at, "before its first segment")
+    current = started[-1]
+    if current is progress.segments[-1]:
+        return DueStep(None, None, "in its last segment: runs to the end")
+    resumed = progress.resumed_at
+    if resumed is not None and resumed >= current.end_at:
+        return DueStep(None, None, "resumed early by the deadline guard: runs to the end")
+    if now < current.end_at:
+        return DueStep(None, current.end_at, "in a segment")
+    if progress.pauses >= limits.max_pauses:
+        return DueStep(None, None, f"paused {progress.pauses} times already: runs to the end")
+    if current.duration < limits.min_run:
+        return DueStep(None, None, f"segment shorter than {limits.min_run}: runs on")
+    return DueStep(Step.PAUSE, None, "end of a segment")
+
+
+def _while_paused(
+    progress: SegmentProgress, paused_at: datetime, now: datetime, latency_risk: float
+) -> DueStep:
+    upcoming = [segment for segment in progress.segments if segment.start_at >= paused_at]
+    guard = latest_safe_resume(progress, after=paused_at, latency_risk=latency_risk)
+    if not upcoming:
+        return DueStep(Step.RESUME, None, "no segment left: resume to finish")
+    planned = upcoming[0].start_at
+    if now >= guard and guard < planned:
+        return DueStep(Step.RESUME, None, "latest safe resume (deadline guard)")
+    if now >= planned:
+        return DueStep(Step.RESUME, None, "start of its next segment")
+    return DueStep(None, min(planned, guard), "paused until its next segment")

@@ -1,0 +1,192 @@
+"""The pause loop without a cluster: a released interruptible Job follows its segment plan."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from carbon_kube.domain.annotations import (
+    CHECKPOINT_INTERVAL,
+    DEADLINE,
+    FLEXIBLE_LABEL,
+    INTERRUPTIBLE,
+    PAUSED_AT,
+    PAUSES,
+    RELEASED_AT,
+    RESUMED_AT,
+    SEGMENTS,
+    format_segments,
+)
+from carbon_kube.domain.plans import RunSegment
+from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.observability.metrics import REGISTRY
+from carbon_kube.operator.controller import Controller
+from carbon_kube.operator.settings import ControllerSettings, PauseSettings, WallClock
+from carbon_kube.providers.regions import load_region_zone_map
+
+T0 = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+PLAN = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 6 * H, T0 + 8 * H))
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.patches: list[tuple[str, dict[str, Any]]] = []
+
+    def patch(
+        self, resource: Any, name: str, body: Any, namespace: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        self.patches.append((name, body))
+        return {}
+
+
+def released_job(name: str = "etl", **annotations: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "creationTimestamp": "2026-03-10T00:00:00Z",
+            "labels": {FLEXIBLE_LABEL: "true"},
+            "annotations": {
+                DEADLINE: "2026-03-10T12:00:00Z",
+                INTERRUPTIBLE: "true",
+                CHECKPOINT_INTERVAL: "10m",
+                RELEASED_AT: "2026-03-10T00:00:00Z",
+                SEGMENTS: format_segments(PLAN),
+                **annotations,
+            },
+        },
+        "spec": {"suspend": False},
+    }
+
+
+class Clock:
+    """A settable wall clock for the controller."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def controller(client: RecordingClient, clock: Clock, **pausing: Any) -> Controller:
+    settings = ControllerSettings(
+        regions=load_region_zone_map(),
+        label_nodes=False,
+        max_sleep=timedelta(milliseconds=20),
+        retry_after=timedelta(milliseconds=20),
+        pausing=PauseSettings(**pausing),
+    )
+    return Controller(client, WallClock(clock), settings)  # type: ignore[arg-type]
+
+
+def run_for(loop_controller: Controller, seconds: float, *events: tuple[float, Any]) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for delay, action in events:
+            loop.call_later(delay, action)
+        loop.call_later(seconds, stop.set)
+        await loop_controller.run_loops(stop)
+
+    asyncio.run(main())
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_job_is_paused_once_at_the_end_of_its_segment_despite_stale_events() -> None:
+    client, clock = RecordingClient(), Clock(T0 + H)
+    ctl = controller(client, clock)
+    job = released_job()
+    before = sample("carbon_kube_pauses_total", kind="job")
+    ctl.observe_workload(WorkloadKind.JOB, job, deleted=False)
+
+    def two_hours_later() -> None:
+        clock.now = T0 + 2 * H
+
+    run_for(
+        ctl,
+        0.4,
+        (0.05, two_hours_later),
+        # The same (pre-pause) object again, as a watch event from before the PATCH.
+        (0.2, lambda: ctl.observe_workload(WorkloadKind.JOB, job, False)),
+    )
+
+    assert [name for name, _ in client.patches] == ["etl"]
+    body = client.patches[0][1]
+    assert body["spec"] == {"suspend": True}
+    assert body["metadata"]["annotations"] == {PAUSED_AT: "2026-03-10T02:00:00Z", PAUSES: "1"}
+    assert sample("carbon_kube_pauses_total", kind="job") == before + 1
+
+
+def test_a_paused_job_is_resumed_at_its_next_segment_even_by_a_new_controller() -> None:
+    client, clock = RecordingClient(), Clock(T0 + 5 * H)
+    paused = released_job(**{PAUSED_AT: "2026-03-10T02:00:00Z", PAUSES: "1"})
+    # A controller that starts after the pause (the one that paused it was killed).
+    ctl = controller(client, clock)
+    lost_before = sample("carbon_kube_pause_lost_work_seconds_total", kind="job")
+    ctl.observe_workload(WorkloadKind.JOB, paused, deleted=False)
+
+    def green_hour() -> None:
+        clock.now = T0 + 6 * H
+
+    run_for(ctl, 0.3, (0.1, green_hour))
+
+    assert len(client.patches) == 1
+    body = client.patches[0][1]
+    assert body["spec"] == {"suspend": False}
+    assert body["metadata"]["annotations"] == {
+        PAUSED_AT: None,
+        RESUMED_AT: "2026-03-10T06:00:00Z",
+    }
+    assert ctl.pauses == (0, 1)
+    assert sample("carbon_kube_pause_lost_work_seconds_total", kind="job") == lost_before + 600
+
+
+def test_the_deadline_guard_resumes_a_job_whose_plan_would_miss() -> None:
+    late = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 11 * H, T0 + 13 * H))
+    client, clock = RecordingClient(), Clock(T0 + 9 * H + 50 * timedelta(minutes=1))
+    paused = released_job(
+        **{SEGMENTS: format_segments(late), PAUSED_AT: "2026-03-10T02:00:00Z", PAUSES: "1"}
+    )
+    ctl = controller(client, clock)
+    guard = sample("carbon_kube_resumes_total", kind="job", trigger="deadline-guard")
+    ctl.observe_workload(WorkloadKind.JOB, paused, deleted=False)
+
+    run_for(ctl, 0.2)
+
+    # 2 h left + 10 min lost must start by 9:50 for a 12:00 deadline: resumed now, not at 11.
+    assert [body["spec"] for _, body in client.patches] == [{"suspend": False}]
+    assert sample("carbon_kube_resumes_total", kind="job", trigger="deadline-guard") == guard + 1
+
+
+def test_no_more_pauses_than_allowed() -> None:
+    client, clock = RecordingClient(), Clock(T0 + 2 * H)
+    spent = released_job(**{PAUSES: "1"})
+    ctl = controller(client, clock, max_pauses=1)
+    ctl.observe_workload(WorkloadKind.JOB, spent, deleted=False)
+
+    run_for(ctl, 0.2)
+
+    assert client.patches == []
+
+
+def test_work_that_is_not_interruptible_or_finished_is_never_paused() -> None:
+    client, clock = RecordingClient(), Clock(T0 + 2 * H)
+    ctl = controller(client, clock)
+    plain = released_job("plain", **{INTERRUPTIBLE: "false"})
+    done = copy.deepcopy(released_job("done"))
+    done["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
+    for obj in (plain, done):
+        ctl.observe_workload(WorkloadKind.JOB, obj, deleted=False)
+
+    run_for(ctl, 0.2)
+
+    assert client.patches == []

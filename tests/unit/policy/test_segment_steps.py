@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from carbon_kube.domain.plans import RunSegment
+from carbon_kube.policy.segment_steps import (
+    PauseLimits,
+    SegmentProgress,
+    Step,
+    due_step,
+    latest_safe_resume,
+)
+
+T0 = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+# Two hours now, a dirty gap of four, two hours later; deadline 12 h out.
+PLAN = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 6 * H, T0 + 8 * H))
+LIMITS = PauseLimits(max_pauses=2, min_run=timedelta(minutes=30))
+
+
+def progress(**changes: object) -> SegmentProgress:
+    base: dict[str, object] = {"segments": PLAN, "deadline": T0 + 12 * H}
+    return SegmentProgress(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_a_running_workload_pauses_at_the_end_of_its_segment() -> None:
+    during = due_step(progress(), now=T0 + H, latency_risk=0.0, limits=LIMITS)
+    assert (during.step, during.next_check) == (None, T0 + 2 * H)
+
+    at_end = due_step(progress(), now=T0 + 2 * H, latency_risk=0.0, limits=LIMITS)
+    assert at_end.step is Step.PAUSE
+
+
+def test_a_paused_workload_resumes_at_its_next_segment() -> None:
+    paused = progress(paused_at=T0 + 2 * H, pauses=1)
+    waiting = due_step(paused, now=T0 + 3 * H, latency_risk=0.0, limits=LIMITS)
+    assert (waiting.step, waiting.next_check) == (None, T0 + 6 * H)
+
+    due = due_step(paused, now=T0 + 6 * H, latency_risk=0.0, limits=LIMITS)
+    assert due.step is Step.RESUME
+    assert "next segment" in due.reason
+
+
+def test_the_deadline_guard_resumes_before_the_plan_when_the_plan_would_miss() -> None:
+    # The remaining 2 h plus 1 h of lost work, stretched by 50 %, must start by T0 + 7.5 h;
+    # a plan that resumes at 9 h would miss a 12 h deadline.
+    late_plan = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 9 * H, T0 + 11 * H))
+    paused = progress(segments=late_plan, paused_at=T0 + 2 * H, pauses=1, lost_per_pause=H)
+    guard = latest_safe_resume(paused, after=T0 + 2 * H, latency_risk=0.5)
+    assert guard == T0 + 12 * H - 4.5 * H
+
+    waiting = due_step(paused, now=T0 + 5 * H, latency_risk=0.5, limits=LIMITS)
+    assert waiting.next_check == guard
+    due = due_step(paused, now=guard, latency_risk=0.5, limits=LIMITS)
+    assert due.step is Step.RESUME
+    assert "deadline guard" in due.reason
+
+
+def test_the_pause_budget_is_never_exceeded() -> None:
+    spent = progress(pauses=LIMITS.max_pauses)
+    step = due_step(spent, now=T0 + 2 * H, latency_risk=0.0, limits=LIMITS)
+    assert step.step is None
+    assert step.next_check is None  # runs to the end
+
+
+def test_a_segment_shorter_than_the_minimum_run_is_not_paused_after() -> None:
+    short = (RunSegment(T0, T0 + timedelta(minutes=10)), RunSegment(T0 + 6 * H, T0 + 8 * H))
+    step = due_step(progress(segments=short), now=T0 + H, latency_risk=0.0, limits=LIMITS)
+    assert step.step is None
+
+
+def test_the_last_segment_runs_to_the_end() -> None:
+    step = due_step(progress(), now=T0 + 7 * H, latency_risk=0.0, limits=LIMITS)
+    assert (step.step, step.next_check) == (None, None)
+
+
+def test_a_paused_workload_with_nothing_planned_resumes_at_once() -> None:
+    paused = progress(paused_at=T0 + 9 * H, pauses=1)
+    assert due_step(paused, now=T0 + 9 * H, latency_risk=0.0, limits=LIMITS).step is Step.RESUME
+
+
+@pytest.mark.parametrize("bad", [{"max_pauses": -1}, {"min_run": timedelta(seconds=-1)}])
+def test_limits_refuse_negative_values(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="must be >= 0"):
+        PauseLimits(**bad)  # type: ignore[arg-type]
+
+
+def test_work_resumed_early_by_the_guard_runs_to_its_end() -> None:
+    resumed = progress(resumed_at=T0 + 4 * H, pauses=1)
+    step = due_step(resumed, now=T0 + 4 * H, latency_risk=0.0, limits=LIMITS)
+    assert (step.step, step.next_check) == (None, None)
+    assert "deadline guard" in step.reason
