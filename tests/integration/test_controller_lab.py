@@ -21,22 +21,30 @@ import pytest
 import yaml
 
 from carbon_kube.domain.annotations import (
+    CHECKPOINT_INTERVAL,
     DEADLINE,
     DECIDED_AT,
     EXPECTED_DURATION,
     FLEXIBLE_LABEL,
     GRID_ZONE_LABEL,
+    INTERRUPTIBLE,
     LATEST_START,
+    PAUSED_AT,
+    PAUSES,
     PLAN_ZONE,
     REASON,
     RELEASE_AT,
     RELEASED_AT,
     RELEASED_REASON,
+    RESUMED_AT,
     SCHEDULING_GATE,
+    SEGMENTS,
     format_rfc3339,
+    format_segments,
     parse_rfc3339,
 )
 from carbon_kube.domain.clock import FixedClock
+from carbon_kube.domain.plans import RunSegment
 from carbon_kube.kube.client import JOBS, NAMESPACES, NODES, PODS, KubeApiError, KubeClient
 from carbon_kube.kube.resources import (
     CRDS,
@@ -677,3 +685,130 @@ def test_a_held_pod_is_replanned_when_the_forecast_moves_and_released_at_its_new
     released_at = _released_at(released)
     assert new_release <= released_at <= new_release + 15 * MINUTE
     assert released_at <= latest_start
+
+
+def _interruptible_job(name: str, t: datetime, clock: VirtualClock) -> dict[str, Any]:
+    """A released-to-be Job with a two-segment plan: 10 min, a dirty gap of 18, 10 more."""
+    job = make_job(name).suspended().running_for(60 * MINUTE, clock).build()
+    job["metadata"]["labels"] = {FLEXIBLE_LABEL: "true"}
+    segments = (
+        RunSegment(t + 2 * MINUTE, t + 12 * MINUTE),
+        RunSegment(t + 30 * MINUTE, t + 40 * MINUTE),
+    )
+    job["metadata"]["annotations"] = {
+        DEADLINE: format_rfc3339(t + 120 * MINUTE),
+        EXPECTED_DURATION: "20m",
+        INTERRUPTIBLE: "true",
+        CHECKPOINT_INTERVAL: "1m",
+        RELEASE_AT: format_rfc3339(segments[0].start_at),
+        LATEST_START: format_rfc3339(t + 100 * MINUTE),
+        SEGMENTS: format_segments(segments),
+    }
+    return job
+
+
+def _job_annotation(kube: KubeClient, namespace: str, name: str, key: str) -> datetime | None:
+    text = _annotations(kube.get(JOBS, name, namespace)).get(key)
+    return parse_rfc3339(text, key) if text else None
+
+
+def test_an_interruptible_job_is_paused_at_its_dirty_hours_and_resumed_at_the_green_ones(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    replica = _replica(lab, clock, tmp_path, lease, "pauser")
+    replicas.append(replica.start())
+    replica.wait_leading()
+    t = clock.now().replace(microsecond=0)
+    kube.create(JOBS, _interruptible_job("checkpointing", t, clock), namespace)
+
+    wait_for(
+        lambda: (
+            kube.get(JOBS, "checkpointing", namespace)["spec"]["suspend"] is True
+            and _job_annotation(kube, namespace, "checkpointing", PAUSED_AT) is not None
+        ),
+        SETTLE,
+        "the Job to be paused after its first segment",
+        poll=timedelta(seconds=0.5),
+    )
+    paused_at = _job_annotation(kube, namespace, "checkpointing", PAUSED_AT)
+    assert paused_at is not None
+    assert t + 12 * MINUTE <= paused_at <= t + 16 * MINUTE
+    # The real Job controller takes the pods away (the work since the checkpoint is lost).
+    wait_for(
+        lambda: (
+            not [
+                p
+                for p in kube.list(PODS, namespace)
+                if p["metadata"].get("deletionTimestamp") is None
+                and p["metadata"]["labels"].get("job-name") == "checkpointing"
+            ]
+        ),
+        SETTLE,
+        "the paused Job's pods to be deleted",
+    )
+
+    wait_for(
+        lambda: _job_annotation(kube, namespace, "checkpointing", RESUMED_AT) is not None,
+        SETTLE,
+        "the Job to resume at its second segment",
+        poll=timedelta(seconds=0.5),
+    )
+    job = kube.get(JOBS, "checkpointing", namespace)
+    resumed_at = _job_annotation(kube, namespace, "checkpointing", RESUMED_AT)
+    assert resumed_at is not None
+    assert t + 30 * MINUTE <= resumed_at <= t + 34 * MINUTE
+    assert job["spec"]["suspend"] is False
+    assert _annotations(job)[PAUSES] == "1"
+    assert PAUSED_AT not in _annotations(job)
+    wait_for(
+        lambda: any(
+            p["metadata"]["labels"].get("job-name") == "checkpointing"
+            for p in kube.list(PODS, namespace)
+        ),
+        SETTLE,
+        "the resumed Job's new pod",
+    )
+
+
+def test_a_controller_killed_while_a_job_is_paused_is_replaced_and_resumes_it_on_time(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    first = _replica(lab, clock, tmp_path, lease, "first")
+    replicas.append(first.start())
+    first.wait_leading()
+    t = clock.now().replace(microsecond=0)
+    kube.create(JOBS, _interruptible_job("survivor", t, clock), namespace)
+    wait_for(
+        lambda: _job_annotation(kube, namespace, "survivor", PAUSED_AT) is not None,
+        SETTLE,
+        "the Job to be paused",
+        poll=timedelta(seconds=0.5),
+    )
+    first.kill()  # SIGKILL between the pause and the resume
+    second = _replica(lab, clock, tmp_path, lease, "second")
+    replicas.append(second.start())
+
+    wait_for(
+        lambda: _job_annotation(kube, namespace, "survivor", RESUMED_AT) is not None,
+        SETTLE,
+        "the new controller to resume the Job",
+        poll=timedelta(seconds=0.5),
+    )
+    resumed_at = _job_annotation(kube, namespace, "survivor", RESUMED_AT)
+    assert resumed_at is not None
+    assert t + 30 * MINUTE <= resumed_at <= t + 34 * MINUTE
+    job = kube.get(JOBS, "survivor", namespace)
+    assert (job["spec"]["suspend"], _annotations(job)[PAUSES]) == (False, "1")
+    assert "resumed Job/" in second.output()

@@ -178,6 +178,8 @@ def test_values_reach_the_components_and_the_configmap() -> None:
         "zones.regionOverrides.eu-west-1=IE",
         "api.existingSecret=my-keys",
         "controller.nodepoolWeights=true",
+        "controller.pauses.enabled=false",
+        "controller.pauses.maxPauses=2",
     )
     controller = next(
         d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith("controller")
@@ -187,6 +189,9 @@ def test_values_reach_the_components_and_the_configmap() -> None:
     assert "--region-zone=eu-west-1=IE" in container["args"]
     assert "--nodepool-weights" in container["args"]
     assert "--replan-home-zone=FR" in container["args"]
+    assert {"--no-pauses", "--max-pauses=2", "--min-run-between-pauses=30m"} <= set(
+        container["args"]
+    )
     secret_refs = {
         e["valueFrom"]["secretKeyRef"]["name"]
         for e in container["env"]

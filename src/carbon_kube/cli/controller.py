@@ -36,6 +36,7 @@ from carbon_kube.operator.running import run_controller
 from carbon_kube.operator.settings import (
     ControllerClock,
     ControllerSettings,
+    PauseSettings,
     SignalPublishing,
     WallClock,
 )
@@ -240,6 +241,31 @@ def run(
         "auto (the model whose last week of forecasts led to the best shifting decisions, "
         "refitted every 6 h), lightgbm, seasonal-naive or persistence.",
     ),
+    pauses: bool = typer.Option(
+        True,
+        "--pauses/--no-pauses",
+        help="Pause released interruptible Jobs and FlinkDeployments between the segments "
+        "of their plan (carbon-kube.io/segments) and resume them at the next one.",
+    ),
+    max_pauses: int = typer.Option(
+        field_default(PauseSettings, "max_pauses"),
+        "--max-pauses",
+        min=0,
+        max=100,
+        help="Most pauses of one workload; after that it runs to its end.",
+    ),
+    min_run_between_pauses: str = typer.Option(
+        _default_duration(PauseSettings, "min_run"),
+        "--min-run-between-pauses",
+        help="A segment shorter than this (virtual) is not paused after.",
+    ),
+    pause_latency_risk: float = typer.Option(
+        field_default(PauseSettings, "latency_risk"),
+        "--pause-latency-risk",
+        min=0.0,
+        max=1.0,
+        help="Resume a paused workload by deadline - (1 + risk) x the work it has left.",
+    ),
     metrics_port: int = typer.Option(
         0, "--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0: off)."
     ),
@@ -308,6 +334,13 @@ def run(
         else _publishing(
             publish_zones, signal_interval, signal_model, signal_namespace, signal_cache
         ),
+        pausing=PauseSettings(
+            max_pauses=max_pauses,
+            min_run=_duration(min_run_between_pauses, "--min-run-between-pauses"),
+            latency_risk=pause_latency_risk,
+        )
+        if pauses
+        else None,
     )
     replan_settings = None
     if replan_home_zone is not None:
