@@ -30,7 +30,7 @@ from carbon_kube.operator.outcomes import OutcomeSource
 from carbon_kube.operator.pause_loop import PauseLoop
 from carbon_kube.operator.release_loop import ReleaseLoop
 from carbon_kube.operator.replan_loop import ReplanLoop
-from carbon_kube.operator.replanning import Replanner
+from carbon_kube.operator.replanning import Replanner, SegmentReplanner
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings
 from carbon_kube.operator.signal_publishing import SignalPublisher
 from carbon_kube.providers.base import IntensityProvider
@@ -70,7 +70,14 @@ class Controller:
         self._pausing = (
             None
             if settings.pausing is None
-            else PauseLoop(client, clock, settings, settings.pausing, executor=self._executor)
+            else PauseLoop(
+                client,
+                clock,
+                settings,
+                settings.pausing,
+                executor=self._executor,
+                replanner=replanner if isinstance(replanner, SegmentReplanner) else None,
+            )
         )
         publishing = settings.publishing
         self._publisher = (

@@ -8,6 +8,11 @@ to do and does it with the kind's own mechanism in one PATCH (``kinds``: a Job's
 annotations, so a controller killed between a pause and its resume resumes on time after a
 restart; until the PATCH's watch event arrives the loop remembers what it just did, so it
 never pauses twice.
+
+With a :class:`~carbon_kube.operator.replanning.SegmentReplanner` (the controller's re-planner,
+``--replan-home-zone``), the work left is planned again on the forecast as it is at each
+pause: when the fresh plan runs it now, the workload is not paused and its new segments are
+written instead; otherwise it pauses with them. The deadline guard never depends on a plan.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from carbon_kube.domain.annotations import SEGMENTS, format_segments
+from carbon_kube.domain.plans import RunSegment
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.registry import pausable
 from carbon_kube.kube.client import KubeApiError, KubeClient
@@ -33,6 +40,7 @@ from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.holds import WorkloadKey
 from carbon_kube.operator.pausing import running_progress
 from carbon_kube.operator.release_loop import submit_at_of
+from carbon_kube.operator.replanning import SegmentReplanner
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, PauseSettings
 from carbon_kube.operator.workloads import resource_of
 from carbon_kube.policy.segment_steps import DueStep, SegmentProgress, Step, due_step
@@ -40,6 +48,9 @@ from carbon_kube.policy.segment_steps import DueStep, SegmentProgress, Step, due
 __all__ = ["PauseLoop"]
 
 _log = logging.getLogger("carbon_kube.operator.controller")
+
+# A fresh plan whose first segment starts this soon runs the work now (PATCHes take seconds).
+_RUN_ON_TOLERANCE = timedelta(minutes=1)
 
 _RESUME_TRIGGERS = {
     "start of its next segment": "next-segment",
@@ -66,6 +77,7 @@ class PauseLoop:
         pausing: PauseSettings,
         *,
         executor: ApiExecutor,
+        replanner: SegmentReplanner | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -73,6 +85,7 @@ class PauseLoop:
         self._pausing = pausing
         self._limits = pausing.limits()
         self._executor = executor
+        self._replanner = replanner
         self._running: dict[WorkloadKey, _Running] = {}
         # What the last step made of a workload (paused?, pauses), until an event shows it.
         self._expected: dict[WorkloadKey, tuple[bool, int]] = {}
@@ -132,13 +145,34 @@ class PauseLoop:
         self._running[running.key] = replace(running, progress=progress)
         self._expected[running.key] = (progress.paused_at is not None, progress.pauses)
 
+    async def _fresh_segments(
+        self, running: _Running, now: datetime
+    ) -> tuple[RunSegment, ...] | None:
+        if self._replanner is None:
+            return None
+        progress = running.progress
+        left = [segment for segment in progress.segments if segment.start_at >= now]
+        remaining = sum((segment.duration for segment in left), timedelta(0))
+        call = partial(
+            self._replanner.remaining_segments,
+            running.obj, now, remaining + progress.lost_per_pause, progress.deadline,
+        )  # fmt: skip
+        return await self._executor.run(call)
+
     async def _apply(self, running: _Running, step: DueStep, now: datetime) -> None:
         key = running.key
         adapter = pausable(key.kind)
         if adapter is None:
             return
         if step.step is Step.PAUSE:
+            fresh = await self._fresh_segments(running, now)
+            if fresh is not None and fresh[0].start_at <= now + _RUN_ON_TOLERANCE:
+                await self._run_on(running, fresh, now)
+                return
             body = adapter.pause_patch(running.obj, paused_at=now)
+            if fresh is not None:
+                body["metadata"]["annotations"][SEGMENTS] = format_segments(fresh)
+                self._replace_segments(key, fresh)
         else:
             body = adapter.resume_patch(running.obj, resumed_at=now)
         call = partial(
@@ -160,6 +194,33 @@ class PauseLoop:
         _log.info(
             "%s %s (%s)", "paused" if step.step is Step.PAUSE else "resumed", key, step.reason
         )
+
+    async def _run_on(
+        self, running: _Running, fresh: tuple[RunSegment, ...], now: datetime
+    ) -> None:
+        """The fresh plan runs the work now: keep it running, record the new segments."""
+        key = running.key
+        body = {"metadata": {"annotations": {SEGMENTS: format_segments(fresh)}}}
+        call = partial(
+            self._client.patch, resource_of(key.kind), key.name, body, key.namespace,
+            patch_type="merge",
+        )  # fmt: skip
+        progress = replace(running.progress, segments=fresh)
+        self._running[key] = replace(running, progress=progress)
+        self._expected[key] = (False, progress.pauses)
+        try:
+            await self._executor.call(call)
+        except KubeApiError as error:
+            _log.warning("could not record the new plan of %s: %s", key, error)
+            return
+        _log.info("kept %s running: the fresh forecast runs its work now", key)
+
+    def _replace_segments(self, key: WorkloadKey, fresh: tuple[RunSegment, ...]) -> None:
+        running = self._running.get(key)
+        if running is not None:
+            self._running[key] = replace(
+                running, progress=replace(running.progress, segments=fresh)
+            )
 
     def _count(self, running: _Running, step: DueStep, now: datetime) -> None:
         kind = running.key.kind.value

@@ -10,9 +10,10 @@ the forecast.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from carbon_kube.domain.annotations import (
     LATEST_START,
@@ -22,6 +23,7 @@ from carbon_kube.domain.annotations import (
     plan_annotations,
 )
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.plans import RunSegment
 from carbon_kube.domain.zones import Zone
 from carbon_kube.kinds.registry import kind_named
 from carbon_kube.planning.service import NO_SIGNAL, PlanningService
@@ -31,6 +33,7 @@ from carbon_kube.policy.replanning import ReleasePlan, should_replace
 __all__ = [
     "PlanningReplanner",
     "Replanner",
+    "SegmentReplanner",
     "plan_moved_materially",
     "recorded_plan",
     "replan_patch",
@@ -47,6 +50,19 @@ class Replanner(Protocol):
     def replan(
         self, obj: Mapping[str, Any], now: datetime, submit_at: datetime
     ) -> Mapping[str, str] | None: ...
+
+
+@runtime_checkable
+class SegmentReplanner(Protocol):
+    """Fresh segments for the ``remaining`` work of a running workload, from ``now``.
+
+    None when no plan can be made (no signal, unreadable annotations): the recorded plan then
+    stands.
+    """
+
+    def remaining_segments(
+        self, obj: Mapping[str, Any], now: datetime, remaining: timedelta, deadline: datetime
+    ) -> tuple[RunSegment, ...] | None: ...
 
 
 class PlanningReplanner:
@@ -74,6 +90,30 @@ class PlanningReplanner:
         if plan.reason == NO_SIGNAL:
             return None
         return plan_annotations(plan, decided_at=now, latest_start=workload.latest_start)
+
+    def remaining_segments(
+        self, obj: Mapping[str, Any], now: datetime, remaining: timedelta, deadline: datetime
+    ) -> tuple[RunSegment, ...] | None:
+        """The policy's split of the work left, on the forecast as it is now.
+
+        The same policy and pause model as at admission (``policy.pauses``), asked for the
+        remaining work only, with ``now`` as its submit instant and the original deadline.
+        """
+        kind = kind_named(str(obj.get("kind", "")))
+        if kind is None or remaining <= timedelta(0) or deadline <= now + remaining:
+            return None
+        home = Zone(self._service.settings.home_zone)
+        try:
+            workload, _ = workload_from_object(kind, obj, home_zone=home, submit_at=now)
+        except InputError:
+            return None
+        rest = dataclasses.replace(
+            workload, submit_at=now, expected_duration=remaining, deadline=deadline
+        )
+        plan = self._service.plan(rest)
+        if plan.reason == NO_SIGNAL:
+            return None
+        return plan.segments
 
 
 def recorded_plan(annotations: Mapping[str, str]) -> ReleasePlan | None:

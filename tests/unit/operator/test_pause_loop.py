@@ -190,3 +190,58 @@ def test_work_that_is_not_interruptible_or_finished_is_never_paused() -> None:
     run_for(ctl, 0.2)
 
     assert client.patches == []
+
+
+class FreshPlans:
+    """A re-planner that answers the remaining work with fixed segments."""
+
+    def __init__(self, segments: tuple[RunSegment, ...]) -> None:
+        self.segments = segments
+        self.asked: list[tuple[datetime, timedelta]] = []
+
+    def replan(self, obj: Any, now: datetime, submit_at: datetime) -> None:
+        return None
+
+    def remaining_segments(
+        self, obj: Any, now: datetime, remaining: timedelta, deadline: datetime
+    ) -> tuple[RunSegment, ...]:
+        self.asked.append((now, remaining))
+        return self.segments
+
+
+def replanning_controller(client: RecordingClient, clock: Clock, plans: FreshPlans) -> Controller:
+    settings = ControllerSettings(
+        regions=load_region_zone_map(),
+        label_nodes=False,
+        max_sleep=timedelta(milliseconds=20),
+        pausing=PauseSettings(),
+    )
+    return Controller(client, WallClock(clock), settings, replanner=plans)  # type: ignore[arg-type]
+
+
+def test_a_pause_replans_the_remaining_work_on_the_fresh_forecast() -> None:
+    later = (RunSegment(T0 + 7 * H, T0 + 9 * H + 10 * timedelta(minutes=1)),)
+    client, clock, plans = RecordingClient(), Clock(T0 + 2 * H), FreshPlans(later)
+    ctl = replanning_controller(client, clock, plans)
+    ctl.observe_workload(WorkloadKind.JOB, released_job(), deleted=False)
+
+    run_for(ctl, 0.2)
+
+    # Asked for the 2 h still planned plus the 10 min a pause loses, from the pause.
+    assert plans.asked == [(T0 + 2 * H, 2 * H + 10 * timedelta(minutes=1))]
+    ((_, body),) = client.patches
+    assert body["spec"] == {"suspend": True}
+    assert body["metadata"]["annotations"][SEGMENTS] == format_segments(later)
+
+
+def test_a_fresh_plan_that_runs_the_work_now_keeps_it_running() -> None:
+    now_on = (RunSegment(T0 + 2 * H, T0 + 4 * H),)
+    client, clock = RecordingClient(), Clock(T0 + 2 * H)
+    ctl = replanning_controller(client, clock, FreshPlans(now_on))
+    ctl.observe_workload(WorkloadKind.JOB, released_job(), deleted=False)
+
+    run_for(ctl, 0.2)
+
+    ((_, body),) = client.patches
+    assert body == {"metadata": {"annotations": {SEGMENTS: format_segments(now_on)}}}
+    assert ctl.pauses == (0, 0)
