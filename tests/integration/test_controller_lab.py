@@ -687,6 +687,9 @@ def test_a_held_pod_is_replanned_when_the_forecast_moves_and_released_at_its_new
     assert released_at <= latest_start
 
 
+_SHORT_RUNS = ("--min-run-between-pauses", "5m")
+
+
 def _interruptible_job(name: str, t: datetime, clock: VirtualClock) -> dict[str, Any]:
     """A released-to-be Job with a two-segment plan: 10 min, a dirty gap of 18, 10 more."""
     job = make_job(name).suspended().running_for(60 * MINUTE, clock).build()
@@ -721,7 +724,8 @@ def test_an_interruptible_job_is_paused_at_its_dirty_hours_and_resumed_at_the_gr
     tmp_path: Path,
 ) -> None:
     lease = f"lease-{uuid.uuid4().hex[:8]}"
-    replica = _replica(lab, clock, tmp_path, lease, "pauser")
+    # The plan's first segment is 10 min: pause after runs that short.
+    replica = _replica(lab, clock, tmp_path, lease, "pauser", *_SHORT_RUNS)
     replicas.append(replica.start())
     replica.wait_leading()
     t = clock.now().replace(microsecond=0)
@@ -785,7 +789,7 @@ def test_a_controller_killed_while_a_job_is_paused_is_replaced_and_resumes_it_on
     tmp_path: Path,
 ) -> None:
     lease = f"lease-{uuid.uuid4().hex[:8]}"
-    first = _replica(lab, clock, tmp_path, lease, "first")
+    first = _replica(lab, clock, tmp_path, lease, "first", *_SHORT_RUNS)
     replicas.append(first.start())
     first.wait_leading()
     t = clock.now().replace(microsecond=0)
@@ -797,7 +801,7 @@ def test_a_controller_killed_while_a_job_is_paused_is_replaced_and_resumes_it_on
         poll=timedelta(seconds=0.5),
     )
     first.kill()  # SIGKILL between the pause and the resume
-    second = _replica(lab, clock, tmp_path, lease, "second")
+    second = _replica(lab, clock, tmp_path, lease, "second", *_SHORT_RUNS)
     replicas.append(second.start())
 
     wait_for(
