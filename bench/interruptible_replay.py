@@ -46,6 +46,11 @@ def main() -> None:
             raise SystemExit(f"the replay wrote no figures (pytest exit {result.returncode})")
         figures = json.loads(out.read_text())
     for key, value in figures.items():
+        if isinstance(value, list):
+            print(f"{key}:")
+            for entry in value:
+                print(f"  {json.dumps(entry)}")
+            continue
         print(f"{key}: {value:.2f}" if isinstance(value, float) else f"{key}: {value}")
     print(
         f"interruptible: lab {figures['lab_saved_pct']:.2f} % saved, simulator "

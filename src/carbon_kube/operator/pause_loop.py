@@ -127,12 +127,16 @@ class PauseLoop:
                     now=now,
                     latency_risk=self._pausing.latency_risk,
                     limits=self._limits,
+                    resume_lead=self._settings.release_lead,
                 )
                 if step.step is not None:
                     self._record_locally(running, step, now)
                     self._executor.spawn(self._apply(running, step, now))
                 elif step.next_check is not None:
-                    wake_at = step.next_check if wake_at is None else min(wake_at, step.next_check)
+                    check = step.next_check
+                    if running.progress.paused_at is not None:
+                        check -= self._settings.release_lead  # resumes are led like releases
+                    wake_at = check if wake_at is None else min(wake_at, check)
             await self._sleep_until(wake_at, stop)
 
     def _record_locally(self, running: _Running, step: DueStep, now: datetime) -> None:

@@ -88,7 +88,7 @@ class PauseSettings(BaseModel):
     """How the controller carries out interruptible workloads' segment plans (pause/resume).
 
     ``max_pauses`` and ``min_run`` bound the pauses of one workload (``policy.segment_steps``);
-    ``latency_risk`` stretches the work left when guarding the deadline of a paused workload,
+    ``latency_risk`` stretches the work planned when guarding the deadline of a paused workload,
     as the webhook's ``threshold.latencyRisk`` does for a held one.
     """
 

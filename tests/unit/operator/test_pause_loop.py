@@ -152,7 +152,7 @@ def test_a_paused_job_is_resumed_at_its_next_segment_even_by_a_new_controller() 
 
 def test_the_deadline_guard_resumes_a_job_whose_plan_would_miss() -> None:
     late = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 11 * H, T0 + 13 * H))
-    client, clock = RecordingClient(), Clock(T0 + 9 * H + 50 * timedelta(minutes=1))
+    client, clock = RecordingClient(), Clock(T0 + 10 * H)
     paused = released_job(
         **{SEGMENTS: format_segments(late), PAUSED_AT: "2026-03-10T02:00:00Z", PAUSES: "1"}
     )
@@ -162,7 +162,7 @@ def test_the_deadline_guard_resumes_a_job_whose_plan_would_miss() -> None:
 
     run_for(ctl, 0.2)
 
-    # 2 h left + 10 min lost must start by 9:50 for a 12:00 deadline: resumed now, not at 11.
+    # The 2 h planned must start by 10:00 for a 12:00 deadline: resumed then, not at 11.
     assert [body["spec"] for _, body in client.patches] == [{"suspend": False}]
     assert sample("carbon_kube_resumes_total", kind="job", trigger="deadline-guard") == guard + 1
 

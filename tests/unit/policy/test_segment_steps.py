@@ -44,12 +44,12 @@ def test_a_paused_workload_resumes_at_its_next_segment() -> None:
 
 
 def test_the_deadline_guard_resumes_before_the_plan_when_the_plan_would_miss() -> None:
-    # The remaining 2 h plus 1 h of lost work, stretched by 50 %, must start by T0 + 7.5 h;
-    # a plan that resumes at 9 h would miss a 12 h deadline.
-    late_plan = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 9 * H, T0 + 11 * H))
+    # The remaining 2 h, stretched by 50 %, must start by T0 + 9 h; a plan that resumes at
+    # 9.5 h would miss a 12 h deadline with that margin.
+    late_plan = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 9.5 * H, T0 + 11.5 * H))
     paused = progress(segments=late_plan, paused_at=T0 + 2 * H, pauses=1, lost_per_pause=H)
     guard = latest_safe_resume(paused, after=T0 + 2 * H, latency_risk=0.5)
-    assert guard == T0 + 12 * H - 4.5 * H
+    assert guard == T0 + 12 * H - 3 * H
 
     waiting = due_step(paused, now=T0 + 5 * H, latency_risk=0.5, limits=LIMITS)
     assert waiting.next_check == guard
@@ -92,3 +92,11 @@ def test_work_resumed_early_by_the_guard_runs_to_its_end() -> None:
     step = due_step(resumed, now=T0 + 4 * H, latency_risk=0.0, limits=LIMITS)
     assert (step.step, step.next_check) == (None, None)
     assert "deadline guard" in step.reason
+
+
+def test_a_resume_lead_resumes_that_much_before_the_segment() -> None:
+    paused = progress(paused_at=T0 + 2 * H, pauses=1)
+    early = T0 + 6 * H - timedelta(minutes=2)
+    lead = timedelta(minutes=2)
+    assert due_step(paused, now=early, latency_risk=0.0, limits=LIMITS, resume_lead=lead).step
+    assert due_step(paused, now=early, latency_risk=0.0, limits=LIMITS).step is None
