@@ -87,8 +87,10 @@ class PauseLoop:
         self._executor = executor
         self._replanner = replanner
         self._running: dict[WorkloadKey, _Running] = {}
-        # What the last step made of a workload (paused?, pauses), until an event shows it.
-        self._expected: dict[WorkloadKey, tuple[bool, int]] = {}
+        # What the last step made of a workload, until an event shows it (see _signature).
+        self._expected: dict[WorkloadKey, tuple[bool, int, str]] = {}
+        # The newest object of each indexed workload, whatever the index holds.
+        self._latest: dict[WorkloadKey, Mapping[str, Any]] = {}
         self._wake = asyncio.Event()
         self.pauses = 0
         self.resumes = 0
@@ -106,10 +108,12 @@ class PauseLoop:
         if progress is None:
             self._running.pop(key, None)
             self._expected.pop(key, None)
+            self._latest.pop(key, None)
             return
+        self._latest[key] = obj
         expected = self._expected.get(key)
         if expected is not None:
-            if expected != (progress.paused_at is not None, progress.pauses):
+            if expected != _signature(progress):
                 return  # an event from before our step: the index already holds its result
             del self._expected[key]
         self._running[key] = _Running(key, obj, progress)
@@ -147,7 +151,7 @@ class PauseLoop:
         else:
             progress = replace(progress, paused_at=None, resumed_at=now)
         self._running[running.key] = replace(running, progress=progress)
-        self._expected[running.key] = (progress.paused_at is not None, progress.pauses)
+        self._expected[running.key] = _signature(progress)
 
     async def _fresh_segments(
         self, running: _Running, now: datetime
@@ -164,9 +168,28 @@ class PauseLoop:
         return await self._executor.run(call)
 
     async def _apply(self, running: _Running, step: DueStep, now: datetime) -> None:
+        """Carry out ``step``; any failure puts the index back to what the objects say."""
+        try:
+            await self._apply_once(running, step, now)
+        except Exception:
+            _log.exception("could not %s %s; will look again", step.step, running.key)
+            self._roll_back(running.key)
+
+    def _roll_back(self, key: WorkloadKey) -> None:
+        self._expected.pop(key, None)
+        latest = self._latest.get(key)
+        if latest is not None:
+            self.observe(key.kind, latest, deleted=False)
+
+    async def _apply_once(self, running: _Running, step: DueStep, now: datetime) -> None:
         key = running.key
         adapter = pausable(key.kind)
         if adapter is None:
+            return
+        latest = self._latest.get(key, running.obj)
+        if key not in self._latest or (step.step is Step.PAUSE and adapter.finished(latest)):
+            self._running.pop(key, None)  # finished or deleted since the step was decided
+            self._expected.pop(key, None)
             return
         if step.step is Step.PAUSE:
             fresh = await self._fresh_segments(running, now)
@@ -191,8 +214,7 @@ class PauseLoop:
                 return
             _log.warning("could not %s %s, retrying: %s", step.step, key, error)
             await asyncio.sleep(self._settings.retry_after.total_seconds())
-            self._expected.pop(key, None)
-            self.observe(key.kind, running.obj, deleted=False)  # the state before our step
+            self._roll_back(key)  # the newest object says what is true; decide again
             return
         self._count(running, step, now)
         _log.info(
@@ -209,22 +231,23 @@ class PauseLoop:
             self._client.patch, resource_of(key.kind), key.name, body, key.namespace,
             patch_type="merge",
         )  # fmt: skip
-        progress = replace(running.progress, segments=fresh)
+        progress = replace(running.progress, paused_at=None, segments=fresh)
         self._running[key] = replace(running, progress=progress)
-        self._expected[key] = (False, progress.pauses)
+        self._expected[key] = _signature(progress)
         try:
             await self._executor.call(call)
         except KubeApiError as error:
             _log.warning("could not record the new plan of %s: %s", key, error)
+            self._roll_back(key)
             return
         _log.info("kept %s running: the fresh forecast runs its work now", key)
 
     def _replace_segments(self, key: WorkloadKey, fresh: tuple[RunSegment, ...]) -> None:
         running = self._running.get(key)
         if running is not None:
-            self._running[key] = replace(
-                running, progress=replace(running.progress, segments=fresh)
-            )
+            progress = replace(running.progress, segments=fresh)
+            self._running[key] = replace(running, progress=progress)
+            self._expected[key] = _signature(progress)
 
     def _count(self, running: _Running, step: DueStep, now: datetime) -> None:
         kind = running.key.kind.value
@@ -254,3 +277,8 @@ class PauseLoop:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+
+
+def _signature(progress: SegmentProgress) -> tuple[bool, int, str]:
+    """What a step changes: paused or not, the pause count, the plan."""
+    return (progress.paused_at is not None, progress.pauses, format_segments(progress.segments))

@@ -45,7 +45,11 @@ def running_progress(
     annotations: Mapping[str, str] = meta.get("annotations") or {}
     if annotations.get(INTERRUPTIBLE, "").strip().lower() != "true":
         return None
-    if RELEASED_AT not in annotations or SEGMENTS not in annotations or kind.finished(obj):
+    if RELEASED_AT not in annotations or SEGMENTS not in annotations:
+        return None
+    # A paused FlinkDeployment reports its job FINISHED (cancelled with a savepoint): only work
+    # that is not paused can have finished.
+    if not annotations.get(PAUSED_AT) and kind.finished(obj):
         return None
     try:
         segments = parse_segments(annotations[SEGMENTS])
@@ -56,6 +60,7 @@ def running_progress(
         return SegmentProgress(
             segments=segments,
             deadline=deadline,
+            released_at=parse_rfc3339(annotations[RELEASED_AT], RELEASED_AT),
             paused_at=parse_rfc3339(paused, PAUSED_AT) if paused else None,
             resumed_at=parse_rfc3339(resumed, RESUMED_AT) if resumed else None,
             pauses=max(0, int(annotations.get(PAUSES, "0"))),

@@ -19,6 +19,7 @@ from carbon_kube.domain.annotations import (
     LATEST_START,
     PLAN_ZONE,
     RELEASE_AT,
+    SEGMENTS,
     parse_rfc3339,
     plan_annotations,
 )
@@ -144,6 +145,13 @@ def plan_moved_materially(
 
 
 def replan_patch(new: Mapping[str, str]) -> dict[str, object]:
-    """The merge patch writing the plan ``new``, keeping the latest safe start already there."""
-    annotations = {key: value for key, value in new.items() if key != LATEST_START}
+    """The merge patch writing the plan ``new``, keeping the latest safe start already there.
+
+    A new plan of one segment removes the old plan's ``segments`` (None deletes it in a merge
+    patch): the pause loop would otherwise follow the old stretches after the release.
+    """
+    annotations: dict[str, str | None] = {
+        key: value for key, value in new.items() if key != LATEST_START
+    }
+    annotations.setdefault(SEGMENTS, None)
     return {"metadata": {"annotations": annotations}}

@@ -59,10 +59,17 @@ class SegmentProgress:
 
     segments: tuple[RunSegment, ...]
     deadline: datetime
+    released_at: datetime | None = None
     paused_at: datetime | None = None  # None while it runs
     resumed_at: datetime | None = None  # the last resume, if any
     pauses: int = 0
     lost_per_pause: timedelta = timedelta(0)
+
+    @property
+    def run_began(self) -> datetime | None:
+        """When the current (or, while paused, the last) run began: release or last resume."""
+        known = [at for at in (self.released_at, self.resumed_at) if at is not None]
+        return max(known) if known else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +81,23 @@ class DueStep:
     reason: str
 
 
+# A run that began this much before its segment (less the resume lead) began in a gap: the
+# deadline guard resumed it, or it was released late; it runs to its end.
+_GAP_TOLERANCE = timedelta(minutes=1)
+
+
 def latest_safe_resume(
     progress: SegmentProgress, *, after: datetime, latency_risk: float
 ) -> datetime:
-    """The last resume, for the work planned after ``after``, that still meets the deadline."""
+    """The last resume, for the work left after a pause at ``after``, that meets the deadline.
+
+    The work left is the segments planned after ``after`` plus what the last run did not do of
+    its own segment (it began late, or was paused early); with nothing planned any more, one
+    checkpoint interval of lost work.
+    """
     left = [segment.duration for segment in progress.segments if segment.start_at >= after]
     remaining = sum(left, timedelta(0)) if left else progress.lost_per_pause
+    remaining += _shortfall(progress, after)
     return progress.deadline - remaining * (1.0 + latency_risk)
 
 
@@ -98,22 +116,45 @@ def due_step(
     """
     if progress.paused_at is not None:
         return _while_paused(progress, progress.paused_at, now + resume_lead, latency_risk)
-    started = [segment for segment in progress.segments if segment.start_at <= now]
-    if not started:
-        return DueStep(None, progress.segments[0].start_at, "before its first segment")
-    current = started[-1]
+    current = _segment_of_run(progress, now)
+    if current is None:
+        if progress.run_began is None and now < progress.segments[0].start_at:
+            return DueStep(None, progress.segments[0].start_at, "before its first segment")
+        return DueStep(None, None, "past its plan: runs to the end")
+    began = progress.run_began
+    if began is not None and began < current.start_at - resume_lead - _GAP_TOLERANCE:
+        return DueStep(None, None, "began between segments (deadline guard): runs to the end")
     if current is progress.segments[-1]:
         return DueStep(None, None, "in its last segment: runs to the end")
-    resumed = progress.resumed_at
-    if resumed is not None and resumed >= current.end_at:
-        return DueStep(None, None, "resumed early by the deadline guard: runs to the end")
     if now < current.end_at:
         return DueStep(None, current.end_at, "in a segment")
     if progress.pauses >= limits.max_pauses:
         return DueStep(None, None, f"paused {progress.pauses} times already: runs to the end")
     if current.duration < limits.min_run:
         return DueStep(None, None, f"segment shorter than {limits.min_run}: runs on")
+    if latest_safe_resume(progress, after=now, latency_risk=latency_risk) <= now + resume_lead:
+        return DueStep(None, None, "no slack left to pause: runs to the end")
     return DueStep(Step.PAUSE, None, "end of a segment")
+
+
+def _segment_of_run(progress: SegmentProgress, now: datetime) -> RunSegment | None:
+    """The segment the current run is for: the first to end after the run began."""
+    began = progress.run_began
+    if began is None:
+        started = [segment for segment in progress.segments if segment.start_at <= now]
+        return started[-1] if started else None
+    return next((segment for segment in progress.segments if segment.end_at > began), None)
+
+
+def _shortfall(progress: SegmentProgress, paused_at: datetime) -> timedelta:
+    """Planned work of the last run's segment that it did not do before ``paused_at``."""
+    began = progress.run_began
+    if began is None:
+        return timedelta(0)
+    segment = next((s for s in progress.segments if s.end_at > began), None)
+    if segment is None:
+        return timedelta(0)
+    return max(timedelta(0), segment.duration - (paused_at - began))
 
 
 def _while_paused(

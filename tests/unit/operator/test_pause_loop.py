@@ -245,3 +245,31 @@ def test_a_fresh_plan_that_runs_the_work_now_keeps_it_running() -> None:
     ((_, body),) = client.patches
     assert body == {"metadata": {"annotations": {SEGMENTS: format_segments(now_on)}}}
     assert ctl.pauses == (0, 0)
+
+
+def test_a_paused_flink_job_reported_finished_by_its_operator_is_still_resumed() -> None:
+    client, clock = RecordingClient(), Clock(T0 + 6 * H)
+    flink = {
+        "apiVersion": "flink.apache.org/v1beta1",
+        "kind": "FlinkDeployment",
+        "metadata": released_job("stream", **{PAUSED_AT: "2026-03-10T02:00:00Z", PAUSES: "1"})[
+            "metadata"
+        ],
+        "spec": {"job": {"state": "suspended", "upgradeMode": "savepoint"}},
+        # The operator cancels the job with a savepoint: its job status reads FINISHED.
+        "status": {"jobStatus": {"state": "FINISHED"}},
+    }
+    ctl = controller(client, clock)
+    ctl.observe_workload(WorkloadKind.FLINK, flink, deleted=False)
+
+    run_for(ctl, 0.2)
+
+    ((_, body),) = client.patches
+    assert body["spec"] == {"job": {"state": "running"}}
+
+
+def test_a_replan_to_one_segment_removes_the_old_segments() -> None:
+    from carbon_kube.operator.replanning import replan_patch
+
+    patch = replan_patch({"carbon-kube.io/release-at": "2026-03-10T05:00:00Z"})
+    assert patch["metadata"]["annotations"][SEGMENTS] is None  # type: ignore[index]

@@ -100,3 +100,34 @@ def test_a_resume_lead_resumes_that_much_before_the_segment() -> None:
     lead = timedelta(minutes=2)
     assert due_step(paused, now=early, latency_risk=0.0, limits=LIMITS, resume_lead=lead).step
     assert due_step(paused, now=early, latency_risk=0.0, limits=LIMITS).step is None
+
+
+def test_work_released_after_its_segment_ended_is_not_paused_with_nothing_done() -> None:
+    late = progress(released_at=T0 + 3 * H)  # the first segment (0-2 h) is over
+    step = due_step(late, now=T0 + 3 * H, latency_risk=0.0, limits=LIMITS)
+    assert step.step is None
+    assert "between segments" in step.reason
+
+
+def test_a_late_release_counts_the_missed_work_in_the_deadline_guard() -> None:
+    # Released 1 h into its 2 h segment and paused at its end: 1 h of that segment is owed.
+    paused = progress(released_at=T0 + H, paused_at=T0 + 2 * H, pauses=1)
+    guard = latest_safe_resume(paused, after=T0 + 2 * H, latency_risk=0.0)
+    assert guard == T0 + 12 * H - (2 * H + H)
+
+
+def test_a_guard_resume_in_a_gap_still_runs_to_its_end_after_the_next_segment() -> None:
+    three = (*PLAN, RunSegment(T0 + 10 * H, T0 + 11 * H))
+    early = progress(segments=three, resumed_at=T0 + 4 * H, pauses=1)
+    step = due_step(early, now=T0 + 8 * H, latency_risk=0.0, limits=LIMITS)
+    assert (step.step, step.next_check) == (None, None)
+
+
+def test_a_resume_led_before_its_segment_is_paused_at_that_segments_end() -> None:
+    lead = timedelta(minutes=2)
+    three = (*PLAN, RunSegment(T0 + 10 * H, T0 + 11 * H))
+    led = progress(segments=three, resumed_at=T0 + 6 * H - lead, pauses=1)
+    during = due_step(led, now=T0 + 7 * H, latency_risk=0.0, limits=LIMITS, resume_lead=lead)
+    assert during.next_check == T0 + 8 * H
+    at_end = due_step(led, now=T0 + 8 * H, latency_risk=0.0, limits=LIMITS, resume_lead=lead)
+    assert at_end.step is Step.PAUSE
