@@ -38,6 +38,7 @@ from carbon_kube.observability.metrics import (
 )
 from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.holds import WorkloadKey
+from carbon_kube.operator.pacing import sleep_until
 from carbon_kube.operator.pausing import running_progress
 from carbon_kube.operator.release_loop import submit_at_of
 from carbon_kube.operator.replanning import SegmentReplanner
@@ -141,7 +142,13 @@ class PauseLoop:
                     if running.progress.paused_at is not None:
                         check -= self._settings.release_lead  # resumes are led like releases
                     wake_at = check if wake_at is None else min(wake_at, check)
-            await self._sleep_until(wake_at, stop)
+            await sleep_until(
+                wake_at,
+                clock=self._clock,
+                max_sleep=self._settings.max_sleep,
+                wake=self._wake,
+                stop=stop,
+            )
 
     def _record_locally(self, running: _Running, step: DueStep, now: datetime) -> None:
         # Until the watch event of our PATCH arrives, act as if it had: never step twice.
@@ -261,22 +268,6 @@ class PauseLoop:
         if paused_at is not None:
             PAUSED_SECONDS.labels(kind).inc(max(0.0, (now - paused_at).total_seconds()))
         PAUSE_LOST_WORK_SECONDS.labels(kind).inc(running.progress.lost_per_pause.total_seconds())
-
-    async def _sleep_until(self, wake_at: datetime | None, stop: asyncio.Event) -> None:
-        max_sleep_s = self._settings.max_sleep.total_seconds()
-        sleep_s = max_sleep_s
-        if wake_at is not None:
-            ahead = (wake_at - self._clock.now()).total_seconds() / self._clock.speedup
-            sleep_s = min(max_sleep_s, max(0.0, ahead))
-        if sleep_s <= 0:
-            await asyncio.sleep(0)
-            return
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=sleep_s, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
 
 def _signature(progress: SegmentProgress) -> tuple[bool, int, str]:

@@ -34,6 +34,7 @@ from carbon_kube.observability.metrics import (
 from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.holds import HeldWorkload, HoldIndex, WorkloadKey
 from carbon_kube.operator.outcomes import OutcomeSource
+from carbon_kube.operator.pacing import sleep_until
 from carbon_kube.operator.releasing import DueReason, release_timing
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings
 from carbon_kube.operator.workloads import is_held, release_patch, resource_of
@@ -106,7 +107,13 @@ class ReleaseLoop:
                 self._in_flight.add(held.key)
                 self._executor.spawn(self._release(held))
             _, wake_at = self.release_window(self._clock.now() + lead)
-            await self._sleep_until(wake_at, stop)
+            await sleep_until(
+                None if wake_at is None else wake_at - self._settings.release_lead,
+                clock=self._clock,
+                max_sleep=self._settings.max_sleep,
+                wake=self._wake,
+                stop=stop,
+            )
 
     def release_window(self, start: datetime) -> tuple[datetime, datetime | None]:
         """(release what is due by this instant now, when the next release should start).
@@ -144,23 +151,6 @@ class ReleaseLoop:
             counts[held.key.kind] = counts.get(held.key.kind, 0) + 1
         for kind, count in counts.items():
             HELD_WORKLOADS.labels(kind.value).set(count)
-
-    async def _sleep_until(self, wake_at: datetime | None, stop: asyncio.Event) -> None:
-        """Sleep until ``wake_at`` (virtual, lead included), a wake-up, or ``max_sleep``."""
-        max_sleep_s = self._settings.max_sleep.total_seconds()
-        sleep_s = max_sleep_s
-        if wake_at is not None:
-            ahead = wake_at - self._settings.release_lead - self._clock.now()
-            sleep_s = min(max_sleep_s, max(0.0, ahead.total_seconds() / self._clock.speedup))
-        if sleep_s <= 0:
-            await asyncio.sleep(0)
-            return
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=sleep_s, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
     async def _release(self, held: HeldWorkload) -> None:
         key = held.key
