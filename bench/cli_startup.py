@@ -19,29 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-import typer
-from typer.core import TyperGroup
-
-from carbon_kube.cli.app import app
+from carbon_kube.cli.reference import leaf_commands
 
 CLI = str(Path(sys.executable).parent / "carbon-kube")
 GOAL_S = 0.3
-
-
-def leaf_commands() -> list[list[str]]:
-    root = typer.main.get_group(app)
-    context = typer.Context(root)
-    found: list[list[str]] = []
-
-    def walk(command: object, path: list[str]) -> None:
-        if isinstance(command, TyperGroup):
-            for name in command.list_commands(context):
-                walk(command.get_command(context, name), [*path, name])
-        else:
-            found.append(path)
-
-    walk(root, [])
-    return found
 
 
 def measure(args: list[str], repeat: int) -> tuple[float, float]:
@@ -64,7 +45,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     repeat = parser.parse_args().repeat
     os.environ.pop("CARBON_KUBE_CONFIG", None)
-    rows = [["--version"], ["--help"], *([*path, "--help"] for path in leaf_commands())]
+    rows = [["--version"], ["--help"], *([*path, "--help"] for path, _ in leaf_commands())]
     print(f"{'carbon-kube ...':<34} {'wall s':>7} {'cpu s':>7}")
     figures = {}
     for args in rows:

@@ -6,16 +6,13 @@ commands and options from here, so a command added to the app is tested without 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import typer
-from typer._click import Command
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperOption
 
-from carbon_kube.cli.app import app
 from carbon_kube.cli.paths import CheckedPath, PathRole
+from carbon_kube.cli.reference import leaf_commands
 
 
 @dataclass(frozen=True)
@@ -40,23 +37,6 @@ class CommandOption:
 
     def __str__(self) -> str:
         return f"{' '.join(self.command)} {self.flag}"
-
-
-def leaf_commands() -> Iterator[tuple[tuple[str, ...], Command]]:
-    """Every runnable command, as (path after ``carbon-kube``, command)."""
-    root = typer.main.get_group(app)
-    context = typer.Context(root)
-
-    def walk(command: Command, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Command]]:
-        if isinstance(command, TyperGroup):
-            for name in command.list_commands(context):
-                sub = command.get_command(context, name)
-                if sub is not None:
-                    yield from walk(sub, (*path, name))
-        else:
-            yield path, command
-
-    yield from walk(root, ())
 
 
 def options(*, role: PathRole | None = None) -> list[CommandOption]:

@@ -72,7 +72,7 @@ def render_cli_reference() -> str:
         "Every option of every command, with its variable and default. Options that follow a "
         "convention also read it (`--kubeconfig` reads `KUBECONFIG` after ours).\n"
     ]
-    for path, leaf in _leaves():
+    for path, leaf in leaf_commands():
         parts += [f"### `carbon-kube {' '.join(path)}`\n"]
         parts += ["| option | environment | default |", "|---|---|---|"]
         for option in leaf.params:
@@ -94,7 +94,12 @@ def _default_text(option: TyperOption) -> str:
     return f"`{text}`" if text else ""
 
 
-def _leaves() -> Iterator[tuple[tuple[str, ...], Command]]:
+def leaf_commands() -> Iterator[tuple[tuple[str, ...], Command]]:
+    """Every runnable command of the app, as (path after ``carbon-kube``, command).
+
+    The one walk of the tree: this reference, the tests of each class of user mistake and
+    ``bench/cli_startup.py`` all enumerate the commands here.
+    """
     root = typer.main.get_group(app)
     context = typer.Context(root)
 
