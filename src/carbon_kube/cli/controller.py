@@ -63,8 +63,11 @@ def _default_duration(settings: type[Any], name: str) -> str:
 _KINDS = {kind.value: kind for kind in WorkloadKind}
 
 
-def _duration(text: str, option: str) -> timedelta:
-    return parse_duration(text, option)
+def _duration(text: str, option: str, *, positive: bool = False) -> timedelta:
+    duration = parse_duration(text, option)
+    if positive and duration <= timedelta(0):
+        raise InputError(f"must be positive, got {text!r}", field=option)
+    return duration
 
 
 def _publishing(
@@ -77,9 +80,7 @@ def _publishing(
         raise InputError(error.message, field="--publish-zones") from None
     if not parsed:
         raise InputError("expected grid zone ids such as DE,FR", field="--publish-zones")
-    every = _duration(interval, "--signal-interval")
-    if every <= timedelta(0):
-        raise InputError("must be positive, e.g. 5m", field="--signal-interval")
+    every = _duration(interval, "--signal-interval", positive=True)
     return SignalPublishing(
         zones=parsed, namespace=namespace, interval=every, model=model, archive=archive
     )
@@ -259,6 +260,12 @@ def run(
         "--min-run-between-pauses",
         help="A segment shorter than this (virtual) is not paused after.",
     ),
+    pause_confirm_timeout: str = typer.Option(
+        _default_duration(PauseSettings, "confirm_within"),
+        "--pause-confirm-timeout",
+        help="Undo a pause its kind's controller has not confirmed by then (virtual; a "
+        "FlinkDeployment: savepoint taken, SUSPENDED; a Job: Suspended); it then runs to its end.",
+    ),
     pause_latency_risk: float = typer.Option(
         field_default(PauseSettings, "latency_risk"),
         "--pause-latency-risk",
@@ -338,6 +345,9 @@ def run(
             max_pauses=max_pauses,
             min_run=_duration(min_run_between_pauses, "--min-run-between-pauses"),
             latency_risk=pause_latency_risk,
+            confirm_within=_duration(
+                pause_confirm_timeout, "--pause-confirm-timeout", positive=True
+            ),
         )
         if pauses
         else None,

@@ -51,6 +51,9 @@ SEGMENTS = PREFIX + "segments"
 PAUSED_AT = PREFIX + "paused-at"
 RESUMED_AT = PREFIX + "resumed-at"
 PAUSES = PREFIX + "pauses"
+# Set (to when and why) when a pause was undone because the kind's own controller did not
+# confirm it in time: the workload is then never paused again and runs to its end.
+PAUSING_ABANDONED = PREFIX + "pausing-abandoned"
 
 # What the controller writes on nodes: the grid zone a node draws power from (a node selector
 # for a plan's zone), the zone's current intensity, whole g/kWh, and the node's facility power
@@ -213,6 +216,7 @@ __all__ = [
     "MAX_DELAY",
     "PAUSED_AT",
     "PAUSES",
+    "PAUSING_ABANDONED",
     "RESUMED_AT",
     "SCHEDULING_GATE",
     "SEGMENTS",

@@ -26,7 +26,7 @@ from carbon_kube.kinds.objects import mapping, spec
 from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, ReleasePatch
 from carbon_kube.kinds.quantities import parse_cpu, parse_memory_gib, positive_int, with_defaults
 
-__all__ = ["FLINK", "FLINK_SUSPENDED", "FlinkKind"]
+__all__ = ["FLINK", "FLINK_SUSPENDED", "FlinkKind", "savepoint_of_suspension"]
 
 FLINK_SUSPENDED = "suspended"
 FLINK_RUNNING = "running"
@@ -87,12 +87,19 @@ class FlinkKind:
             "spec": {"job": {"state": FLINK_SUSPENDED, "upgradeMode": FLINK_SAVEPOINT}},
         }
 
-    def resume_patch(self, obj: Mapping[str, Any], *, resumed_at: datetime) -> dict[str, Any]:
+    def resume_patch(
+        self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
+    ) -> dict[str, Any]:
         # The operator restores the job from the last savepoint.
         return {
-            "metadata": {"annotations": resume_annotations(resumed_at)},
+            "metadata": {
+                "annotations": resume_annotations(resumed_at, abandon_pausing=abandon_pausing)
+            },
             "spec": {"job": {"state": FLINK_RUNNING}},
         }
+
+    def pause_confirmed(self, obj: Mapping[str, Any]) -> bool:
+        return savepoint_of_suspension(obj) is not None
 
     def finished(self, obj: Mapping[str, Any]) -> bool:
         state = str(mapping(mapping(obj.get("status")).get("jobStatus")).get("state", ""))
@@ -111,6 +118,24 @@ class FlinkKind:
             parse_memory_gib(task_manager.get("memory", "1g")) or 1.0
         )
         return with_defaults(cpus, memory)
+
+
+def savepoint_of_suspension(obj: Mapping[str, Any]) -> str | None:
+    """Where the operator saved a suspended job's state, once the suspension is complete.
+
+    The operator's status protocol (FlinkDeploymentStatus, operator 1.x): the cancel with
+    savepoint runs as ``lifecycleState: UPGRADING``; done, the job is ``SUSPENDED`` and the
+    savepoint is ``jobStatus.upgradeSavepointPath`` (older operators: only
+    ``jobStatus.savepointInfo.lastSavepoint.location``). None until both are there.
+    """
+    status = mapping(obj.get("status"))
+    if str(status.get("lifecycleState", "")).upper() != "SUSPENDED":
+        return None
+    job_status = mapping(status.get("jobStatus"))
+    path = job_status.get("upgradeSavepointPath") or mapping(
+        mapping(job_status.get("savepointInfo")).get("lastSavepoint")
+    ).get("location")
+    return str(path) if path else None
 
 
 FLINK: Final = FlinkKind()

@@ -24,6 +24,7 @@ from carbon_kube.domain.annotations import (
     LATEST_START,
     PAUSED_AT,
     PAUSES,
+    PAUSING_ABANDONED,
     PLAN_ZONE,
     RELEASE_AT,
     RELEASED_AT,
@@ -98,9 +99,17 @@ def pause_annotations(obj: Mapping[str, Any], paused_at: datetime) -> dict[str, 
     return {PAUSED_AT: format_rfc3339(paused_at), PAUSES: str(done + 1)}
 
 
-def resume_annotations(resumed_at: datetime) -> dict[str, str | None]:
-    """The record of a resume; ``paused-at`` is removed (None deletes it in a merge patch)."""
-    return {PAUSED_AT: None, RESUMED_AT: format_rfc3339(resumed_at)}
+def resume_annotations(
+    resumed_at: datetime, *, abandon_pausing: str | None = None
+) -> dict[str, str | None]:
+    """The record of a resume; ``paused-at`` is removed (None deletes it in a merge patch).
+
+    ``abandon_pausing`` (why) also records that the workload is never to be paused again.
+    """
+    record: dict[str, str | None] = {PAUSED_AT: None, RESUMED_AT: format_rfc3339(resumed_at)}
+    if abandon_pausing is not None:
+        record[PAUSING_ABANDONED] = f"{format_rfc3339(resumed_at)} {abandon_pausing}"
+    return record
 
 
 def plan_zone(obj: Mapping[str, Any]) -> str | None:

@@ -26,7 +26,7 @@ from carbon_kube.kinds.holding import (
     suspended_hold_is_ours,
     tightening_selector,
 )
-from carbon_kube.kinds.objects import mapping, spec
+from carbon_kube.kinds.objects import condition_true, mapping, spec
 from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, ReleasePatch
 from carbon_kube.kinds.quantities import pod_requests, positive_int, with_defaults
 
@@ -81,20 +81,22 @@ class JobKind:
             "spec": {"suspend": True},
         }
 
-    def resume_patch(self, obj: Mapping[str, Any], *, resumed_at: datetime) -> dict[str, Any]:
+    def resume_patch(
+        self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
+    ) -> dict[str, Any]:
         return {
-            "metadata": {"annotations": resume_annotations(resumed_at)},
+            "metadata": {
+                "annotations": resume_annotations(resumed_at, abandon_pausing=abandon_pausing)
+            },
             "spec": {"suspend": False},
         }
 
+    def pause_confirmed(self, obj: Mapping[str, Any]) -> bool:
+        # The Job controller sets Suspended=True in the sync that deletes the active pods.
+        return condition_true(obj, "Suspended")
+
     def finished(self, obj: Mapping[str, Any]) -> bool:
-        conditions = mapping(obj.get("status")).get("conditions") or []
-        return any(
-            isinstance(c, Mapping)
-            and c.get("type") in ("Complete", "Failed")
-            and c.get("status") == "True"
-            for c in conditions
-        )
+        return condition_true(obj, "Complete", "Failed")
 
     def size(self, obj: Mapping[str, Any]) -> tuple[float, float]:
         job_spec = spec(obj)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["dicts", "mapping", "metadata", "spec", "string_annotations"]
+__all__ = ["condition_true", "dicts", "mapping", "metadata", "spec", "string_annotations"]
 
 
 def mapping(value: object) -> Mapping[str, Any]:
@@ -35,3 +35,9 @@ def spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 def string_annotations(obj: Mapping[str, Any]) -> dict[str, str]:
     """The object's annotations as strings (values the user typed as numbers included)."""
     return {str(k): str(v) for k, v in mapping(metadata(obj).get("annotations")).items()}
+
+
+def condition_true(obj: Mapping[str, Any], *types: str) -> bool:
+    """True when ``status.conditions`` has one of ``types`` with status ``"True"``."""
+    conditions = dicts(mapping(obj.get("status")).get("conditions"))
+    return any(c.get("type") in types and c.get("status") == "True" for c in conditions)

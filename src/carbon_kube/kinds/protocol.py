@@ -125,8 +125,17 @@ class PausableKind(KindAdapter, Protocol):
         """The merge patch that pauses ``obj`` now."""
         ...
 
-    def resume_patch(self, obj: Mapping[str, Any], *, resumed_at: datetime) -> dict[str, Any]:
-        """The merge patch that resumes the paused ``obj``."""
+    def resume_patch(
+        self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
+    ) -> dict[str, Any]:
+        """The merge patch that resumes the paused ``obj``.
+
+        ``abandon_pausing`` (why) makes it the last: recorded on the object, read by the loop.
+        """
+        ...
+
+    def pause_confirmed(self, obj: Mapping[str, Any]) -> bool:
+        """True once the kind's own controller reports the paused work stopped, state saved."""
         ...
 
     def finished(self, obj: Mapping[str, Any]) -> bool:

@@ -54,5 +54,5 @@ def pausable(kind: WorkloadKind) -> PausableKind | None:
 
 # The kinds that implement PausableKind; a test checks this agrees with supports_pause.
 _PAUSABLE: Final[Mapping[WorkloadKind, PausableKind]] = MappingProxyType(
-    {adapter.workload_kind: adapter for adapter in (JOB, FLINK)}
+    {adapter.workload_kind: adapter for adapter in (JOB, SPARK, FLINK)}
 )

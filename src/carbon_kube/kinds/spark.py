@@ -2,7 +2,14 @@
 
 Released by ``spec.suspend: false`` with the node selector tightened to the planned zone in
 the same patch; sized as the driver plus ``executor.instances`` executors (Spark's JVM sizes,
-``4g``, are read as GiB). Pure, no I/O.
+``4g``, are read as GiB).
+
+A released application marked interruptible is paused with ``spec.suspend: true`` too: the
+Spark operator (v2) moves it through ``SUSPENDING`` to ``SUSPENDED`` and deletes its driver and
+executors; ``suspend: false`` resubmits it (``RESUMING``), and Spark starts the application
+from the beginning. Only an application that checkpoints (Structured Streaming's
+``checkpointLocation``, or its own) continues where it was, so pausing is opt-in, as for Jobs,
+and ``carbon-kube.io/checkpoint-interval`` states the work a pause loses. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ from typing import Any, Final
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.holding import (
     SUSPEND_PATCH,
+    pause_annotations,
     plan_recorded,
     plan_zone,
     release_annotations,
+    resume_annotations,
     suspend_flag_foreign,
     suspended_hold_is_ours,
     tightening_selector,
@@ -35,7 +44,7 @@ class SparkKind:
     api: Final = ApiCoordinates(
         "sparkoperator.k8s.io", "v1beta2", "SparkApplication", "sparkapplications"
     )
-    supports_pause: Final = False
+    supports_pause: Final = True
 
     def is_held(self, obj: Mapping[str, Any]) -> bool:
         return suspended_hold_is_ours(obj) and bool(spec(obj).get("suspend"))
@@ -68,6 +77,29 @@ class SparkKind:
         }
         return ReleasePatch(body, "merge", zone if selector else None)
 
+    def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
+        # The operator deletes driver and executors; work since the last checkpoint is lost.
+        return {
+            "metadata": {"annotations": pause_annotations(obj, paused_at)},
+            "spec": {"suspend": True},
+        }
+
+    def resume_patch(
+        self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "metadata": {
+                "annotations": resume_annotations(resumed_at, abandon_pausing=abandon_pausing)
+            },
+            "spec": {"suspend": False},
+        }
+
+    def pause_confirmed(self, obj: Mapping[str, Any]) -> bool:
+        return _application_state(obj) == "SUSPENDED"
+
+    def finished(self, obj: Mapping[str, Any]) -> bool:
+        return _application_state(obj) in ("COMPLETED", "FAILED")
+
     def size(self, obj: Mapping[str, Any]) -> tuple[float, float]:
         app = spec(obj)
         driver, executor = mapping(app.get("driver")), mapping(app.get("executor"))
@@ -79,6 +111,12 @@ class SparkKind:
             parse_memory_gib(executor.get("memory", "1g")) or 1.0
         )
         return with_defaults(cpus, memory)
+
+
+def _application_state(obj: Mapping[str, Any]) -> str:
+    """``status.applicationState.state`` as the operator writes it (``RUNNING``, ...)."""
+    state = mapping(mapping(obj.get("status")).get("applicationState")).get("state", "")
+    return str(state).upper()
 
 
 SPARK: Final = SparkKind()

@@ -44,7 +44,13 @@ from carbon_kube.operator.release_loop import submit_at_of
 from carbon_kube.operator.replanning import SegmentReplanner
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, PauseSettings
 from carbon_kube.operator.workloads import resource_of
-from carbon_kube.policy.segment_steps import DueStep, SegmentProgress, Step, due_step
+from carbon_kube.policy.segment_steps import (
+    PAUSE_UNCONFIRMED,
+    DueStep,
+    SegmentProgress,
+    Step,
+    due_step,
+)
 
 __all__ = ["PauseLoop"]
 
@@ -57,6 +63,7 @@ _RESUME_TRIGGERS = {
     "start of its next segment": "next-segment",
     "latest safe resume (deadline guard)": "deadline-guard",
     "no segment left: resume to finish": "plan-exhausted",
+    PAUSE_UNCONFIRMED: "pause-unconfirmed",
 }
 
 
@@ -152,6 +159,12 @@ class PauseLoop:
 
     def _record_locally(self, running: _Running, step: DueStep, now: datetime) -> None:
         # Until the watch event of our PATCH arrives, act as if it had: never step twice.
+        if step.reason == PAUSE_UNCONFIRMED:
+            # Pausing is over for this workload (its event will say so); a failed PATCH puts
+            # it back from the newest object.
+            self._running.pop(running.key, None)
+            self._expected.pop(running.key, None)
+            return
         progress = running.progress
         if step.step is Step.PAUSE:
             progress = replace(progress, paused_at=now, pauses=progress.pauses + 1)
@@ -208,7 +221,8 @@ class PauseLoop:
                 body["metadata"]["annotations"][SEGMENTS] = format_segments(fresh)
                 self._replace_segments(key, fresh)
         else:
-            body = adapter.resume_patch(running.obj, resumed_at=now)
+            abandon = step.reason if step.reason == PAUSE_UNCONFIRMED else None
+            body = adapter.resume_patch(running.obj, resumed_at=now, abandon_pausing=abandon)
         call = partial(
             self._client.patch, resource_of(key.kind), key.name, body, key.namespace,
             patch_type="merge",
@@ -224,6 +238,13 @@ class PauseLoop:
             self._roll_back(key)  # the newest object says what is true; decide again
             return
         self._count(running, step, now)
+        if step.reason == PAUSE_UNCONFIRMED:
+            _log.warning(
+                "%s: its controller did not confirm the pause within %s; resumed, and it "
+                "will not be paused again",
+                key, self._limits.confirm_within,
+            )  # fmt: skip
+            return
         _log.info(
             "%s %s (%s)", "paused" if step.step is Step.PAUSE else "resumed", key, step.reason
         )

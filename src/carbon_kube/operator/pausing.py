@@ -17,6 +17,7 @@ from carbon_kube.domain.annotations import (
     INTERRUPTIBLE,
     PAUSED_AT,
     PAUSES,
+    PAUSING_ABANDONED,
     RELEASED_AT,
     RESUMED_AT,
     SEGMENTS,
@@ -38,14 +39,16 @@ def running_progress(
     """The plan to carry out for ``obj``, or None when there is none to carry out.
 
     None unless ``obj`` is interruptible, was released by Carbon-Kube, has a plan of several
-    segments and has not finished. Unreadable annotations also give None: the workload then
-    runs to its end, which is always safe.
+    segments, has not finished and pausing it was not abandoned. Unreadable annotations also
+    give None: the workload then runs to its end, which is always safe.
     """
     meta = obj.get("metadata") or {}
     annotations: Mapping[str, str] = meta.get("annotations") or {}
     if annotations.get(INTERRUPTIBLE, "").strip().lower() != "true":
         return None
     if RELEASED_AT not in annotations or SEGMENTS not in annotations:
+        return None
+    if PAUSING_ABANDONED in annotations:
         return None
     # A paused FlinkDeployment reports its job FINISHED (cancelled with a savepoint): only work
     # that is not paused can have finished.
@@ -65,6 +68,7 @@ def running_progress(
             resumed_at=parse_rfc3339(resumed, RESUMED_AT) if resumed else None,
             pauses=max(0, int(annotations.get(PAUSES, "0"))),
             lost_per_pause=parse_duration(lost, CHECKPOINT_INTERVAL) if lost else timedelta(0),
+            pause_confirmed=not paused or kind.pause_confirmed(obj),
         )
     except (InputError, ValueError):
         return None

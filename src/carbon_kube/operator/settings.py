@@ -89,7 +89,9 @@ class PauseSettings(BaseModel):
 
     ``max_pauses`` and ``min_run`` bound the pauses of one workload (``policy.segment_steps``);
     ``latency_risk`` stretches the work planned when guarding the deadline of a paused workload,
-    as the webhook's ``threshold.latencyRisk`` does for a held one.
+    as the webhook's ``threshold.latencyRisk`` does for a held one; ``confirm_within`` is how
+    long the kind's own controller may take to confirm a pause (a Flink savepoint) before the
+    pause is undone and the workload runs to its end.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -97,9 +99,17 @@ class PauseSettings(BaseModel):
     max_pauses: int = Field(default=4, ge=0, le=100)
     min_run: timedelta = timedelta(minutes=30)
     latency_risk: float = Field(default=0.0, ge=0.0, le=1.0)
+    confirm_within: timedelta = timedelta(minutes=15)
+
+    @model_validator(mode="after")
+    def _limits_valid(self) -> PauseSettings:
+        self.limits()  # one place checks them: PauseLimits
+        return self
 
     def limits(self) -> PauseLimits:
-        return PauseLimits(max_pauses=self.max_pauses, min_run=self.min_run)
+        return PauseLimits(
+            max_pauses=self.max_pauses, min_run=self.min_run, confirm_within=self.confirm_within
+        )
 
 
 class ControllerSettings(BaseModel):

@@ -14,7 +14,11 @@ annotations say it was:
   margin. The forecast can be wrong; the deadline guard does not depend on it. Work the guard
   resumed early (between segments) runs to its end: pausing it again would only bring it back
   to the guard. ``lost_per_pause`` (the checkpoint interval) is the work a pause loses: it is
-  counted when nothing is planned any more, and re-plans ask for it on top of the work left.
+  counted when nothing is planned any more, and re-plans ask for it on top of the work left;
+* paused, but the kind's own controller has not confirmed it (a FlinkDeployment's operator
+  reports the savepoint and ``SUSPENDED``; the Job controller its ``Suspended`` condition)
+  within ``confirm_within``: **resume** at once and pause it no more. A pause nobody carries
+  out is a job in limbo, neither running nor safely stopped; running on is always safe.
 
 Counting it again on top of planned segments resumed 7 of 51 pauses in the interruptible
 replay early (bench/interruptible_replay.py): the plans' restart cost already covers it when
@@ -25,13 +29,21 @@ Pure: instants in, a step out. The kinds say how a pause is done; the controller
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from carbon_kube.domain.plans import RunSegment
 
-__all__ = ["DueStep", "PauseLimits", "SegmentProgress", "Step", "due_step", "latest_safe_resume"]
+__all__ = [
+    "PAUSE_UNCONFIRMED",
+    "DueStep",
+    "PauseLimits",
+    "SegmentProgress",
+    "Step",
+    "due_step",
+    "latest_safe_resume",
+]
 
 
 class Step(StrEnum):
@@ -41,16 +53,23 @@ class Step(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PauseLimits:
-    """How often one workload may be paused, and the shortest run worth pausing after."""
+    """How often one workload may be paused and the shortest run worth pausing after.
+
+    ``confirm_within``: how long the kind's own controller may take to confirm a pause before
+    it is undone.
+    """
 
     max_pauses: int = 4
     min_run: timedelta = timedelta(minutes=30)
+    confirm_within: timedelta = timedelta(minutes=15)
 
     def __post_init__(self) -> None:
         if self.max_pauses < 0:
             raise ValueError(f"max_pauses must be >= 0, got {self.max_pauses}")
         if self.min_run < timedelta(0):
             raise ValueError(f"min_run must be >= 0, got {self.min_run}")
+        if self.confirm_within <= timedelta(0):
+            raise ValueError(f"confirm_within must be > 0, got {self.confirm_within}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +83,8 @@ class SegmentProgress:
     resumed_at: datetime | None = None  # the last resume, if any
     pauses: int = 0
     lost_per_pause: timedelta = timedelta(0)
+    # While paused: has the kind's own controller confirmed the pause (state saved, stopped)?
+    pause_confirmed: bool = True
 
     @property
     def run_began(self) -> datetime | None:
@@ -80,6 +101,9 @@ class DueStep:
     next_check: datetime | None
     reason: str
 
+
+PAUSE_UNCONFIRMED = "pause not confirmed in time: resumed, runs to the end"
+"""The reason of the one resume that also ends pausing for the workload."""
 
 # A run that began this much before its segment (less the resume lead) began in a gap: the
 # deadline guard resumed it, or it was released late; it runs to its end.
@@ -115,7 +139,13 @@ def due_step(
     lead: a resume takes real seconds to reach the pods, many virtual ones on a fast clock).
     """
     if progress.paused_at is not None:
-        return _while_paused(progress, progress.paused_at, now + resume_lead, latency_risk)
+        unconfirmed_until = progress.paused_at + limits.confirm_within
+        if not progress.pause_confirmed and now >= unconfirmed_until:
+            return DueStep(Step.RESUME, None, PAUSE_UNCONFIRMED)
+        step = _while_paused(progress, progress.paused_at, now + resume_lead, latency_risk)
+        if progress.pause_confirmed or step.next_check is None:
+            return step
+        return replace(step, next_check=min(step.next_check, unconfirmed_until + resume_lead))
     current = _segment_of_run(progress, now)
     if current is None:
         if progress.run_began is None and now < progress.segments[0].start_at:

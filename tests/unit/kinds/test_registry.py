@@ -12,6 +12,7 @@ from carbon_kube.domain.annotations import (
     FLEXIBLE_LABEL,
     PAUSED_AT,
     PAUSES,
+    PAUSING_ABANDONED,
     RELEASE_AT,
     RESUMED_AT,
 )
@@ -95,10 +96,13 @@ def test_a_kind_says_it_can_pause_exactly_when_it_has_pause_and_resume(
 ) -> None:
     adapter = adapter_for(kind)
     assert adapter.supports_pause == (pausable(kind) is not None)
-    assert adapter.supports_pause == (kind in (WorkloadKind.JOB, WorkloadKind.FLINK))
+    assert adapter.supports_pause == (kind is not WorkloadKind.POD)
 
 
-@pytest.mark.parametrize("kind", [WorkloadKind.JOB, WorkloadKind.FLINK])
+_PAUSABLE_KINDS = [WorkloadKind.JOB, WorkloadKind.SPARK, WorkloadKind.FLINK]
+
+
+@pytest.mark.parametrize("kind", _PAUSABLE_KINDS)
 def test_pause_then_resume_records_both_and_counts_pauses(kind: WorkloadKind) -> None:
     adapter = pausable(kind)
     assert adapter is not None
@@ -127,6 +131,67 @@ def test_a_job_pauses_with_suspend_and_flink_with_a_savepoint() -> None:
         "job": {"state": "suspended", "upgradeMode": "savepoint"}
     }
     assert flink.resume_patch({}, resumed_at=at)["spec"] == {"job": {"state": "running"}}
+
+
+@pytest.mark.parametrize("kind", _PAUSABLE_KINDS)
+def test_the_last_resume_records_why_pausing_was_abandoned(kind: WorkloadKind) -> None:
+    adapter = pausable(kind)
+    assert adapter is not None
+    at = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    resumed = adapter.resume_patch({}, resumed_at=at, abandon_pausing="no savepoint")
+    assert resumed["metadata"]["annotations"][PAUSING_ABANDONED] == (
+        "2026-03-10T12:00:00Z no savepoint"
+    )
+
+
+# What each kind's own controller writes once the pause is done (and before: nothing).
+_CONFIRMED_PAUSES: dict[WorkloadKind, dict[str, Any]] = {
+    WorkloadKind.JOB: {"conditions": [{"type": "Suspended", "status": "True"}]},
+    WorkloadKind.SPARK: {"applicationState": {"state": "SUSPENDED"}},
+    WorkloadKind.FLINK: {
+        "lifecycleState": "SUSPENDED",
+        "jobStatus": {"state": "FINISHED", "upgradeSavepointPath": "s3://sp/savepoint-1"},
+    },
+}
+_UNCONFIRMED_PAUSES: dict[WorkloadKind, list[dict[str, Any]]] = {
+    WorkloadKind.JOB: [{}, {"conditions": [{"type": "Suspended", "status": "False"}]}],
+    WorkloadKind.SPARK: [{}, {"applicationState": {"state": "SUSPENDING"}}],
+    WorkloadKind.FLINK: [
+        {},
+        # Cancel with savepoint under way; then a suspension with no savepoint recorded.
+        {"lifecycleState": "UPGRADING", "jobStatus": {"savepointInfo": {"triggerId": "t1"}}},
+        {"lifecycleState": "SUSPENDED", "jobStatus": {"state": "FINISHED"}},
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", _PAUSABLE_KINDS)
+def test_a_pause_is_confirmed_only_by_the_kinds_own_controller(kind: WorkloadKind) -> None:
+    adapter = pausable(kind)
+    assert adapter is not None
+    assert adapter.pause_confirmed({"status": _CONFIRMED_PAUSES[kind]})
+    for status in _UNCONFIRMED_PAUSES[kind]:
+        assert not adapter.pause_confirmed({"status": status}), status
+
+
+def test_an_older_flink_operator_confirms_with_its_last_savepoint() -> None:
+    status = {
+        "lifecycleState": "SUSPENDED",
+        "jobStatus": {"savepointInfo": {"lastSavepoint": {"location": "file:///sp/1"}}},
+    }
+    assert pausable(WorkloadKind.FLINK).pause_confirmed({"status": status})  # type: ignore[union-attr]
+
+
+def test_a_spark_application_pauses_with_suspend_and_finishes_by_its_state() -> None:
+    spark = pausable(WorkloadKind.SPARK)
+    assert spark is not None
+    at = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    assert spark.pause_patch(_submitted(WorkloadKind.SPARK), paused_at=at)["spec"] == {
+        "suspend": True
+    }
+    assert spark.resume_patch({}, resumed_at=at)["spec"] == {"suspend": False}
+    for state, over in (("RUNNING", False), ("COMPLETED", True), ("FAILED", True)):
+        assert spark.finished({"status": {"applicationState": {"state": state}}}) is over
 
 
 @pytest.mark.parametrize("kind", list(WorkloadKind))

@@ -64,6 +64,17 @@ def released_job(name: str = "etl", **annotations: str) -> dict[str, Any]:
     }
 
 
+def paused_job(*, confirmed: bool = True, segments: str | None = None) -> dict[str, Any]:
+    """A Job paused at 02:00; ``confirmed``: the Job controller reports it Suspended."""
+    job = released_job(**{PAUSED_AT: "2026-03-10T02:00:00Z", PAUSES: "1"})
+    if segments is not None:
+        job["metadata"]["annotations"][SEGMENTS] = segments
+    job["spec"] = {"suspend": True}
+    if confirmed:
+        job["status"] = {"conditions": [{"type": "Suspended", "status": "True"}]}
+    return job
+
+
 class Clock:
     """A settable wall clock for the controller."""
 
@@ -128,7 +139,7 @@ def test_a_job_is_paused_once_at_the_end_of_its_segment_despite_stale_events() -
 
 def test_a_paused_job_is_resumed_at_its_next_segment_even_by_a_new_controller() -> None:
     client, clock = RecordingClient(), Clock(T0 + 5 * H)
-    paused = released_job(**{PAUSED_AT: "2026-03-10T02:00:00Z", PAUSES: "1"})
+    paused = paused_job()
     # A controller that starts after the pause (the one that paused it was killed).
     ctl = controller(client, clock)
     lost_before = sample("carbon_kube_pause_lost_work_seconds_total", kind="job")
@@ -153,9 +164,7 @@ def test_a_paused_job_is_resumed_at_its_next_segment_even_by_a_new_controller() 
 def test_the_deadline_guard_resumes_a_job_whose_plan_would_miss() -> None:
     late = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 11 * H, T0 + 13 * H))
     client, clock = RecordingClient(), Clock(T0 + 10 * H)
-    paused = released_job(
-        **{SEGMENTS: format_segments(late), PAUSED_AT: "2026-03-10T02:00:00Z", PAUSES: "1"}
-    )
+    paused = paused_job(segments=format_segments(late))
     ctl = controller(client, clock)
     guard = sample("carbon_kube_resumes_total", kind="job", trigger="deadline-guard")
     ctl.observe_workload(WorkloadKind.JOB, paused, deleted=False)
@@ -172,6 +181,35 @@ def test_no_more_pauses_than_allowed() -> None:
     spent = released_job(**{PAUSES: "1"})
     ctl = controller(client, clock, max_pauses=1)
     ctl.observe_workload(WorkloadKind.JOB, spent, deleted=False)
+
+    run_for(ctl, 0.2)
+
+    assert client.patches == []
+
+
+def test_a_pause_its_controller_never_confirms_is_undone_and_pausing_ends() -> None:
+    client, clock = RecordingClient(), Clock(T0 + 2 * H + timedelta(minutes=16))
+    ctl = controller(client, clock, confirm_within=timedelta(minutes=15))
+    unconfirmed = sample("carbon_kube_resumes_total", kind="job", trigger="pause-unconfirmed")
+    ctl.observe_workload(WorkloadKind.JOB, paused_job(confirmed=False), deleted=False)
+
+    run_for(ctl, 0.2)
+
+    ((_, body),) = client.patches
+    assert body["spec"] == {"suspend": False}
+    assert body["metadata"]["annotations"]["carbon-kube.io/pausing-abandoned"] == (
+        "2026-03-10T02:16:00Z pause not confirmed in time: resumed, runs to the end"
+    )
+    assert sample("carbon_kube_resumes_total", kind="job", trigger="pause-unconfirmed") == (
+        unconfirmed + 1
+    )
+
+
+def test_a_workload_whose_pausing_was_abandoned_is_never_paused_again() -> None:
+    client, clock = RecordingClient(), Clock(T0 + 2 * H)
+    ctl = controller(client, clock)
+    abandoned = released_job(**{"carbon-kube.io/pausing-abandoned": "2026-03-10T01:00:00Z x"})
+    ctl.observe_workload(WorkloadKind.JOB, abandoned, deleted=False)
 
     run_for(ctl, 0.2)
 
@@ -256,8 +294,11 @@ def test_a_paused_flink_job_reported_finished_by_its_operator_is_still_resumed()
             "metadata"
         ],
         "spec": {"job": {"state": "suspended", "upgradeMode": "savepoint"}},
-        # The operator cancels the job with a savepoint: its job status reads FINISHED.
-        "status": {"jobStatus": {"state": "FINISHED"}},
+        # The operator cancelled the job with a savepoint: its job status reads FINISHED.
+        "status": {
+            "lifecycleState": "SUSPENDED",
+            "jobStatus": {"state": "FINISHED", "upgradeSavepointPath": "s3://sp/savepoint-1"},
+        },
     }
     ctl = controller(client, clock)
     ctl.observe_workload(WorkloadKind.FLINK, flink, deleted=False)

@@ -6,6 +6,7 @@ import pytest
 
 from carbon_kube.domain.plans import RunSegment
 from carbon_kube.policy.segment_steps import (
+    PAUSE_UNCONFIRMED,
     PauseLimits,
     SegmentProgress,
     Step,
@@ -85,6 +86,42 @@ def test_a_paused_workload_with_nothing_planned_resumes_at_once() -> None:
 def test_limits_refuse_negative_values(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must be >= 0"):
         PauseLimits(**bad)  # type: ignore[arg-type]
+
+
+def test_limits_refuse_a_confirmation_timeout_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="confirm_within must be > 0"):
+        PauseLimits(confirm_within=timedelta(0))
+
+
+def test_a_pause_its_controller_never_confirms_is_undone_at_the_timeout() -> None:
+    limits = PauseLimits(confirm_within=timedelta(minutes=15))
+    unconfirmed = progress(paused_at=T0 + 2 * H, pauses=1, pause_confirmed=False)
+    waiting = due_step(unconfirmed, now=T0 + 2 * H + timedelta(minutes=5), latency_risk=0.0,
+                       limits=limits)  # fmt: skip
+    assert (waiting.step, waiting.next_check) == (None, T0 + 2 * H + timedelta(minutes=15))
+
+    undone = due_step(unconfirmed, now=T0 + 2 * H + timedelta(minutes=15), latency_risk=0.0,
+                      limits=limits)  # fmt: skip
+    assert (undone.step, undone.reason) == (Step.RESUME, PAUSE_UNCONFIRMED)
+
+
+def test_a_confirmed_pause_waits_for_its_segment_whatever_the_timeout() -> None:
+    limits = PauseLimits(confirm_within=timedelta(minutes=15))
+    confirmed = progress(paused_at=T0 + 2 * H, pauses=1, pause_confirmed=True)
+    waiting = due_step(confirmed, now=T0 + 3 * H, latency_risk=0.0, limits=limits)
+    assert (waiting.step, waiting.next_check) == (None, T0 + 6 * H)
+
+
+def test_an_unconfirmed_pause_still_resumes_at_its_segment_if_that_comes_first() -> None:
+    short_gap = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 2 * H + timedelta(minutes=10),
+                                                        T0 + 4 * H))  # fmt: skip
+    unconfirmed = progress(segments=short_gap, paused_at=T0 + 2 * H, pauses=1,
+                           pause_confirmed=False)  # fmt: skip
+    at_segment = T0 + 2 * H + timedelta(minutes=10)
+    waiting = due_step(unconfirmed, now=T0 + 2 * H, latency_risk=0.0, limits=LIMITS)
+    assert waiting.next_check == at_segment
+    due = due_step(unconfirmed, now=at_segment, latency_risk=0.0, limits=LIMITS)
+    assert (due.step, due.reason) == (Step.RESUME, "start of its next segment")
 
 
 def test_work_resumed_early_by_the_guard_runs_to_its_end() -> None:
