@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,13 +23,18 @@ CRD_DIR = Path(__file__).parents[2] / "hack" / "lab" / "crds"
 
 def install_crds(kube: KubeClient, timeout: timedelta) -> list[str]:
     """Create every CRD of ``CRD_DIR`` (an existing live one is reused); their names."""
+    crds = [yaml.safe_load(path.read_text()) for path in sorted(CRD_DIR.glob("*.yaml"))]
+    return install(kube, crds, timeout)
+
+
+def install(kube: KubeClient, crds: list[dict[str, Any]], timeout: timedelta) -> list[str]:
+    """Create ``crds`` (an existing live one is reused) and wait until all serve; their names."""
     names = []
-    for path in sorted(CRD_DIR.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
+    for crd in crds:
         name = crd["metadata"]["name"]
         names.append(name)
 
-        def created(crd: dict[str, object] = crd, name: str = name) -> bool:
+        def created(crd: dict[str, Any] = crd, name: str = name) -> bool:
             try:
                 kube.create(CRDS, crd)
             except KubeApiError as error:

@@ -31,6 +31,7 @@ from carbon_kube.domain.annotations import (
     LATEST_START,
     PAUSED_AT,
     PAUSES,
+    PAUSING_ABANDONED,
     PLAN_ZONE,
     REASON,
     RELEASE_AT,
@@ -47,7 +48,6 @@ from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.plans import RunSegment
 from carbon_kube.kube.client import JOBS, NAMESPACES, NODES, PODS, KubeApiError, KubeClient
 from carbon_kube.kube.resources import (
-    CRDS,
     FLINK_DEPLOYMENTS,
     LEASES,
     NODEPOOLS,
@@ -63,6 +63,8 @@ from carbon_kube.planning.sources import SourceSettings, build_intensity_source
 from carbon_kube.providers.electricitymaps import TOKEN_ENV_VAR as ELECTRICITYMAPS_TOKEN_ENV
 from tests.http_fixtures import FAKE_SECRET
 from tests.integration.controller_process import ControllerProcess
+from tests.integration.crd_install import install, install_crds, remove_crds
+from tests.integration.flink_operator_standin import FlinkOperatorStandIn
 from tests.integration.kube_objects import job_is_complete, make_job, make_pod
 
 pytestmark = pytest.mark.lab
@@ -120,63 +122,12 @@ def _replica(
     )
 
 
-def _install_crd(kube: KubeClient, crd: dict[str, Any]) -> None:
-    try:
-        kube.create(CRDS, crd)
-    except KubeApiError as error:
-        if not error.is_conflict:
-            raise
-
-    def established() -> bool:
-        current = kube.get(CRDS, crd["metadata"]["name"])
-        conditions = (current.get("status") or {}).get("conditions") or []
-        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-    wait_for(established, timedelta(seconds=60), f"CRD {crd['metadata']['name']}")
-
-
-def _schemaless_crd(group: str, version: str, kind: str, plural: str) -> dict[str, Any]:
-    """A stand-in for the Spark/Flink operators' CRDs: same group/version/kind, open schema."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": f"{plural}.{group}",
-            # *.k8s.io groups are protected; the real Spark operator CRD carries this too.
-            "annotations": {
-                "api-approved.kubernetes.io": "https://github.com/kubeflow/spark-operator/pull/1298"
-            },
-        },
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
-            "versions": [
-                {
-                    "name": version,
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
-
-
 @pytest.fixture(scope="module")
-def workload_crds(kube: KubeClient) -> None:
-    _install_crd(
-        kube,
-        _schemaless_crd("sparkoperator.k8s.io", "v1beta2", "SparkApplication", "sparkapplications"),
-    )
-    _install_crd(
-        kube, _schemaless_crd("flink.apache.org", "v1beta1", "FlinkDeployment", "flinkdeployments")
-    )
+def workload_crds(kube: KubeClient) -> Iterator[None]:
+    """The lab's Spark and Flink CRDs (hack/lab/crds: structural, with a status subresource)."""
+    names = install_crds(kube, timedelta(seconds=60))
+    yield
+    remove_crds(kube, names)
 
 
 def _annotations(obj: dict[str, Any]) -> dict[str, str]:
@@ -559,7 +510,7 @@ def test_karpenter_nodepool_weights_follow_zone_intensity_and_instance_efficienc
     crd = _karpenter_nodepool_crd()
     if crd is None:
         pytest.skip("sigs.k8s.io/karpenter not in the Go module cache: go mod download it")
-    _install_crd(kube, crd)
+    install(kube, [crd], timedelta(seconds=60))
     suffix = uuid.uuid4().hex[:6]
     names = {
         "de-intel": (f"de-intel-{suffix}", "eu-central-1", "m5.xlarge"),
@@ -816,3 +767,196 @@ def test_a_controller_killed_while_a_job_is_paused_is_replaced_and_resumes_it_on
     job = kube.get(JOBS, "survivor", namespace)
     assert (job["spec"]["suspend"], _annotations(job)[PAUSES]) == (False, "1")
     assert "resumed Job/" in second.output()
+
+
+def _three_segment_job(name: str, t: datetime, clock: VirtualClock) -> dict[str, Any]:
+    """An interruptible Job planned in three 10 min segments with 8 min gaps."""
+    job = _interruptible_job(name, t, clock)
+    segments = (
+        RunSegment(t + 2 * MINUTE, t + 12 * MINUTE),
+        RunSegment(t + 20 * MINUTE, t + 30 * MINUTE),
+        RunSegment(t + 38 * MINUTE, t + 48 * MINUTE),
+    )
+    job["metadata"]["annotations"].update(
+        {EXPECTED_DURATION: "30m", SEGMENTS: format_segments(segments)}
+    )
+    return job
+
+
+def test_a_job_is_never_paused_more_often_than_allowed(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    replica = _replica(lab, clock, tmp_path, lease, "once", *_SHORT_RUNS, "--max-pauses", "1")
+    replicas.append(replica.start())
+    replica.wait_leading()
+    t = clock.now().replace(microsecond=0)
+    kube.create(JOBS, _three_segment_job("once", t, clock), namespace)
+
+    wait_for(
+        lambda: _job_annotation(kube, namespace, "once", RESUMED_AT) is not None,
+        SETTLE,
+        "the Job's one pause and resume",
+        poll=timedelta(seconds=0.5),
+    )
+    # Past the end of the second segment, where a second pause would be due, and beyond.
+    wait_for(lambda: clock.now() >= t + 36 * MINUTE, SETTLE, "the second segment to end")
+    job = kube.get(JOBS, "once", namespace)
+    assert (job["spec"]["suspend"], _annotations(job)[PAUSES]) == (False, "1")
+    assert PAUSED_AT not in _annotations(job)
+
+
+def test_a_paused_job_whose_plan_resumes_too_late_is_resumed_by_the_deadline_guard(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+) -> None:
+    # The plan (made on a forecast) resumes at t+60 for a t+70 deadline; with a latency risk
+    # of 1.0 the controller must resume the 10 min left by t+70 - 2 x 10 min = t+50.
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    replica = _replica(
+        lab, clock, tmp_path, lease, "guard", *_SHORT_RUNS, "--pause-latency-risk", "1.0"
+    )
+    replicas.append(replica.start())
+    replica.wait_leading()
+    t = clock.now().replace(microsecond=0)
+    job = _interruptible_job("guarded", t, clock)
+    late = (
+        RunSegment(t + 2 * MINUTE, t + 12 * MINUTE),
+        RunSegment(t + 60 * MINUTE, t + 70 * MINUTE),
+    )
+    job["metadata"]["annotations"].update(
+        {DEADLINE: format_rfc3339(t + 70 * MINUTE), SEGMENTS: format_segments(late)}
+    )
+    kube.create(JOBS, job, namespace)
+
+    wait_for(
+        lambda: _job_annotation(kube, namespace, "guarded", RESUMED_AT) is not None,
+        SETTLE,
+        "the deadline guard to resume the Job",
+        poll=timedelta(seconds=0.5),
+    )
+    resumed_at = _job_annotation(kube, namespace, "guarded", RESUMED_AT)
+    assert resumed_at is not None
+    assert t + 46 * MINUTE <= resumed_at <= t + 50 * MINUTE
+    assert "latest safe resume (deadline guard)" in replica.output()
+
+
+def _interruptible_flink(name: str, t: datetime) -> dict[str, Any]:
+    """A held streaming FlinkDeployment with _interruptible_job's two-segment plan."""
+    annotations = _interruptible_job(name, t, VirtualClock.starting_now(1.0))["metadata"][
+        "annotations"
+    ]
+    annotations.pop(CHECKPOINT_INTERVAL)  # a savepoint loses no work
+    return {
+        "apiVersion": "flink.apache.org/v1beta1",
+        "kind": "FlinkDeployment",
+        "metadata": {"name": name, "labels": {FLEXIBLE_LABEL: "true"}, "annotations": annotations},
+        "spec": {"job": {"state": "suspended", "upgradeMode": "savepoint"}},
+    }
+
+
+def _flink_annotation(kube: KubeClient, namespace: str, name: str, key: str) -> datetime | None:
+    text = _annotations(kube.get(FLINK_DEPLOYMENTS, name, namespace)).get(key)
+    return parse_rfc3339(text.split()[0], key) if text else None
+
+
+@pytest.fixture
+def flink_operator(
+    kube: KubeClient, namespace: str, workload_crds: None
+) -> Iterator[FlinkOperatorStandIn]:
+    standin = FlinkOperatorStandIn(kube, namespace)
+    yield standin.start()
+    standin.stop()
+
+
+def test_a_flink_job_is_suspended_with_a_savepoint_and_restored_from_it_at_the_green_hour(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+    flink_operator: FlinkOperatorStandIn,
+) -> None:
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    replica = _replica(lab, clock, tmp_path, lease, "flink", *_SHORT_RUNS)
+    replicas.append(replica.start())
+    replica.wait_leading()
+    t = clock.now().replace(microsecond=0)
+    kube.create(FLINK_DEPLOYMENTS, _interruptible_flink("stream", t), namespace)
+
+    wait_for(
+        lambda: _flink_annotation(kube, namespace, "stream", RESUMED_AT) is not None,
+        SETTLE,
+        "the FlinkDeployment to be paused and resumed",
+        poll=timedelta(seconds=0.5),
+    )
+    deployment = kube.get(FLINK_DEPLOYMENTS, "stream", namespace)
+    resumed_at = _flink_annotation(kube, namespace, "stream", RESUMED_AT)
+    assert resumed_at is not None
+    assert t + 30 * MINUTE <= resumed_at <= t + 34 * MINUTE
+    assert deployment["spec"]["job"] == {"state": "running", "upgradeMode": "savepoint"}
+    assert _annotations(deployment)[PAUSES] == "1"
+    assert PAUSING_ABANDONED not in _annotations(deployment)
+    # Released, cancelled with a savepoint, suspended, restored from that savepoint.
+    wait_for(
+        lambda: len(flink_operator.restored_from.get("stream", [])) == 2,
+        SETTLE,
+        "the stand-in operator to restore the job",
+    )
+    savepoint = "file:///flink-data/savepoints/stream/savepoint-1"
+    assert flink_operator.restored_from["stream"] == [None, savepoint]
+    lifecycle = flink_operator.lifecycle["stream"]
+    assert lifecycle.index("UPGRADING") < lifecycle.index("SUSPENDED")
+    status = kube.get(FLINK_DEPLOYMENTS, "stream", namespace)["status"]
+    assert status["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == savepoint
+
+
+def test_a_flink_pause_its_operator_cannot_savepoint_is_undone_and_the_job_runs_on(
+    lab: LabState,
+    kube: KubeClient,
+    namespace: str,
+    clock: VirtualClock,
+    replicas: list[ControllerProcess],
+    tmp_path: Path,
+    flink_operator: FlinkOperatorStandIn,
+) -> None:
+    flink_operator.savepoint_fails = True
+    lease = f"lease-{uuid.uuid4().hex[:8]}"
+    replica = _replica(
+        lab, clock, tmp_path, lease, "limbo", *_SHORT_RUNS, "--pause-confirm-timeout", "5m"
+    )
+    replicas.append(replica.start())
+    replica.wait_leading()
+    t = clock.now().replace(microsecond=0)
+    kube.create(FLINK_DEPLOYMENTS, _interruptible_flink("stuck", t), namespace)
+
+    wait_for(
+        lambda: _flink_annotation(kube, namespace, "stuck", PAUSING_ABANDONED) is not None,
+        SETTLE,
+        "the unconfirmed pause to be undone",
+        poll=timedelta(seconds=0.5),
+    )
+    deployment = kube.get(FLINK_DEPLOYMENTS, "stuck", namespace)
+    # Paused at the end of the first segment (t+12), undone 5 min later.
+    abandoned_at = _flink_annotation(kube, namespace, "stuck", PAUSING_ABANDONED)
+    assert abandoned_at is not None
+    assert _flink_annotation(kube, namespace, "stuck", RESUMED_AT) == abandoned_at
+    assert t + 17 * MINUTE <= abandoned_at <= t + 22 * MINUTE
+    assert deployment["spec"]["job"]["state"] == "running"
+    assert deployment["status"]["jobStatus"]["state"] == "RUNNING"
+    # Past the second segment's end: never paused again.
+    wait_for(lambda: clock.now() >= t + 42 * MINUTE, SETTLE, "the second segment to end")
+    again = kube.get(FLINK_DEPLOYMENTS, "stuck", namespace)
+    assert (again["spec"]["job"]["state"], _annotations(again)[PAUSES]) == ("running", "1")
+    assert "SUSPENDED" not in flink_operator.lifecycle["stuck"]
+    assert "did not confirm the pause" in replica.output()
