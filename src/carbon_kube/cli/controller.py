@@ -245,7 +245,8 @@ def run(
     pauses: bool = typer.Option(
         True,
         "--pauses/--no-pauses",
-        help="Pause released interruptible Jobs and FlinkDeployments between the segments "
+        help="Pause released interruptible Jobs, SparkApplications and FlinkDeployments "
+        "between the segments "
         "of their plan (carbon-kube.io/segments) and resume them at the next one.",
     ),
     max_pauses: int = typer.Option(

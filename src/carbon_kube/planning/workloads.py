@@ -17,7 +17,7 @@ from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.kinds.objects import mapping, string_annotations
 from carbon_kube.kinds.quantities import parse_cpu, parse_memory_gib, pod_requests
-from carbon_kube.kinds.registry import adapter_for
+from carbon_kube.kinds.registry import adapter_for, pausable
 
 __all__ = [
     "object_size",
@@ -53,7 +53,9 @@ def workload_from_object(
 
     ``submit_at`` is the admission instant (``max-delay`` counts from it). A deadline
     before it is kept (the workload cannot meet it and is started at once); the domain
-    ``Workload`` insists on ``deadline >= submit``, so it is clamped to ``submit_at``.
+    ``Workload`` insists on ``deadline >= submit``, so it is clamped to ``submit_at``. Only a
+    kind the controller can pause is planned as interruptible (in segments): a Pod marked
+    interruptible would be released for its first segment and then run on regardless.
     """
     request = parse_flexibility(string_annotations(obj), submit_at=submit_at)
     cpus, memory_gib = object_size(kind, obj)
@@ -66,7 +68,7 @@ def workload_from_object(
         deadline=max(request.deadline, submit_at),
         home_zone=home_zone,
         allowed_zones=request.allowed_zones,
-        interruptible=request.interruptible,
+        interruptible=request.interruptible and pausable(kind) is not None,
         kind=kind,
     )
     return workload, request

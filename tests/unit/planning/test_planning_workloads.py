@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from carbon_kube.domain.annotations import ALLOWED_ZONES, DEADLINE, EXPECTED_DURATION, MAX_DELAY
+from carbon_kube.domain.annotations import (
+    ALLOWED_ZONES,
+    DEADLINE,
+    EXPECTED_DURATION,
+    INTERRUPTIBLE,
+    MAX_DELAY,
+)
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.domain.zones import Zone
@@ -112,3 +118,27 @@ def test_an_invalid_annotation_is_an_input_error_naming_it() -> None:
         workload_from_object(WorkloadKind.POD, pod, home_zone=Zone("DE"), submit_at=T0)
     assert caught.value.field == DEADLINE
     assert "RFC 3339" in caught.value.render()
+
+
+@pytest.mark.parametrize(
+    ("kind", "planned_in_segments"),
+    [
+        (WorkloadKind.POD, False),
+        (WorkloadKind.JOB, True),
+        (WorkloadKind.SPARK, True),
+        (WorkloadKind.FLINK, True),
+    ],
+)
+def test_only_a_kind_the_controller_can_pause_is_planned_as_interruptible(
+    kind: WorkloadKind, planned_in_segments: bool
+) -> None:
+    obj = {
+        "metadata": {
+            "name": "w",
+            "annotations": {MAX_DELAY: "6h", EXPECTED_DURATION: "2h", INTERRUPTIBLE: "true"},
+        },
+        "spec": {},
+    }
+    workload, request = workload_from_object(kind, obj, home_zone=Zone("DE"), submit_at=T0)
+    assert request.interruptible
+    assert workload.interruptible is planned_in_segments
