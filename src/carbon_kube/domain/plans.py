@@ -21,6 +21,9 @@ class Lever(StrEnum):
     REGION = "region"
     TIME_AND_REGION = "time+region"
     HARDWARE = "hardware"
+    # Pausing running work and resuming it later (the controller's estimate per pause); the
+    # start's own shift stays ``time``.
+    PAUSE = "pause"
 
 
 @dataclass(frozen=True, slots=True)

@@ -310,6 +310,18 @@ def record_job_outcome(
         EXCESS_EMISSIONS.labels(kind, lever).inc(-saved_g)
 
 
+def record_pause_outcome(*, kind: str, avoided_g: float) -> None:
+    """Record what one pause saved (or cost) as the ``pause`` lever's share.
+
+    The baseline was counted at the release; this moves grams between the release's estimate
+    and the run as it happened (``planning.outcomes.pause_avoided_g``).
+    """
+    if avoided_g >= 0:
+        AVOIDED_EMISSIONS.labels(kind, "pause").inc(avoided_g)
+    else:
+        EXCESS_EMISSIONS.labels(kind, "pause").inc(-avoided_g)
+
+
 def exposition() -> bytes:
     """The text format of every metric in ``REGISTRY``, for a ``/metrics`` handler."""
     return bytes(generate_latest(REGISTRY))

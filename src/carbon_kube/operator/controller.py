@@ -77,6 +77,7 @@ class Controller:
                 settings.pausing,
                 executor=self._executor,
                 replanner=replanner if isinstance(replanner, SegmentReplanner) else None,
+                outcomes=outcomes,
             )
         )
         publishing = settings.publishing

@@ -11,26 +11,48 @@ its planned zone. Anything unreadable gives no estimate rather than a wrong one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from carbon_kube.domain.annotations import PLAN_ZONE
 from carbon_kube.domain.errors import InputError
-from carbon_kube.domain.workloads import WorkloadKind
+from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.planning.outcomes import JobOutcome
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.workloads import workload_from_object
 
-__all__ = ["OutcomeSource", "PlanningOutcomes"]
+__all__ = ["OutcomeSource", "PauseRecord", "PlanningOutcomes"]
 
 
 class OutcomeSource(Protocol):
-    """The estimate for ``obj`` released (started) at ``start``, or None."""
+    """The estimates the controller reports: per release, and per pause of running work."""
 
     def outcome(
         self, kind: WorkloadKind, obj: Mapping[str, Any], start: datetime, submit_at: datetime
-    ) -> JobOutcome | None: ...
+    ) -> JobOutcome | None:
+        """The estimate for ``obj`` released (started) at ``start``, or None."""
+        ...
+
+    def pause_avoided_g(
+        self, kind: WorkloadKind, obj: Mapping[str, Any], pause: PauseRecord
+    ) -> float | None:
+        """Grams ``pause`` of ``obj`` saved (negative: it cost carbon), or None."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PauseRecord:
+    """One pause as it happened: from when to when, and the work it left and lost.
+
+    ``work_left`` is what runs after the resume; ``lost_work`` is the part of it redone.
+    """
+
+    paused_at: datetime
+    resumed_at: datetime
+    work_left: timedelta
+    lost_work: timedelta
 
 
 class PlanningOutcomes:
@@ -43,6 +65,33 @@ class PlanningOutcomes:
     def outcome(
         self, kind: WorkloadKind, obj: Mapping[str, Any], start: datetime, submit_at: datetime
     ) -> JobOutcome | None:
+        read = self._workload(kind, obj, submit_at)
+        if read is None:
+            return None
+        workload, zone = read
+        return self._service.outcome(workload, start=start, zone=zone)
+
+    def pause_avoided_g(
+        self, kind: WorkloadKind, obj: Mapping[str, Any], pause: PauseRecord
+    ) -> float | None:
+        # The submission instant only sizes max-delay deadlines, which a pause does not use.
+        read = self._workload(kind, obj, pause.paused_at)
+        if read is None:
+            return None
+        workload, zone = read
+        return self._service.pause_avoided_g(
+            workload,
+            zone=zone,
+            paused_at=pause.paused_at,
+            resumed_at=pause.resumed_at,
+            work_left=pause.work_left,
+            lost_work=pause.lost_work,
+        )
+
+    def _workload(
+        self, kind: WorkloadKind, obj: Mapping[str, Any], submit_at: datetime
+    ) -> tuple[Workload, Zone] | None:
+        """The workload ``obj`` describes and the zone it was planned in; None if unreadable."""
         try:
             workload, _ = workload_from_object(
                 kind, obj, home_zone=self._home_zone, submit_at=submit_at
@@ -50,5 +99,4 @@ class PlanningOutcomes:
         except (InputError, ValueError):
             return None
         annotations = (obj.get("metadata") or {}).get("annotations") or {}
-        zone = Zone(str(annotations.get(PLAN_ZONE) or self._home_zone))
-        return self._service.outcome(workload, start=start, zone=zone)
+        return workload, Zone(str(annotations.get(PLAN_ZONE) or self._home_zone))

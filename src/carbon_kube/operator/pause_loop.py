@@ -35,9 +35,11 @@ from carbon_kube.observability.metrics import (
     PAUSED_SECONDS,
     PAUSES,
     RESUMES,
+    record_pause_outcome,
 )
 from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.holds import WorkloadKey
+from carbon_kube.operator.outcomes import OutcomeSource, PauseRecord
 from carbon_kube.operator.pacing import sleep_until
 from carbon_kube.operator.pausing import running_progress
 from carbon_kube.operator.release_loop import submit_at_of
@@ -50,6 +52,7 @@ from carbon_kube.policy.segment_steps import (
     SegmentProgress,
     Step,
     due_step,
+    work_left,
 )
 
 __all__ = ["PauseLoop"]
@@ -86,6 +89,7 @@ class PauseLoop:
         *,
         executor: ApiExecutor,
         replanner: SegmentReplanner | None = None,
+        outcomes: OutcomeSource | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -94,6 +98,7 @@ class PauseLoop:
         self._limits = pausing.limits()
         self._executor = executor
         self._replanner = replanner
+        self._outcomes = outcomes
         self._running: dict[WorkloadKey, _Running] = {}
         # What the last step made of a workload, until an event shows it (see _signature).
         self._expected: dict[WorkloadKey, tuple[bool, int, str]] = {}
@@ -238,6 +243,8 @@ class PauseLoop:
             self._roll_back(key)  # the newest object says what is true; decide again
             return
         self._count(running, step, now)
+        if step.step is Step.RESUME and step.reason != PAUSE_UNCONFIRMED:
+            self._executor.spawn(self._record_outcome(running, now))
         if step.reason == PAUSE_UNCONFIRMED:
             _log.warning(
                 "%s: its controller did not confirm the pause within %s; resumed, and it "
@@ -269,6 +276,22 @@ class PauseLoop:
             self._roll_back(key)
             return
         _log.info("kept %s running: the fresh forecast runs its work now", key)
+
+    async def _record_outcome(self, running: _Running, resumed_at: datetime) -> None:
+        """Report what the pause just ended saved (the ``pause`` lever), off the resume's path."""
+        progress, outcomes = running.progress, self._outcomes
+        if outcomes is None or progress.paused_at is None:
+            return
+        pause = PauseRecord(
+            paused_at=progress.paused_at,
+            resumed_at=resumed_at,
+            work_left=work_left(progress, after=progress.paused_at),
+            lost_work=progress.lost_per_pause,
+        )
+        call = partial(outcomes.pause_avoided_g, running.key.kind, running.obj, pause)
+        avoided_g = await self._executor.run(call)
+        if avoided_g is not None:
+            record_pause_outcome(kind=running.key.kind.value, avoided_g=avoided_g)
 
     def _replace_segments(self, key: WorkloadKey, fresh: tuple[RunSegment, ...]) -> None:
         running = self._running.get(key)

@@ -11,15 +11,22 @@ simulator's formula (``energy.emissions``), so the cluster's metrics and the sim
 reports are comparable. The lever says what the plan changed: the start (``time``), the grid
 zone (``region``) or both.
 
-``job_outcome`` is pure; :meth:`PlanningService.outcome` fetches the two series from the
-source the plans came from (under the same lock) and returns None when either zone lacks data
-for the run (nothing is reported rather than a guess).
+A pause moves the rest of a running workload's work: :func:`pause_avoided_g` is what one pause
+saved, running the work left (with the work the pause lost, redone) from the resume instead of
+on from the pause. The release's estimate assumes the run it started goes on; each pause's figure
+replaces that continuation with the deferred one, so the release's figure minus every pause's
+is the estimate of the run as it happened, and the ``pause`` lever is pausing's share.
+
+``job_outcome`` and ``pause_avoided_g`` are pure; :meth:`PlanningService.outcome` and
+:meth:`PlanningService.pause_avoided_g` fetch the series from the source the plans came from
+(under the same lock) and return None when a zone lacks data for a run (nothing is reported
+rather than a guess).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.plans import Lever
@@ -28,7 +35,7 @@ from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.emissions import emissions_g
 from carbon_kube.energy.power import PowerModel
 
-__all__ = ["JobOutcome", "job_outcome", "lever_of"]
+__all__ = ["JobOutcome", "job_outcome", "lever_of", "pause_avoided_g"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +90,24 @@ def job_outcome(
         ),
         lever=lever_of(workload, start, zone),
     )
+
+
+def pause_avoided_g(
+    series: IntensitySeries,
+    *,
+    power_w: float,
+    paused_at: datetime,
+    resumed_at: datetime,
+    work_left: timedelta,
+    lost_work: timedelta,
+) -> float:
+    """Grams one pause saved (negative when it cost carbon).
+
+    ``work_left`` is what runs after the resume, ``lost_work`` the part of it that redoes work
+    the pause lost: without the pause, ``work_left - lost_work`` would have run on from
+    ``paused_at``. Raises ``ValueError`` when ``series`` does not cover both runs.
+    """
+    continued = max(work_left - lost_work, timedelta(0))
+    continued_g = emissions_g(series, paused_at, paused_at + continued, power_w)
+    deferred_g = emissions_g(series, resumed_at, resumed_at + work_left, power_w)
+    return continued_g - deferred_g

@@ -48,7 +48,7 @@ from carbon_kube.observability.metrics import (
 )
 from carbon_kube.planning.adaptive import ThresholdLearner
 from carbon_kube.planning.beliefs import extended_daily, persistence_belief, with_forecast
-from carbon_kube.planning.outcomes import JobOutcome, job_outcome
+from carbon_kube.planning.outcomes import JobOutcome, job_outcome, pause_avoided_g
 from carbon_kube.planning.settings import PROVIDER, PlanningSettings
 from carbon_kube.policy.forecasts import (
     BelievedForecast,
@@ -254,6 +254,36 @@ class PlanningService:
                 run_series=run_series,
                 home_series=home_series,
                 power=self._power,
+            )
+        except (ProviderError, ValueError, KeyError):
+            return None
+
+    def pause_avoided_g(
+        self,
+        workload: Workload,
+        *,
+        zone: Zone,
+        paused_at: datetime,
+        resumed_at: datetime,
+        work_left: timedelta,
+        lost_work: timedelta,
+    ) -> float | None:
+        """Grams one pause of ``workload`` in ``zone`` saved (``planning.outcomes``).
+
+        None when the source lacks the zone's data for either run.
+        """
+        first = floor_to_hour(min(paused_at, resumed_at))
+        last = floor_to_hour(max(paused_at, resumed_at) + work_left) + 2 * _HOUR
+        try:
+            with self._lock:
+                series = self._source.history(zone, first, last)
+            return pause_avoided_g(
+                series,
+                power_w=self._power.power_w(workload.cpus, workload.memory_gib),
+                paused_at=paused_at,
+                resumed_at=resumed_at,
+                work_left=work_left,
+                lost_work=lost_work,
             )
         except (ProviderError, ValueError, KeyError):
             return None

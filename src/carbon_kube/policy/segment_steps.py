@@ -43,6 +43,7 @@ __all__ = [
     "Step",
     "due_step",
     "latest_safe_resume",
+    "work_left",
 ]
 
 
@@ -119,10 +120,14 @@ def latest_safe_resume(
     its own segment (it began late, or was paused early); with nothing planned any more, one
     checkpoint interval of lost work.
     """
+    return progress.deadline - work_left(progress, after=after) * (1.0 + latency_risk)
+
+
+def work_left(progress: SegmentProgress, *, after: datetime) -> timedelta:
+    """The work a pause at ``after`` leaves (see :func:`latest_safe_resume`), unstretched."""
     left = [segment.duration for segment in progress.segments if segment.start_at >= after]
     remaining = sum(left, timedelta(0)) if left else progress.lost_per_pause
-    remaining += _shortfall(progress, after)
-    return progress.deadline - remaining * (1.0 + latency_risk)
+    return remaining + _shortfall(progress, after)
 
 
 def due_step(

@@ -23,6 +23,7 @@ from carbon_kube.domain.plans import RunSegment
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.controller import Controller
+from carbon_kube.operator.outcomes import PauseRecord
 from carbon_kube.operator.settings import ControllerSettings, PauseSettings, WallClock
 from carbon_kube.providers.regions import load_region_zone_map
 
@@ -85,7 +86,24 @@ class Clock:
         return self.now
 
 
-def controller(client: RecordingClient, clock: Clock, **pausing: Any) -> Controller:
+class PauseOutcomes:
+    """An outcome source that answers every pause with ``grams`` and keeps what it was asked."""
+
+    def __init__(self, grams: float) -> None:
+        self.grams = grams
+        self.asked: list[PauseRecord] = []
+
+    def outcome(self, *args: Any) -> None:
+        return None
+
+    def pause_avoided_g(self, kind: WorkloadKind, obj: Any, pause: PauseRecord) -> float:
+        self.asked.append(pause)
+        return self.grams
+
+
+def controller(
+    client: RecordingClient, clock: Clock, outcomes: PauseOutcomes | None = None, **pausing: Any
+) -> Controller:
     settings = ControllerSettings(
         regions=load_region_zone_map(),
         label_nodes=False,
@@ -93,7 +111,7 @@ def controller(client: RecordingClient, clock: Clock, **pausing: Any) -> Control
         retry_after=timedelta(milliseconds=20),
         pausing=PauseSettings(**pausing),
     )
-    return Controller(client, WallClock(clock), settings)  # type: ignore[arg-type]
+    return Controller(client, WallClock(clock), settings, outcomes=outcomes)  # type: ignore[arg-type]
 
 
 def run_for(loop_controller: Controller, seconds: float, *events: tuple[float, Any]) -> None:
@@ -159,6 +177,37 @@ def test_a_paused_job_is_resumed_at_its_next_segment_even_by_a_new_controller() 
     }
     assert ctl.pauses == (0, 1)
     assert sample("carbon_kube_pause_lost_work_seconds_total", kind="job") == lost_before + 600
+
+
+def test_a_resume_reports_what_its_pause_saved_under_the_pause_lever() -> None:
+    client, clock, outcomes = RecordingClient(), Clock(T0 + 6 * H), PauseOutcomes(grams=250.0)
+    ctl = controller(client, clock, outcomes)
+    before = sample("carbon_kube_avoided_emissions_grams_total", kind="job", lever="pause")
+    ctl.observe_workload(WorkloadKind.JOB, paused_job(), deleted=False)
+
+    run_for(ctl, 0.3)
+
+    # Paused at 02:00 with the 2 h second segment left, of which 10 min redo lost work.
+    assert outcomes.asked == [
+        PauseRecord(
+            paused_at=T0 + 2 * H,
+            resumed_at=T0 + 6 * H,
+            work_left=2 * H,
+            lost_work=timedelta(minutes=10),
+        )
+    ]
+    after = sample("carbon_kube_avoided_emissions_grams_total", kind="job", lever="pause")
+    assert after == before + 250.0
+
+
+def test_an_undone_pause_reports_no_saving() -> None:
+    clock, outcomes = Clock(T0 + 2 * H + timedelta(minutes=16)), PauseOutcomes(grams=250.0)
+    ctl = controller(RecordingClient(), clock, outcomes, confirm_within=timedelta(minutes=15))
+    ctl.observe_workload(WorkloadKind.JOB, paused_job(confirmed=False), deleted=False)
+
+    run_for(ctl, 0.2)
+
+    assert outcomes.asked == []
 
 
 def test_the_deadline_guard_resumes_a_job_whose_plan_would_miss() -> None:
