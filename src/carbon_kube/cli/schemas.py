@@ -47,7 +47,7 @@ _POLICY_SUMMARY = _object(
         "mean_delay_s": _NUMBER,
         "p95_delay_s": _NUMBER,
         "savings_by_lever_kg": _object(
-            {"time": _NUMBER, "region": _NUMBER, "time+region": _NUMBER}
+            {"time": _NUMBER, "region": _NUMBER, "time+region": _NUMBER, "pause": _NUMBER}
         ),
     }
 )
@@ -166,6 +166,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "saved_time_kg",
         "saved_region_kg",
         "saved_both_kg",
+        "saved_pause_kg",
         "deadline_misses",
         "mean_delay_s",
         "p95_delay_s",

@@ -308,6 +308,7 @@ def _answer(output: RunOutput, settings: SimulationSettings) -> Answer:
             "saved_time_kg": summary["savings_by_lever_kg"]["time"],
             "saved_region_kg": summary["savings_by_lever_kg"]["region"],
             "saved_both_kg": summary["savings_by_lever_kg"]["time+region"],
+            "saved_pause_kg": summary["savings_by_lever_kg"]["pause"],
         }
         for summary in summaries
     ]

@@ -26,6 +26,10 @@ class Lever(StrEnum):
     PAUSE = "pause"
 
 
+REPORTED_LEVERS: tuple[Lever, ...] = (Lever.TIME, Lever.REGION, Lever.TIME_AND_REGION, Lever.PAUSE)
+"""The levers a simulation's saving is split by, in the order reports show them."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunSegment:
     """One contiguous stretch of running; interruptible work may have several."""

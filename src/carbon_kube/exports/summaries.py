@@ -43,7 +43,7 @@ def savings_by_kind(export: MetricsExport) -> pd.DataFrame:
 
 
 def net_saved_by_lever_kg(export: MetricsExport) -> pd.Series:
-    """Avoided minus excess kg per lever (time, region, time+region, hardware)."""
+    """Avoided minus excess kg per lever (time, region, time+region, hardware, pause)."""
     avoided = total_increase(export, "avoided_grams", "lever")
     excess = total_increase(export, "excess_grams", "lever")
     net = avoided.sub(excess, fill_value=0.0) / _G_PER_KG

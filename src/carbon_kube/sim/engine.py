@@ -92,6 +92,9 @@ class PolicyOutcome:
     deadline_missed: BoolArray
     lever: IntArray
     seconds: float
+    # Per job: grams pausing saved against running on from the same first start in the same
+    # zone (0 for a job run in one piece); the rest of its saving is its start lever's.
+    pause_saved_g: FloatArray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +184,14 @@ def measure(
             schedule.segment_rows, weights=per_segment, minlength=len(jobs)
         )[split]
     power_kw = power_w / 1000.0
+    pause_saved_g = np.zeros(len(jobs))
+    if split.size:
+        unpaused = truth.integral_by_zone(
+            schedule.zone_index[split],
+            schedule.start_s[split],
+            schedule.start_s[split] + jobs.duration_s[split],
+        )
+        pause_saved_g[split] = power_kw[split] * (unpaused - integral[split])
     run_s = schedule.run_s
     end_s = schedule.end_s
     if actual_duration_s is not None and not np.array_equal(actual_duration_s, jobs.duration_s):
@@ -198,4 +209,5 @@ def measure(
         deadline_missed=end_s > jobs.deadline_s + 1e-6,
         lever=levers(jobs, schedule),
         seconds=seconds,
+        pause_saved_g=pause_saved_g,
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from carbon_kube.domain.errors import InputError
+from carbon_kube.domain.plans import REPORTED_LEVERS
 from carbon_kube.sim.outputs import BASELINE_POLICY, SimulationOutputs, best_policy
 from carbon_kube.sim.plots import render_chart
 from carbon_kube.sim.timeline_chart import render_zone_timelines
@@ -76,6 +77,7 @@ _SUMMARY_HEADERS = (
     "saved kg: time",
     "region",
     "time+region",
+    "pause",
     "deadline misses",
     "mean delay h",
     "p95 delay h",
@@ -107,7 +109,8 @@ def build_report(outputs: SimulationOutputs, policy: str | None = None) -> Savin
             "Emissions and savings per policy",
             "Left: kg CO2eq per policy against the carbon-agnostic baseline (dashed). Right: "
             + (
-                "the saving split by lever: time (later start), region (other grid zone), both."
+                "the saving split by lever: time (later start), region (other grid zone), both, "
+                "pause (interruptible work paused between its segments)."
                 if has_levers
                 else "empty: this summary.json has no savings_by_lever_kg."
             ),
@@ -237,7 +240,7 @@ def render_markdown(report: SavingsReport, chart_files: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-_NO_LEVERS = {"time": math.nan, "region": math.nan, "time+region": math.nan}
+_NO_LEVERS = {str(lever): math.nan for lever in REPORTED_LEVERS}
 
 _ATTRIBUTION = (
     "Savings are against carbon-agnostic scheduling (each job starts at submit in its home "
@@ -271,7 +274,7 @@ def _summary_rows(summaries: Sequence[dict[str, Any]]) -> list[list[str]]:
                 f"{float(s['savings_pct']):.2f}",
                 *(
                     f"{float(by_lever[lever]):,.3f}" if lever in by_lever else "n/a"
-                    for lever in ("time", "region", "time+region")
+                    for lever in map(str, REPORTED_LEVERS)
                 ),
                 f"{int(s['deadline_misses']):,}",
                 f"{float(s['mean_delay_s']) / 3600:.2f}",

@@ -6,10 +6,20 @@ Built on ``matplotlib.figure.Figure`` (Agg canvas), never pyplot: no global stat
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 CHART_FILE = "simulation.png"
+
+
+# One colour per lever of ``domain.plans.REPORTED_LEVERS``, stacked in that order.
+_LEVER_COLOURS = {
+    "time": "#55a868",
+    "region": "#8172b2",
+    "time+region": "#ccb974",
+    "pause": "#64b5cd",
+}
 
 
 def render_chart(summaries: Sequence[Mapping[str, Any]], title: str) -> bytes:
@@ -44,8 +54,9 @@ def render_chart(summaries: Sequence[Mapping[str, Any]], title: str) -> bytes:
     left.set_title("Emissions per policy")
     left.legend(fontsize=8)
     bottom = [0.0] * len(names)
-    for lever, colour in (("time", "#55a868"), ("region", "#8172b2"), ("time+region", "#ccb974")):
-        values = [float(s["savings_by_lever_kg"][lever]) for s in summaries]
+    for lever, colour in _LEVER_COLOURS.items():
+        # A summary from before the pause lever has none: nothing drawn rather than a zero.
+        values = [float(s["savings_by_lever_kg"].get(lever, math.nan)) for s in summaries]
         right.bar(names, values, bottom=bottom, label=lever, color=colour)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     right.set_ylabel("kg CO2eq saved")

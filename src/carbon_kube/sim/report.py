@@ -18,13 +18,31 @@ import pandas as pd
 from rich import box
 from rich.table import Table
 
+from carbon_kube.domain.arrays import FloatArray
 from carbon_kube.domain.instants import format_rfc3339_epoch_s
+from carbon_kube.domain.plans import REPORTED_LEVERS, Lever
 from carbon_kube.policy.schedules import LEVER_ORDER, Reason, reason_text
 from carbon_kube.sim.engine import PolicyOutcome, SimulationResult
 from carbon_kube.storage.atomic import write_files_atomically
 
 SUMMARY_FILE = "summary.json"
 JOBS_FILE = "jobs.csv"
+
+
+def savings_by_lever_kg(outcome: PolicyOutcome, saved_g: FloatArray) -> dict[str, float]:
+    """The policy's saving split by lever; the levers sum to the whole saving.
+
+    Each job's saving goes to the lever of its start and zone, less what pausing saved it,
+    which is the ``pause`` lever's.
+    """
+    by_start = saved_g - outcome.pause_saved_g
+    split: dict[str, float] = {
+        str(lever): float(by_start[outcome.lever == code].sum()) / 1000.0
+        for code, lever in enumerate(LEVER_ORDER)
+        if lever is not Lever.NONE
+    }
+    split[str(Lever.PAUSE)] = float(outcome.pause_saved_g.sum()) / 1000.0
+    return {str(lever): split[str(lever)] for lever in REPORTED_LEVERS}
 
 
 def summarise(
@@ -67,11 +85,7 @@ def summarise(
                 "deadline_misses": int(outcome.deadline_missed.sum()),
                 "mean_delay_s": float(delays.mean()) if delays.size else 0.0,
                 "p95_delay_s": float(np.percentile(delays, 95)) if delays.size else 0.0,
-                "savings_by_lever_kg": {
-                    str(lever): float(saved_g[outcome.lever == code].sum()) / 1000.0
-                    for code, lever in enumerate(LEVER_ORDER)
-                    if lever.value != "none"
-                },
+                "savings_by_lever_kg": savings_by_lever_kg(outcome, saved_g),
                 "infeasible_jobs": int(result.jobs.infeasible.sum()),
                 "split_jobs": int(outcome.schedule.split_rows.size),
                 "overhead_energy_kwh": float(
@@ -189,14 +203,21 @@ def summary_table(summaries: Sequence[Mapping[str, Any]], title: str) -> Table:
     """A rich table, one row per policy, that fits an 80-column terminal.
 
     Energy is the same under every policy, so it goes in the caption; p95 delay and split
-    jobs are in ``summary.json`` and ``jobs.csv``.
+    jobs are in ``summary.json`` and ``jobs.csv``. A ninth column does not fit 80, so the
+    ``pause`` lever (interruptible work paused between segments) is a caption line, shown when
+    some policy paused work.
     """
     energy_kwh = summaries[0]["energy_kwh"] if summaries else 0.0
-    table = Table(
-        title=title,
-        caption=f"energy {energy_kwh:,.0f} kWh under every policy; saved kg CO2eq by lever",
-        box=box.SIMPLE_HEAD,
-    )
+    caption = f"energy {energy_kwh:,.0f} kWh under every policy; saved kg CO2eq by lever"
+    paused = {
+        str(s["policy"]): float(s["savings_by_lever_kg"].get("pause", 0.0))
+        for s in summaries
+        if s["savings_by_lever_kg"].get("pause", 0.0) != 0.0
+    }
+    if paused:
+        by_policy = ", ".join(f"{policy} {kg:,.1f}" for policy, kg in paused.items())
+        caption += f"\nand by pausing (kg, beside the columns): {by_policy}"
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD)
     table.add_column("policy", no_wrap=True)
     for column in ("kg CO2", "saved %", "time kg", "region kg", "both kg", "misses", "delay h"):
         table.add_column(column, justify="right")
