@@ -26,7 +26,8 @@ status reference: https://nightlies.apache.org/flink/flink-kubernetes-operator-d
   upgradeable state" and changes nothing; the job keeps running.
 
 Status goes through the ``status`` subresource as a merge patch, as the operator's status
-recorder does.
+recorder does, with ``observedGeneration`` the spec generation it answers. API errors are kept
+in :attr:`errors` (a lab without the status subresource would otherwise only time out).
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class FlinkOperatorStandIn:
     restored_from: dict[str, list[str | None]] = field(default_factory=dict)
     # Per deployment: every lifecycleState written, in order.
     lifecycle: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
     _due: dict[str, float] = field(default_factory=dict, init=False)
+    _generation: int = field(default=0, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
 
@@ -82,11 +85,12 @@ class FlinkOperatorStandIn:
             try:
                 for obj in self.kube.list(FLINK_DEPLOYMENTS, self.namespace):
                     self._reconcile(obj)
-            except KubeApiError:
-                continue  # an object changed under us: the next pass sees the new one
+            except KubeApiError as error:
+                self.errors.append(str(error))  # the next pass sees the newest objects
 
     def _reconcile(self, obj: Mapping[str, Any]) -> None:
         name = str(obj["metadata"]["name"])
+        self._generation = int(obj["metadata"].get("generation") or 0)
         spec: Mapping[str, Any] = obj.get("spec") or {}
         status: Mapping[str, Any] = obj.get("status") or {}
         reconciled = (status.get("reconciliationStatus") or {}).get("lastReconciledSpec")
@@ -191,6 +195,7 @@ class FlinkOperatorStandIn:
         )
 
     def _write(self, name: str, status: dict[str, Any]) -> None:
+        status["observedGeneration"] = self._generation
         self.kube.patch(
             FLINK_DEPLOYMENTS,
             name,

@@ -46,7 +46,15 @@ from carbon_kube.domain.annotations import (
 )
 from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.plans import RunSegment
-from carbon_kube.kube.client import JOBS, NAMESPACES, NODES, PODS, KubeApiError, KubeClient
+from carbon_kube.kube.client import (
+    JOBS,
+    NAMESPACES,
+    NODES,
+    PODS,
+    KubeApiError,
+    KubeClient,
+    ResourcePath,
+)
 from carbon_kube.kube.resources import (
     FLINK_DEPLOYMENTS,
     LEASES,
@@ -661,9 +669,12 @@ def _interruptible_job(name: str, t: datetime, clock: VirtualClock) -> dict[str,
     return job
 
 
-def _job_annotation(kube: KubeClient, namespace: str, name: str, key: str) -> datetime | None:
-    text = _annotations(kube.get(JOBS, name, namespace)).get(key)
-    return parse_rfc3339(text, key) if text else None
+def _annotated_at(
+    kube: KubeClient, resource: ResourcePath, namespace: str, name: str, key: str
+) -> datetime | None:
+    """The instant an annotation records (``pausing-abandoned`` adds why after it)."""
+    text = _annotations(kube.get(resource, name, namespace)).get(key)
+    return parse_rfc3339(text.split()[0], key) if text else None
 
 
 def test_an_interruptible_job_is_paused_at_its_dirty_hours_and_resumed_at_the_green_ones(
@@ -685,13 +696,13 @@ def test_an_interruptible_job_is_paused_at_its_dirty_hours_and_resumed_at_the_gr
     wait_for(
         lambda: (
             kube.get(JOBS, "checkpointing", namespace)["spec"]["suspend"] is True
-            and _job_annotation(kube, namespace, "checkpointing", PAUSED_AT) is not None
+            and _annotated_at(kube, JOBS, namespace, "checkpointing", PAUSED_AT) is not None
         ),
         SETTLE,
         "the Job to be paused after its first segment",
         poll=timedelta(seconds=0.5),
     )
-    paused_at = _job_annotation(kube, namespace, "checkpointing", PAUSED_AT)
+    paused_at = _annotated_at(kube, JOBS, namespace, "checkpointing", PAUSED_AT)
     assert paused_at is not None
     assert t + 12 * MINUTE <= paused_at <= t + 16 * MINUTE
     # The real Job controller takes the pods away (the work since the checkpoint is lost).
@@ -709,13 +720,13 @@ def test_an_interruptible_job_is_paused_at_its_dirty_hours_and_resumed_at_the_gr
     )
 
     wait_for(
-        lambda: _job_annotation(kube, namespace, "checkpointing", RESUMED_AT) is not None,
+        lambda: _annotated_at(kube, JOBS, namespace, "checkpointing", RESUMED_AT) is not None,
         SETTLE,
         "the Job to resume at its second segment",
         poll=timedelta(seconds=0.5),
     )
     job = kube.get(JOBS, "checkpointing", namespace)
-    resumed_at = _job_annotation(kube, namespace, "checkpointing", RESUMED_AT)
+    resumed_at = _annotated_at(kube, JOBS, namespace, "checkpointing", RESUMED_AT)
     assert resumed_at is not None
     assert t + 30 * MINUTE <= resumed_at <= t + 34 * MINUTE
     assert job["spec"]["suspend"] is False
@@ -746,7 +757,7 @@ def test_a_controller_killed_while_a_job_is_paused_is_replaced_and_resumes_it_on
     t = clock.now().replace(microsecond=0)
     kube.create(JOBS, _interruptible_job("survivor", t, clock), namespace)
     wait_for(
-        lambda: _job_annotation(kube, namespace, "survivor", PAUSED_AT) is not None,
+        lambda: _annotated_at(kube, JOBS, namespace, "survivor", PAUSED_AT) is not None,
         SETTLE,
         "the Job to be paused",
         poll=timedelta(seconds=0.5),
@@ -756,12 +767,12 @@ def test_a_controller_killed_while_a_job_is_paused_is_replaced_and_resumes_it_on
     replicas.append(second.start())
 
     wait_for(
-        lambda: _job_annotation(kube, namespace, "survivor", RESUMED_AT) is not None,
+        lambda: _annotated_at(kube, JOBS, namespace, "survivor", RESUMED_AT) is not None,
         SETTLE,
         "the new controller to resume the Job",
         poll=timedelta(seconds=0.5),
     )
-    resumed_at = _job_annotation(kube, namespace, "survivor", RESUMED_AT)
+    resumed_at = _annotated_at(kube, JOBS, namespace, "survivor", RESUMED_AT)
     assert resumed_at is not None
     assert t + 30 * MINUTE <= resumed_at <= t + 34 * MINUTE
     job = kube.get(JOBS, "survivor", namespace)
@@ -799,7 +810,7 @@ def test_a_job_is_never_paused_more_often_than_allowed(
     kube.create(JOBS, _three_segment_job("once", t, clock), namespace)
 
     wait_for(
-        lambda: _job_annotation(kube, namespace, "once", RESUMED_AT) is not None,
+        lambda: _annotated_at(kube, JOBS, namespace, "once", RESUMED_AT) is not None,
         SETTLE,
         "the Job's one pause and resume",
         poll=timedelta(seconds=0.5),
@@ -839,22 +850,21 @@ def test_a_paused_job_whose_plan_resumes_too_late_is_resumed_by_the_deadline_gua
     kube.create(JOBS, job, namespace)
 
     wait_for(
-        lambda: _job_annotation(kube, namespace, "guarded", RESUMED_AT) is not None,
+        lambda: _annotated_at(kube, JOBS, namespace, "guarded", RESUMED_AT) is not None,
         SETTLE,
         "the deadline guard to resume the Job",
         poll=timedelta(seconds=0.5),
     )
-    resumed_at = _job_annotation(kube, namespace, "guarded", RESUMED_AT)
+    resumed_at = _annotated_at(kube, JOBS, namespace, "guarded", RESUMED_AT)
     assert resumed_at is not None
     assert t + 46 * MINUTE <= resumed_at <= t + 50 * MINUTE
     assert "latest safe resume (deadline guard)" in replica.output()
 
 
-def _interruptible_flink(name: str, t: datetime) -> dict[str, Any]:
-    """A held streaming FlinkDeployment with _interruptible_job's two-segment plan."""
-    annotations = _interruptible_job(name, t, VirtualClock.starting_now(1.0))["metadata"][
-        "annotations"
-    ]
+def _interruptible_flink(name: str, t: datetime, *, segments: int = 2) -> dict[str, Any]:
+    """A held streaming FlinkDeployment planned like _interruptible_job or _three_segment_job."""
+    planned = _interruptible_job if segments == 2 else _three_segment_job
+    annotations = planned(name, t, VirtualClock.starting_now(1.0))["metadata"]["annotations"]
     annotations.pop(CHECKPOINT_INTERVAL)  # a savepoint loses no work
     return {
         "apiVersion": "flink.apache.org/v1beta1",
@@ -862,11 +872,6 @@ def _interruptible_flink(name: str, t: datetime) -> dict[str, Any]:
         "metadata": {"name": name, "labels": {FLEXIBLE_LABEL: "true"}, "annotations": annotations},
         "spec": {"job": {"state": "suspended", "upgradeMode": "savepoint"}},
     }
-
-
-def _flink_annotation(kube: KubeClient, namespace: str, name: str, key: str) -> datetime | None:
-    text = _annotations(kube.get(FLINK_DEPLOYMENTS, name, namespace)).get(key)
-    return parse_rfc3339(text.split()[0], key) if text else None
 
 
 @pytest.fixture
@@ -895,13 +900,13 @@ def test_a_flink_job_is_suspended_with_a_savepoint_and_restored_from_it_at_the_g
     kube.create(FLINK_DEPLOYMENTS, _interruptible_flink("stream", t), namespace)
 
     wait_for(
-        lambda: _flink_annotation(kube, namespace, "stream", RESUMED_AT) is not None,
+        lambda: _annotated_at(kube, FLINK_DEPLOYMENTS, namespace, "stream", RESUMED_AT) is not None,
         SETTLE,
         "the FlinkDeployment to be paused and resumed",
         poll=timedelta(seconds=0.5),
     )
     deployment = kube.get(FLINK_DEPLOYMENTS, "stream", namespace)
-    resumed_at = _flink_annotation(kube, namespace, "stream", RESUMED_AT)
+    resumed_at = _annotated_at(kube, FLINK_DEPLOYMENTS, namespace, "stream", RESUMED_AT)
     assert resumed_at is not None
     assert t + 30 * MINUTE <= resumed_at <= t + 34 * MINUTE
     assert deployment["spec"]["job"] == {"state": "running", "upgradeMode": "savepoint"}
@@ -915,13 +920,12 @@ def test_a_flink_job_is_suspended_with_a_savepoint_and_restored_from_it_at_the_g
     )
     savepoint = "file:///flink-data/savepoints/stream/savepoint-1"
     assert flink_operator.restored_from["stream"] == [None, savepoint]
-    lifecycle = flink_operator.lifecycle["stream"]
-    assert lifecycle.index("UPGRADING") < lifecycle.index("SUSPENDED")
+    assert not flink_operator.errors
     status = kube.get(FLINK_DEPLOYMENTS, "stream", namespace)["status"]
     assert status["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == savepoint
 
 
-def test_a_flink_pause_its_operator_cannot_savepoint_is_undone_and_the_job_runs_on(
+def test_a_flink_pause_its_operator_cannot_savepoint_is_undone_and_never_tried_again(
     lab: LabState,
     kube: KubeClient,
     namespace: str,
@@ -932,31 +936,34 @@ def test_a_flink_pause_its_operator_cannot_savepoint_is_undone_and_the_job_runs_
 ) -> None:
     flink_operator.savepoint_fails = True
     lease = f"lease-{uuid.uuid4().hex[:8]}"
+    # Three segments (ending t+12, t+30, t+48); the pause at t+12 is undone 7 min later, by
+    # the second segment's start: without the abandon mark it would be paused again at t+30.
     replica = _replica(
-        lab, clock, tmp_path, lease, "limbo", *_SHORT_RUNS, "--pause-confirm-timeout", "5m"
+        lab, clock, tmp_path, lease, "limbo", *_SHORT_RUNS, "--pause-confirm-timeout", "7m"
     )
     replicas.append(replica.start())
     replica.wait_leading()
     t = clock.now().replace(microsecond=0)
-    kube.create(FLINK_DEPLOYMENTS, _interruptible_flink("stuck", t), namespace)
+    kube.create(FLINK_DEPLOYMENTS, _interruptible_flink("stuck", t, segments=3), namespace)
+
+    def annotated_at(key: str) -> datetime | None:
+        return _annotated_at(kube, FLINK_DEPLOYMENTS, namespace, "stuck", key)
 
     wait_for(
-        lambda: _flink_annotation(kube, namespace, "stuck", PAUSING_ABANDONED) is not None,
+        lambda: annotated_at(PAUSING_ABANDONED) is not None,
         SETTLE,
         "the unconfirmed pause to be undone",
         poll=timedelta(seconds=0.5),
     )
-    deployment = kube.get(FLINK_DEPLOYMENTS, "stuck", namespace)
-    # Paused at the end of the first segment (t+12), undone 5 min later.
-    abandoned_at = _flink_annotation(kube, namespace, "stuck", PAUSING_ABANDONED)
+    abandoned_at = annotated_at(PAUSING_ABANDONED)
     assert abandoned_at is not None
-    assert _flink_annotation(kube, namespace, "stuck", RESUMED_AT) == abandoned_at
-    assert t + 17 * MINUTE <= abandoned_at <= t + 22 * MINUTE
-    assert deployment["spec"]["job"]["state"] == "running"
-    assert deployment["status"]["jobStatus"]["state"] == "RUNNING"
-    # Past the second segment's end: never paused again.
-    wait_for(lambda: clock.now() >= t + 42 * MINUTE, SETTLE, "the second segment to end")
+    assert annotated_at(RESUMED_AT) == abandoned_at
+    assert t + 19 * MINUTE <= abandoned_at <= t + 23 * MINUTE
+    assert kube.get(FLINK_DEPLOYMENTS, "stuck", namespace)["spec"]["job"]["state"] == "running"
+    # Past the second segment's end, where the next pause was planned: never paused again.
+    wait_for(lambda: clock.now() >= t + 36 * MINUTE, SETTLE, "the second segment to end")
     again = kube.get(FLINK_DEPLOYMENTS, "stuck", namespace)
     assert (again["spec"]["job"]["state"], _annotations(again)[PAUSES]) == ("running", "1")
-    assert "SUSPENDED" not in flink_operator.lifecycle["stuck"]
+    assert PAUSED_AT not in _annotations(again)
     assert "did not confirm the pause" in replica.output()
+    assert not flink_operator.errors

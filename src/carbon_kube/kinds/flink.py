@@ -22,7 +22,7 @@ from carbon_kube.kinds.holding import (
     resume_annotations,
     suspended_hold_is_ours,
 )
-from carbon_kube.kinds.objects import mapping, spec
+from carbon_kube.kinds.objects import mapping, metadata, spec
 from carbon_kube.kinds.protocol import ApiCoordinates, JsonPatch, ReleasePatch
 from carbon_kube.kinds.quantities import parse_cpu, parse_memory_gib, positive_int, with_defaults
 
@@ -126,10 +126,18 @@ def savepoint_of_suspension(obj: Mapping[str, Any]) -> str | None:
     The operator's status protocol (FlinkDeploymentStatus, operator 1.x): the cancel with
     savepoint runs as ``lifecycleState: UPGRADING``; done, the job is ``SUSPENDED`` and the
     savepoint is ``jobStatus.upgradeSavepointPath`` (older operators: only
-    ``jobStatus.savepointInfo.lastSavepoint.location``). None until both are there.
+    ``jobStatus.savepointInfo.lastSavepoint.location``). None until both are there for the
+    spec as it is now (``status.observedGeneration``): the path of an earlier pause stays in
+    the status after its restore, so only a status that has seen this suspension counts. The
+    operator's last-state placeholder path counts too: the state is then kept in its HA
+    metadata.
     """
     status = mapping(obj.get("status"))
     if str(status.get("lifecycleState", "")).upper() != "SUSPENDED":
+        return None
+    generation = metadata(obj).get("generation")
+    observed = status.get("observedGeneration")
+    if isinstance(generation, int) and (not isinstance(observed, int) or observed < generation):
         return None
     job_status = mapping(status.get("jobStatus"))
     path = job_status.get("upgradeSavepointPath") or mapping(

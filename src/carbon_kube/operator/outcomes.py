@@ -11,19 +11,18 @@ its planned zone. Anything unreadable gives no estimate rather than a wrong one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from carbon_kube.domain.annotations import PLAN_ZONE
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.workloads import Workload, WorkloadKind
 from carbon_kube.domain.zones import Zone
-from carbon_kube.planning.outcomes import JobOutcome
+from carbon_kube.planning.outcomes import JobOutcome, PauseRecord
 from carbon_kube.planning.service import PlanningService
 from carbon_kube.planning.workloads import workload_from_object
 
-__all__ = ["OutcomeSource", "PauseRecord", "PlanningOutcomes"]
+__all__ = ["OutcomeSource", "PlanningOutcomes"]
 
 
 class OutcomeSource(Protocol):
@@ -40,19 +39,6 @@ class OutcomeSource(Protocol):
     ) -> float | None:
         """Grams ``pause`` of ``obj`` saved (negative: it cost carbon), or None."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class PauseRecord:
-    """One pause as it happened: from when to when, and the work it left and lost.
-
-    ``work_left`` is what runs after the resume; ``lost_work`` is the part of it redone.
-    """
-
-    paused_at: datetime
-    resumed_at: datetime
-    work_left: timedelta
-    lost_work: timedelta
 
 
 class PlanningOutcomes:
@@ -79,14 +65,7 @@ class PlanningOutcomes:
         if read is None:
             return None
         workload, zone = read
-        return self._service.pause_avoided_g(
-            workload,
-            zone=zone,
-            paused_at=pause.paused_at,
-            resumed_at=pause.resumed_at,
-            work_left=pause.work_left,
-            lost_work=pause.lost_work,
-        )
+        return self._service.pause_avoided_g(workload, zone=zone, pause=pause)
 
     def _workload(
         self, kind: WorkloadKind, obj: Mapping[str, Any], submit_at: datetime

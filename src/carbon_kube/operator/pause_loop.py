@@ -39,13 +39,14 @@ from carbon_kube.observability.metrics import (
 )
 from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.holds import WorkloadKey
-from carbon_kube.operator.outcomes import OutcomeSource, PauseRecord
+from carbon_kube.operator.outcomes import OutcomeSource
 from carbon_kube.operator.pacing import sleep_until
 from carbon_kube.operator.pausing import running_progress
 from carbon_kube.operator.release_loop import submit_at_of
 from carbon_kube.operator.replanning import SegmentReplanner
 from carbon_kube.operator.settings import ControllerClock, ControllerSettings, PauseSettings
 from carbon_kube.operator.workloads import resource_of
+from carbon_kube.planning.outcomes import PauseRecord
 from carbon_kube.policy.segment_steps import (
     PAUSE_UNCONFIRMED,
     DueStep,
@@ -100,7 +101,8 @@ class PauseLoop:
         self._replanner = replanner
         self._outcomes = outcomes
         self._running: dict[WorkloadKey, _Running] = {}
-        # What the last step made of a workload, until an event shows it (see _signature).
+        # What the last step made of a workload, until an event shows it (see _signature);
+        # _ABANDONED after the resume that ends its pausing, until the event that records it.
         self._expected: dict[WorkloadKey, tuple[bool, int, str]] = {}
         # The newest object of each indexed workload, whatever the index holds.
         self._latest: dict[WorkloadKey, Mapping[str, Any]] = {}
@@ -119,8 +121,7 @@ class PauseLoop:
             else running_progress(adapter, obj, submit_at=submit_at_of(meta, self._clock))
         )
         if progress is None:
-            self._running.pop(key, None)
-            self._expected.pop(key, None)
+            self._forget(key)
             self._latest.pop(key, None)
             return
         self._latest[key] = obj
@@ -162,13 +163,18 @@ class PauseLoop:
                 stop=stop,
             )
 
+    def _forget(self, key: WorkloadKey) -> None:
+        """Stop carrying out ``key``'s plan (its newest object is still kept for a roll-back)."""
+        self._running.pop(key, None)
+        self._expected.pop(key, None)
+
     def _record_locally(self, running: _Running, step: DueStep, now: datetime) -> None:
         # Until the watch event of our PATCH arrives, act as if it had: never step twice.
-        if step.reason == PAUSE_UNCONFIRMED:
-            # Pausing is over for this workload (its event will say so); a failed PATCH puts
-            # it back from the newest object.
+        if step.ends_pausing:
+            # Pausing is over for this workload: stale events (still paused, unconfirmed) are
+            # ignored until the one that records it; a failed PATCH puts it back.
             self._running.pop(running.key, None)
-            self._expected.pop(running.key, None)
+            self._expected[running.key] = _ABANDONED
             return
         progress = running.progress
         if step.step is Step.PAUSE:
@@ -213,8 +219,7 @@ class PauseLoop:
             return
         latest = self._latest.get(key, running.obj)
         if key not in self._latest or (step.step is Step.PAUSE and adapter.finished(latest)):
-            self._running.pop(key, None)  # finished or deleted since the step was decided
-            self._expected.pop(key, None)
+            self._forget(key)  # finished or deleted since the step was decided
             return
         if step.step is Step.PAUSE:
             fresh = await self._fresh_segments(running, now)
@@ -226,7 +231,7 @@ class PauseLoop:
                 body["metadata"]["annotations"][SEGMENTS] = format_segments(fresh)
                 self._replace_segments(key, fresh)
         else:
-            abandon = step.reason if step.reason == PAUSE_UNCONFIRMED else None
+            abandon = step.reason if step.ends_pausing else None
             body = adapter.resume_patch(running.obj, resumed_at=now, abandon_pausing=abandon)
         call = partial(
             self._client.patch, resource_of(key.kind), key.name, body, key.namespace,
@@ -243,9 +248,9 @@ class PauseLoop:
             self._roll_back(key)  # the newest object says what is true; decide again
             return
         self._count(running, step, now)
-        if step.step is Step.RESUME and step.reason != PAUSE_UNCONFIRMED:
+        if step.step is Step.RESUME and not step.ends_pausing:
             self._executor.spawn(self._record_outcome(running, now))
-        if step.reason == PAUSE_UNCONFIRMED:
+        if step.ends_pausing:
             _log.warning(
                 "%s: its controller did not confirm the pause within %s; resumed, and it "
                 "will not be paused again",
@@ -312,6 +317,10 @@ class PauseLoop:
         if paused_at is not None:
             PAUSED_SECONDS.labels(kind).inc(max(0.0, (now - paused_at).total_seconds()))
         PAUSE_LOST_WORK_SECONDS.labels(kind).inc(running.progress.lost_per_pause.total_seconds())
+
+
+_ABANDONED = (False, -1, "pausing abandoned")
+"""The expected signature after the last resume: no event but the one ending pausing matches."""
 
 
 def _signature(progress: SegmentProgress) -> tuple[bool, int, str]:

@@ -12,10 +12,11 @@ reports are comparable. The lever says what the plan changed: the start (``time`
 zone (``region``) or both.
 
 A pause moves the rest of a running workload's work: :func:`pause_avoided_g` is what one pause
-saved, running the work left (with the work the pause lost, redone) from the resume instead of
-on from the pause. The release's estimate assumes the run it started goes on; each pause's figure
-replaces that continuation with the deferred one, so the release's figure minus every pause's
-is the estimate of the run as it happened, and the ``pause`` lever is pausing's share.
+saved, running the work left from the resume, with a restart (the plan's restart cost, or the
+work the pause lost if more), instead of on from the pause. The release's estimate assumes the
+run it started goes on; each pause's figure replaces that continuation with the deferred one,
+so the release's figure minus every pause's is the estimate of the run as it happened, and the
+``pause`` lever is pausing's share.
 
 ``job_outcome`` and ``pause_avoided_g`` are pure; :meth:`PlanningService.outcome` and
 :meth:`PlanningService.pause_avoided_g` fetch the series from the source the plans came from
@@ -35,7 +36,7 @@ from carbon_kube.domain.zones import Zone
 from carbon_kube.energy.emissions import emissions_g
 from carbon_kube.energy.power import PowerModel
 
-__all__ = ["JobOutcome", "job_outcome", "lever_of", "pause_avoided_g"]
+__all__ = ["JobOutcome", "PauseRecord", "job_outcome", "lever_of", "pause_avoided_g"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,22 +93,32 @@ def job_outcome(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PauseRecord:
+    """One pause as it happened: from when to when, and the work it left and lost.
+
+    ``work_left`` is the planned work after the resume, which holds the plan's restart cost;
+    ``lost_work`` is the work since the last checkpoint that the pause threw away.
+    """
+
+    paused_at: datetime
+    resumed_at: datetime
+    work_left: timedelta
+    lost_work: timedelta
+
+
 def pause_avoided_g(
-    series: IntensitySeries,
-    *,
-    power_w: float,
-    paused_at: datetime,
-    resumed_at: datetime,
-    work_left: timedelta,
-    lost_work: timedelta,
+    series: IntensitySeries, *, power_w: float, pause: PauseRecord, restart_in_plan: timedelta
 ) -> float:
     """Grams one pause saved (negative when it cost carbon).
 
-    ``work_left`` is what runs after the resume, ``lost_work`` the part of it that redoes work
-    the pause lost: without the pause, ``work_left - lost_work`` would have run on from
-    ``paused_at``. Raises ``ValueError`` when ``series`` does not cover both runs.
+    Without the pause the work itself (``work_left`` less the ``restart_in_plan`` the plan put
+    before the resumed segment) would have run on from ``paused_at``; with it, that work plus
+    the restart (at least ``lost_work``, redone) runs from ``resumed_at``. Raises
+    ``ValueError`` when ``series`` does not cover both runs.
     """
-    continued = max(work_left - lost_work, timedelta(0))
-    continued_g = emissions_g(series, paused_at, paused_at + continued, power_w)
-    deferred_g = emissions_g(series, resumed_at, resumed_at + work_left, power_w)
+    work = max(pause.work_left - restart_in_plan, timedelta(0))
+    redo = max(restart_in_plan, pause.lost_work)
+    continued_g = emissions_g(series, pause.paused_at, pause.paused_at + work, power_w)
+    deferred_g = emissions_g(series, pause.resumed_at, pause.resumed_at + work + redo, power_w)
     return continued_g - deferred_g

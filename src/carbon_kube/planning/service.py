@@ -48,7 +48,7 @@ from carbon_kube.observability.metrics import (
 )
 from carbon_kube.planning.adaptive import ThresholdLearner
 from carbon_kube.planning.beliefs import extended_daily, persistence_belief, with_forecast
-from carbon_kube.planning.outcomes import JobOutcome, job_outcome, pause_avoided_g
+from carbon_kube.planning.outcomes import JobOutcome, PauseRecord, job_outcome, pause_avoided_g
 from carbon_kube.planning.settings import PROVIDER, PlanningSettings
 from carbon_kube.policy.forecasts import (
     BelievedForecast,
@@ -60,6 +60,7 @@ from carbon_kube.policy.forecasts import (
 from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.margins import guarded_latest_start
 from carbon_kube.policy.registry import plan_workload
+from carbon_kube.policy.temporal import DEFAULT_RESUME_OVERHEAD
 from carbon_kube.policy.threshold import NAME as THRESHOLD
 from carbon_kube.policy.threshold import ThresholdArgs
 from carbon_kube.providers.base import IntensityProvider
@@ -259,32 +260,21 @@ class PlanningService:
             return None
 
     def pause_avoided_g(
-        self,
-        workload: Workload,
-        *,
-        zone: Zone,
-        paused_at: datetime,
-        resumed_at: datetime,
-        work_left: timedelta,
-        lost_work: timedelta,
+        self, workload: Workload, *, zone: Zone, pause: PauseRecord
     ) -> float | None:
         """Grams one pause of ``workload`` in ``zone`` saved (``planning.outcomes``).
 
-        None when the source lacks the zone's data for either run.
+        None when the source lacks the zone's data for either run. The restart cost in the
+        plan is the policy's (``TemporalArgs.resume_overhead``, as the webhook planned it).
         """
-        first = floor_to_hour(min(paused_at, resumed_at))
-        last = floor_to_hour(max(paused_at, resumed_at) + work_left) + 2 * _HOUR
+        restart = DEFAULT_RESUME_OVERHEAD
+        first = floor_to_hour(min(pause.paused_at, pause.resumed_at))
+        end = max(pause.paused_at, pause.resumed_at) + pause.work_left + pause.lost_work
         try:
             with self._lock:
-                series = self._source.history(zone, first, last)
-            return pause_avoided_g(
-                series,
-                power_w=self._power.power_w(workload.cpus, workload.memory_gib),
-                paused_at=paused_at,
-                resumed_at=resumed_at,
-                work_left=work_left,
-                lost_work=lost_work,
-            )
+                series = self._source.history(zone, first, floor_to_hour(end) + 2 * _HOUR)
+            power_w = self._power.power_w(workload.cpus, workload.memory_gib)
+            return pause_avoided_g(series, power_w=power_w, pause=pause, restart_in_plan=restart)
         except (ProviderError, ValueError, KeyError):
             return None
 

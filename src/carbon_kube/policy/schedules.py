@@ -113,9 +113,12 @@ def single_segment(
 
 
 def levers(jobs: JobTable, schedule: Schedule) -> IntArray:
-    """Per job: 0 none, 1 time, 2 region, 3 time+region (index into ``LEVER_ORDER``)."""
+    """Per job: 0 none, 1 time, 2 region, 3 time+region (index into ``LEVER_ORDER``).
+
+    The lever of the start and zone only, as ``planning.outcomes.lever_of`` names a release:
+    what pausing a split job saved is the ``pause`` lever's (``sim.report``).
+    """
     moved_time = schedule.start_s != jobs.submit_s
-    moved_time[schedule.split_rows] = True
     moved_zone = schedule.zone_index != jobs.home_zone
     result: IntArray = moved_time.astype(np.int64) + 2 * moved_zone.astype(np.int64)
     return result
@@ -139,11 +142,16 @@ def to_plans(jobs: JobTable, schedule: Schedule, forecast_name: str) -> list[Pla
                 zone=jobs.zones[int(schedule.zone_index[row])],
                 segments=segments,
                 reason=reason_text(Reason(int(schedule.reason[row])), forecast_name),
-                lever=LEVER_ORDER[int(lever_codes[row])],
+                lever=_plan_lever(LEVER_ORDER[int(lever_codes[row])], len(segments)),
                 forecast_g_per_kwh=float(schedule.believed_gh_per_kwh[row]) / run_h,
             )
         )
     return plans
+
+
+def _plan_lever(start_lever: Lever, segments: int) -> Lever:
+    """A plan's lever: its start's, or ``pause`` for split work that starts as submitted."""
+    return Lever.PAUSE if start_lever is Lever.NONE and segments > 1 else start_lever
 
 
 def replace_rows(base: Schedule, rows: IntArray, replacement: Schedule) -> Schedule:

@@ -17,8 +17,9 @@ annotations say it was:
   counted when nothing is planned any more, and re-plans ask for it on top of the work left;
 * paused, but the kind's own controller has not confirmed it (a FlinkDeployment's operator
   reports the savepoint and ``SUSPENDED``; the Job controller its ``Suspended`` condition)
-  within ``confirm_within``: **resume** at once and pause it no more. A pause nobody carries
-  out is a job in limbo, neither running nor safely stopped; running on is always safe.
+  within ``confirm_within``, or by the time it is to resume: **resume** (at once) and pause it
+  no more. A pause nobody carries out is a job in limbo, neither running nor safely stopped;
+  running on is always safe.
 
 Counting it again on top of planned segments resumed 7 of 51 pauses in the interruptible
 replay early (bench/interruptible_replay.py): the plans' restart cost already covers it when
@@ -102,6 +103,11 @@ class DueStep:
     next_check: datetime | None
     reason: str
 
+    @property
+    def ends_pausing(self) -> bool:
+        """The resume of a pause nobody confirmed: the workload is never paused again."""
+        return self.reason == PAUSE_UNCONFIRMED
+
 
 PAUSE_UNCONFIRMED = "pause not confirmed in time: resumed, runs to the end"
 """The reason of the one resume that also ends pausing for the workload."""
@@ -148,9 +154,13 @@ def due_step(
         if not progress.pause_confirmed and now >= unconfirmed_until:
             return DueStep(Step.RESUME, None, PAUSE_UNCONFIRMED)
         step = _while_paused(progress, progress.paused_at, now + resume_lead, latency_risk)
-        if progress.pause_confirmed or step.next_check is None:
+        if progress.pause_confirmed:
             return step
-        return replace(step, next_check=min(step.next_check, unconfirmed_until + resume_lead))
+        if step.step is Step.RESUME:  # resumed before anyone confirmed it stopped: a failed pause
+            return DueStep(Step.RESUME, None, PAUSE_UNCONFIRMED)
+        give_up = unconfirmed_until + resume_lead  # the loop takes the lead off paused checks
+        check = give_up if step.next_check is None else min(step.next_check, give_up)
+        return replace(step, next_check=check)
     current = _segment_of_run(progress, now)
     if current is None:
         if progress.run_began is None and now < progress.segments[0].start_at:

@@ -174,6 +174,18 @@ def test_a_pause_is_confirmed_only_by_the_kinds_own_controller(kind: WorkloadKin
         assert not adapter.pause_confirmed({"status": status}), status
 
 
+def test_a_flink_status_that_has_not_seen_the_pause_does_not_confirm_it() -> None:
+    # After a first pause and restore the old savepoint path stays; the new suspension
+    # (generation 4) is not confirmed by a status the operator wrote for generation 3.
+    flink = pausable(WorkloadKind.FLINK)
+    assert flink is not None
+    status = {**_CONFIRMED_PAUSES[WorkloadKind.FLINK], "observedGeneration": 3}
+    assert not flink.pause_confirmed({"metadata": {"generation": 4}, "status": status})
+    assert flink.pause_confirmed(
+        {"metadata": {"generation": 4}, "status": {**status, "observedGeneration": 4}}
+    )
+
+
 def test_an_older_flink_operator_confirms_with_its_last_savepoint() -> None:
     status = {
         "lifecycleState": "SUSPENDED",

@@ -18,7 +18,7 @@ from carbon_kube.operator.controller import Controller
 from carbon_kube.operator.outcomes import PlanningOutcomes
 from carbon_kube.operator.settings import ControllerSettings, WallClock
 from carbon_kube.planning import PlanningService, PlanningSettings
-from carbon_kube.planning.outcomes import job_outcome, lever_of, pause_avoided_g
+from carbon_kube.planning.outcomes import PauseRecord, job_outcome, lever_of, pause_avoided_g
 from carbon_kube.providers.embedded import EmbeddedProvider
 from carbon_kube.providers.regions import load_region_zone_map
 from tests.builders import HOUR, T0, a_job, make_series
@@ -43,27 +43,36 @@ def test_a_job_moved_to_a_clean_hour_avoids_the_difference_times_its_energy() ->
     assert outcome.lever is Lever.TIME
 
 
-def test_a_pause_saves_the_dirty_hours_it_skips_less_the_work_it_redoes() -> None:
-    # Paused at the dirty hour with 1 h left (of which 15 min redo lost work); resumed clean.
-    series = make_series([400, 400, 100, 100])
-    avoided_g = pause_avoided_g(
-        series,
-        power_w=1000.0,
-        paused_at=T0,
-        resumed_at=T0 + 2 * HOUR,
-        work_left=HOUR,
-        lost_work=timedelta(minutes=15),
+def _pause(resumed_after: timedelta, work_left: timedelta, lost: timedelta) -> PauseRecord:
+    return PauseRecord(
+        paused_at=T0, resumed_at=T0 + resumed_after, work_left=work_left, lost_work=lost
     )
-    # Running on: 45 min at 400 = 300 g; resumed: 60 min at 100 = 100 g.
-    assert avoided_g == pytest.approx(200.0)
+
+
+FIVE_MIN = timedelta(minutes=5)
+
+
+def test_a_pause_saves_the_dirty_hours_it_skips_less_the_work_it_redoes() -> None:
+    # Paused at the dirty hour; 1 h of work left (1 h 5 min planned with the restart cost);
+    # the pause lost 15 min, which is redone after the resume.
+    series = make_series([400, 400, 100, 100])
+    pause = _pause(2 * HOUR, HOUR + FIVE_MIN, timedelta(minutes=15))
+    avoided_g = pause_avoided_g(series, power_w=1000.0, pause=pause, restart_in_plan=FIVE_MIN)
+    # Running on: 60 min at 400 = 400 g; resumed: 75 min at 100 = 125 g.
+    assert avoided_g == pytest.approx(275.0)
+
+
+def test_a_pause_on_a_flat_grid_costs_its_restart() -> None:
+    series = make_series([400, 400, 400, 400])
+    pause = _pause(2 * HOUR, HOUR + FIVE_MIN, timedelta(0))
+    avoided_g = pause_avoided_g(series, power_w=1000.0, pause=pause, restart_in_plan=FIVE_MIN)
+    assert avoided_g == pytest.approx(-400.0 * 5 / 60)
 
 
 def test_a_pause_into_a_dirtier_hour_is_a_cost() -> None:
     series = make_series([100, 100, 400, 400])
-    avoided_g = pause_avoided_g(
-        series, power_w=1000.0, paused_at=T0, resumed_at=T0 + 2 * HOUR, work_left=HOUR,
-        lost_work=timedelta(0),
-    )  # fmt: skip
+    pause = _pause(2 * HOUR, HOUR, timedelta(0))
+    avoided_g = pause_avoided_g(series, power_w=1000.0, pause=pause, restart_in_plan=timedelta(0))
     assert avoided_g == pytest.approx(-300.0)
 
 

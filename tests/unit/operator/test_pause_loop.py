@@ -23,8 +23,8 @@ from carbon_kube.domain.plans import RunSegment
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.observability.metrics import REGISTRY
 from carbon_kube.operator.controller import Controller
-from carbon_kube.operator.outcomes import PauseRecord
 from carbon_kube.operator.settings import ControllerSettings, PauseSettings, WallClock
+from carbon_kube.planning.outcomes import PauseRecord
 from carbon_kube.providers.regions import load_region_zone_map
 
 T0 = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
@@ -240,9 +240,11 @@ def test_a_pause_its_controller_never_confirms_is_undone_and_pausing_ends() -> N
     client, clock = RecordingClient(), Clock(T0 + 2 * H + timedelta(minutes=16))
     ctl = controller(client, clock, confirm_within=timedelta(minutes=15))
     unconfirmed = sample("carbon_kube_resumes_total", kind="job", trigger="pause-unconfirmed")
-    ctl.observe_workload(WorkloadKind.JOB, paused_job(confirmed=False), deleted=False)
+    stale = paused_job(confirmed=False)
+    ctl.observe_workload(WorkloadKind.JOB, stale, deleted=False)
 
-    run_for(ctl, 0.2)
+    # A status event written before the resume PATCH: still paused, unconfirmed.
+    run_for(ctl, 0.3, (0.15, lambda: ctl.observe_workload(WorkloadKind.JOB, stale, False)))
 
     ((_, body),) = client.patches
     assert body["spec"] == {"suspend": False}

@@ -112,7 +112,7 @@ def test_a_confirmed_pause_waits_for_its_segment_whatever_the_timeout() -> None:
     assert (waiting.step, waiting.next_check) == (None, T0 + 6 * H)
 
 
-def test_an_unconfirmed_pause_still_resumes_at_its_segment_if_that_comes_first() -> None:
+def test_an_unconfirmed_pause_resumed_at_its_segment_ends_pausing_too() -> None:
     short_gap = (RunSegment(T0, T0 + 2 * H), RunSegment(T0 + 2 * H + timedelta(minutes=10),
                                                         T0 + 4 * H))  # fmt: skip
     unconfirmed = progress(segments=short_gap, paused_at=T0 + 2 * H, pauses=1,
@@ -121,7 +121,7 @@ def test_an_unconfirmed_pause_still_resumes_at_its_segment_if_that_comes_first()
     waiting = due_step(unconfirmed, now=T0 + 2 * H, latency_risk=0.0, limits=LIMITS)
     assert waiting.next_check == at_segment
     due = due_step(unconfirmed, now=at_segment, latency_risk=0.0, limits=LIMITS)
-    assert (due.step, due.reason) == (Step.RESUME, "start of its next segment")
+    assert (due.step, due.reason) == (Step.RESUME, PAUSE_UNCONFIRMED)
 
 
 def test_work_resumed_early_by_the_guard_runs_to_its_end() -> None:

@@ -43,13 +43,16 @@ def test_pausing_through_dirty_hours_is_the_pause_levers_saving() -> None:
     assert by_lever["pause"] > 0
 
 
-def test_a_job_run_in_one_piece_saves_nothing_by_pausing() -> None:
+def test_an_interruptible_job_run_in_one_piece_saves_nothing_by_pausing() -> None:
     truth = _dirty_middle()
-    jobs = make_jobs(truth, a_job("j").submitted(T0 + 3 * HOUR).lasting(HOUR).due(T0 + 20 * HOUR))
+    # One hour due in twelve: the two clean hours at submission hold it whole.
+    job = a_job("j").submitted(T0).lasting(HOUR).due(T0 + 12 * HOUR).interruptible()
+    jobs = make_jobs(truth, job)
     settings = SimulationSettings(("temporal",), PowerModel(1000.0, 0.0, 1.0), "oracle")
 
     outcome = simulate(jobs, truth, settings).outcomes["temporal"]
 
+    assert outcome.schedule.split_rows.size == 0
     np.testing.assert_array_equal(outcome.pause_saved_g, [0.0])
 
 
