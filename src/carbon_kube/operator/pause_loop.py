@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -48,20 +48,21 @@ from carbon_kube.operator.settings import ControllerClock, ControllerSettings, P
 from carbon_kube.operator.workloads import resource_of
 from carbon_kube.planning.outcomes import PauseRecord
 from carbon_kube.policy.segment_steps import (
+    IN_SEGMENT,
     PAUSE_UNCONFIRMED,
+    RUN_ON_TOLERANCE,
     DueStep,
     SegmentProgress,
     Step,
+    continue_with,
     due_step,
+    replanned_step,
     work_left,
 )
 
 __all__ = ["PauseLoop"]
 
 _log = logging.getLogger("carbon_kube.operator.controller")
-
-# A fresh plan whose first segment starts this soon runs the work now (PATCHes take seconds).
-_RUN_ON_TOLERANCE = timedelta(minutes=1)
 
 _RESUME_TRIGGERS = {
     "start of its next segment": "next-segment",
@@ -106,6 +107,10 @@ class PauseLoop:
         self._expected: dict[WorkloadKey, tuple[bool, int, str]] = {}
         # The newest object of each indexed workload, whatever the index holds.
         self._latest: dict[WorkloadKey, Mapping[str, Any]] = {}
+        # Workloads with a step or re-plan in flight (never two at once), and when each running
+        # one was last re-planned mid-segment.
+        self._in_flight: set[WorkloadKey] = set()
+        self._replanned_at: dict[WorkloadKey, datetime] = {}
         self._wake = asyncio.Event()
         self.pauses = 0
         self.resumes = 0
@@ -140,6 +145,8 @@ class PauseLoop:
             now = self._clock.now()
             wake_at: datetime | None = None
             for running in list(self._running.values()):
+                if running.key in self._in_flight:
+                    continue
                 step = due_step(
                     running.progress,
                     now=now,
@@ -149,8 +156,16 @@ class PauseLoop:
                 )
                 if step.step is not None:
                     self._record_locally(running, step, now)
-                    self._executor.spawn(self._apply(running, step, now))
-                elif step.next_check is not None:
+                    self._spawn(running.key, self._apply(running, step, now))
+                    continue
+                replan_at = self._replan_due(running, step)
+                if replan_at is not None and replan_at <= now:
+                    self._replanned_at[running.key] = now
+                    self._spawn(running.key, self._replan_running(running, now))
+                    continue
+                if replan_at is not None:
+                    wake_at = replan_at if wake_at is None else min(wake_at, replan_at)
+                if step.next_check is not None:
                     check = step.next_check
                     if running.progress.paused_at is not None:
                         check -= self._settings.release_lead  # resumes are led like releases
@@ -167,6 +182,52 @@ class PauseLoop:
         """Stop carrying out ``key``'s plan (its newest object is still kept for a roll-back)."""
         self._running.pop(key, None)
         self._expected.pop(key, None)
+        self._replanned_at.pop(key, None)
+
+    def _spawn(self, key: WorkloadKey, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` for ``key`` in the executor; the loop leaves ``key`` alone meanwhile."""
+        self._in_flight.add(key)
+
+        async def guarded() -> None:
+            try:
+                await work
+            finally:
+                self._in_flight.discard(key)
+                self._wake.set()
+
+        self._executor.spawn(guarded())
+
+    def _replan_due(self, running: _Running, step: DueStep) -> datetime | None:
+        """When a running segment is next re-planned (None: not at all; see replanned_step)."""
+        began = running.progress.run_began
+        if self._replanner is None or step.reason != IN_SEGMENT or began is None:
+            return None
+        last = self._replanned_at.get(running.key, began)
+        return last + self._settings.replan_interval
+
+    async def _replan_running(self, running: _Running, now: datetime) -> None:
+        """Re-plan a running segment on the forecast as it is now: pause now, or a new plan."""
+        try:
+            fresh = await self._fresh_segments(running, now)
+            if fresh is None:
+                return
+            step, segments = replanned_step(
+                running.progress,
+                fresh,
+                now=now,
+                latency_risk=self._pausing.latency_risk,
+                limits=self._limits,
+                resume_lead=self._settings.release_lead,
+            )
+            if step is Step.PAUSE:
+                due = DueStep(Step.PAUSE, None, "re-planned: the work left runs later")
+                self._record_locally(running, due, now)
+                await self._apply_once(running, due, now, fresh=segments)
+            elif format_segments(segments) != format_segments(running.progress.segments):
+                await self._run_on(running, segments, now)
+        except Exception:
+            _log.exception("could not re-plan running %s; will look again", running.key)
+            self._roll_back(running.key)
 
     def _record_locally(self, running: _Running, step: DueStep, now: datetime) -> None:
         # Until the watch event of our PATCH arrives, act as if it had: never step twice.
@@ -187,15 +248,14 @@ class PauseLoop:
     async def _fresh_segments(
         self, running: _Running, now: datetime
     ) -> tuple[RunSegment, ...] | None:
+        """The policy's plan, from ``now``, of the work left plus what a pause would lose."""
         if self._replanner is None:
             return None
         progress = running.progress
-        left = [segment for segment in progress.segments if segment.start_at >= now]
-        remaining = sum((segment.duration for segment in left), timedelta(0))
+        remaining = work_left(progress, after=now) + progress.lost_per_pause
         call = partial(
-            self._replanner.remaining_segments,
-            running.obj, now, remaining + progress.lost_per_pause, progress.deadline,
-        )  # fmt: skip
+            self._replanner.remaining_segments, running.obj, now, remaining, progress.deadline
+        )
         return await self._executor.run(call)
 
     async def _apply(self, running: _Running, step: DueStep, now: datetime) -> None:
@@ -212,7 +272,15 @@ class PauseLoop:
         if latest is not None:
             self.observe(key.kind, latest, deleted=False)
 
-    async def _apply_once(self, running: _Running, step: DueStep, now: datetime) -> None:
+    async def _apply_once(
+        self,
+        running: _Running,
+        step: DueStep,
+        now: datetime,
+        *,
+        fresh: tuple[RunSegment, ...] | None = None,
+    ) -> None:
+        """One PATCH for ``step``; a pause re-plans first unless ``fresh`` is that plan."""
         key = running.key
         adapter = pausable(key.kind)
         if adapter is None:
@@ -222,10 +290,13 @@ class PauseLoop:
             self._forget(key)  # finished or deleted since the step was decided
             return
         if step.step is Step.PAUSE:
-            fresh = await self._fresh_segments(running, now)
-            if fresh is not None and fresh[0].start_at <= now + _RUN_ON_TOLERANCE:
-                await self._run_on(running, fresh, now)
-                return
+            if fresh is None:
+                replanned = await self._fresh_segments(running, now)
+                if replanned is not None:
+                    fresh = continue_with(running.progress, replanned, now=now)
+                    if replanned[0].start_at <= now + RUN_ON_TOLERANCE:
+                        await self._run_on(running, fresh, now)
+                        return
             body = adapter.pause_patch(running.obj, paused_at=now)
             if fresh is not None:
                 body["metadata"]["annotations"][SEGMENTS] = format_segments(fresh)

@@ -21,6 +21,10 @@ annotations say it was:
   no more. A pause nobody carries out is a job in limbo, neither running nor safely stopped;
   running on is always safe.
 
+With fresh forecasts (the controller's re-planner) a running segment is also asked
+:func:`replanned_step` every re-plan interval: pause now if the work left is now best run later
+(the same limits), or carry on with the new plan (:func:`continue_with` keeps the run one run).
+
 Counting it again on top of planned segments resumed 7 of 51 pauses in the interruptible
 replay early (bench/interruptible_replay.py): the plans' restart cost already covers it when
 the checkpoint interval is no longer than the policy's restart cost (5 min by default).
@@ -37,13 +41,17 @@ from enum import StrEnum
 from carbon_kube.domain.plans import RunSegment
 
 __all__ = [
+    "IN_SEGMENT",
     "PAUSE_UNCONFIRMED",
+    "RUN_ON_TOLERANCE",
     "DueStep",
     "PauseLimits",
     "SegmentProgress",
     "Step",
+    "continue_with",
     "due_step",
     "latest_safe_resume",
+    "replanned_step",
     "work_left",
 ]
 
@@ -109,6 +117,9 @@ class DueStep:
         return self.reason == PAUSE_UNCONFIRMED
 
 
+IN_SEGMENT = "in a segment"
+"""The reason while a segment with another to come runs: the one a mid-run re-plan may end."""
+
 PAUSE_UNCONFIRMED = "pause not confirmed in time: resumed, runs to the end"
 """The reason of the one resume that also ends pausing for the workload."""
 
@@ -172,7 +183,7 @@ def due_step(
     if current is progress.segments[-1]:
         return DueStep(None, None, "in its last segment: runs to the end")
     if now < current.end_at:
-        return DueStep(None, current.end_at, "in a segment")
+        return DueStep(None, current.end_at, IN_SEGMENT)
     if progress.pauses >= limits.max_pauses:
         return DueStep(None, None, f"paused {progress.pauses} times already: runs to the end")
     if current.duration < limits.min_run:
@@ -215,3 +226,57 @@ def _while_paused(
     if now >= planned:
         return DueStep(Step.RESUME, None, "start of its next segment")
     return DueStep(None, min(planned, guard), "paused until its next segment")
+
+
+# A fresh plan whose first segment starts this soon runs the work now (PATCHes take seconds).
+RUN_ON_TOLERANCE = timedelta(minutes=1)
+
+
+def continue_with(
+    progress: SegmentProgress, fresh: tuple[RunSegment, ...], *, now: datetime
+) -> tuple[RunSegment, ...]:
+    """The plan of a running workload after a re-plan at ``now`` gave ``fresh`` for its rest.
+
+    The current run keeps its segment's start (so the rule still sees one run, not a run that
+    began between segments): when ``fresh`` runs the work now, that segment is stretched to
+    where ``fresh`` first stops, then ``fresh``'s later segments follow; otherwise it is cut at
+    ``now`` (a pause) and all of ``fresh`` follows. Segments already run stay, for the record.
+    """
+    current = _segment_of_run(progress, now)
+    began = current.start_at if current is not None else (progress.run_began or now)
+    done = tuple(segment for segment in progress.segments if segment.end_at <= began)
+    if fresh[0].start_at <= now + RUN_ON_TOLERANCE:
+        return (*done, RunSegment(began, max(fresh[0].end_at, now)), *fresh[1:])
+    cut = (RunSegment(began, now),) if now > began else ()
+    return (*done, *cut, *fresh)
+
+
+def replanned_step(
+    progress: SegmentProgress,
+    fresh: tuple[RunSegment, ...],
+    *,
+    now: datetime,
+    latency_risk: float,
+    limits: PauseLimits,
+    resume_lead: timedelta = timedelta(0),
+) -> tuple[Step | None, tuple[RunSegment, ...]]:
+    """What a re-plan in the middle of a running segment changes: pause now, or a new plan.
+
+    ``fresh`` (the policy's plan of the work left, from ``now``) pauses the workload now when
+    it starts later and the limits allow a pause here: the pause budget, at least ``min_run``
+    since this run began, and slack for the deadline guard under the new plan. Otherwise the
+    workload runs on, with the new plan when it runs the work now, else the old one.
+    """
+    segments = continue_with(progress, fresh, now=now)
+    if fresh[0].start_at <= now + RUN_ON_TOLERANCE:
+        return None, segments
+    began = progress.run_began
+    paused = replace(progress, segments=segments)
+    if (
+        progress.pauses >= limits.max_pauses
+        or began is None
+        or now - began < limits.min_run
+        or latest_safe_resume(paused, after=now, latency_risk=latency_risk) <= now + resume_lead
+    ):
+        return None, progress.segments
+    return Step.PAUSE, segments

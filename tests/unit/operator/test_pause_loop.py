@@ -320,7 +320,8 @@ def test_a_pause_replans_the_remaining_work_on_the_fresh_forecast() -> None:
     assert plans.asked == [(T0 + 2 * H, 2 * H + 10 * timedelta(minutes=1))]
     ((_, body),) = client.patches
     assert body["spec"] == {"suspend": True}
-    assert body["metadata"]["annotations"][SEGMENTS] == format_segments(later)
+    # The segment it ran stays on record; the fresh plan follows.
+    assert body["metadata"]["annotations"][SEGMENTS] == format_segments((PLAN[0], *later))
 
 
 def test_a_fresh_plan_that_runs_the_work_now_keeps_it_running() -> None:
@@ -332,7 +333,11 @@ def test_a_fresh_plan_that_runs_the_work_now_keeps_it_running() -> None:
     run_for(ctl, 0.2)
 
     ((_, body),) = client.patches
-    assert body == {"metadata": {"annotations": {SEGMENTS: format_segments(now_on)}}}
+    # The run goes on in one segment from its release to where the fresh plan stops: the
+    # rule must still see a segment being run (a run "begun between segments" is never
+    # paused again), not a new one begun at 02:00.
+    merged = (RunSegment(T0, T0 + 4 * H),)
+    assert body == {"metadata": {"annotations": {SEGMENTS: format_segments(merged)}}}
     assert ctl.pauses == (0, 0)
 
 
@@ -365,3 +370,34 @@ def test_a_replan_to_one_segment_removes_the_old_segments() -> None:
 
     patch = replan_patch({"carbon-kube.io/release-at": "2026-03-10T05:00:00Z"})
     assert patch["metadata"]["annotations"][SEGMENTS] is None  # type: ignore[index]
+
+
+def test_a_running_segment_is_paused_early_when_a_fresh_forecast_turns_dirty() -> None:
+    # 01:00, an hour into the first segment (re-planned every 30 min): the fresh forecast
+    # runs the 3 h left (and the 10 min a pause loses) from 05:00.
+    later = (RunSegment(T0 + 5 * H, T0 + 8 * H + 10 * timedelta(minutes=1)),)
+    client, clock, plans = RecordingClient(), Clock(T0 + H), FreshPlans(later)
+    ctl = replanning_controller(client, clock, plans)
+    ctl.observe_workload(WorkloadKind.JOB, released_job(), deleted=False)
+
+    run_for(ctl, 0.3)
+
+    assert plans.asked == [(T0 + H, 3 * H + 10 * timedelta(minutes=1))]
+    ((_, body),) = client.patches
+    assert body["spec"] == {"suspend": True}
+    cut = RunSegment(T0, T0 + H)
+    assert body["metadata"]["annotations"][SEGMENTS] == format_segments((cut, *later))
+    assert ctl.pauses == (1, 0)
+
+
+def test_a_running_segment_whose_fresh_plan_runs_now_is_left_running() -> None:
+    same = (RunSegment(T0 + H, T0 + 2 * H), RunSegment(T0 + 6 * H, T0 + 8 * H))
+    client, clock, plans = RecordingClient(), Clock(T0 + H), FreshPlans(same)
+    ctl = replanning_controller(client, clock, plans)
+    ctl.observe_workload(WorkloadKind.JOB, released_job(), deleted=False)
+
+    run_for(ctl, 0.3)
+
+    # Asked once (the next re-plan is 30 min later); the plan it gives is the one there.
+    assert len(plans.asked) == 1
+    assert client.patches == []

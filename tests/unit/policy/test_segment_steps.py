@@ -10,8 +10,10 @@ from carbon_kube.policy.segment_steps import (
     PauseLimits,
     SegmentProgress,
     Step,
+    continue_with,
     due_step,
     latest_safe_resume,
+    replanned_step,
 )
 
 T0 = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
@@ -168,3 +170,41 @@ def test_a_resume_led_before_its_segment_is_paused_at_that_segments_end() -> Non
     assert during.next_check == T0 + 8 * H
     at_end = due_step(led, now=T0 + 8 * H, latency_risk=0.0, limits=LIMITS, resume_lead=lead)
     assert at_end.step is Step.PAUSE
+
+
+def test_a_run_on_replan_keeps_one_run_so_its_next_pause_still_comes() -> None:
+    # At the end of the first segment a fresh plan runs on to 03:00, then 06:00-07:00.
+    running = progress(released_at=T0)
+    fresh = (RunSegment(T0 + 2 * H, T0 + 3 * H), RunSegment(T0 + 6 * H, T0 + 7 * H))
+    merged = continue_with(running, fresh, now=T0 + 2 * H)
+    assert merged == (RunSegment(T0, T0 + 3 * H), RunSegment(T0 + 6 * H, T0 + 7 * H))
+    after = progress(released_at=T0, segments=merged)
+    assert due_step(after, now=T0 + 3 * H, latency_risk=0.0, limits=LIMITS).step is Step.PAUSE
+
+
+def test_a_replan_mid_segment_pauses_now_when_the_rest_runs_later() -> None:
+    running = progress(released_at=T0)
+    later = (RunSegment(T0 + 5 * H, T0 + 6 * H + 30 * timedelta(minutes=1)),)
+    step, segments = replanned_step(running, later, now=T0 + H, latency_risk=0.0, limits=LIMITS)
+    assert step is Step.PAUSE
+    assert segments == (RunSegment(T0, T0 + H), *later)
+
+
+def test_a_replan_mid_segment_respects_the_minimum_run_and_the_budget() -> None:
+    later = (RunSegment(T0 + 5 * H, T0 + 7 * H),)
+    young = progress(released_at=T0)
+    at = T0 + timedelta(minutes=10)  # under LIMITS.min_run since the release
+    assert replanned_step(young, later, now=at, latency_risk=0.0, limits=LIMITS) == (
+        None,
+        PLAN,
+    )
+    spent = progress(released_at=T0, pauses=LIMITS.max_pauses)
+    assert replanned_step(spent, later, now=T0 + H, latency_risk=0.0, limits=LIMITS)[0] is None
+
+
+def test_a_replan_mid_segment_never_pauses_past_the_deadline_guard() -> None:
+    # 11 h of work left from 01:00 before a 12:00 deadline: no slack to pause at all.
+    running = progress(released_at=T0, segments=(RunSegment(T0, T0 + 12 * H),))
+    late = (RunSegment(T0 + 2 * H, T0 + 13 * H),)
+    step, _ = replanned_step(running, late, now=T0 + H, latency_risk=0.0, limits=LIMITS)
+    assert step is None
