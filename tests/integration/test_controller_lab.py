@@ -937,7 +937,8 @@ def test_a_flink_pause_its_operator_cannot_savepoint_is_undone_and_never_tried_a
     flink_operator.savepoint_fails = True
     lease = f"lease-{uuid.uuid4().hex[:8]}"
     # Three segments (ending t+12, t+30, t+48); the pause at t+12 is undone 7 min later, by
-    # the second segment's start: without the abandon mark it would be paused again at t+30.
+    # the second segment's start. A controller started after that knows only the object:
+    # without the abandon mark it would pause the job again at t+30.
     replica = _replica(
         lab, clock, tmp_path, lease, "limbo", *_SHORT_RUNS, "--pause-confirm-timeout", "7m"
     )
@@ -960,10 +961,15 @@ def test_a_flink_pause_its_operator_cannot_savepoint_is_undone_and_never_tried_a
     assert annotated_at(RESUMED_AT) == abandoned_at
     assert t + 19 * MINUTE <= abandoned_at <= t + 23 * MINUTE
     assert kube.get(FLINK_DEPLOYMENTS, "stuck", namespace)["spec"]["job"]["state"] == "running"
+    assert "did not confirm the pause" in replica.output()
+    replica.kill()
+    successor = _replica(lab, clock, tmp_path, lease, "successor", *_SHORT_RUNS)
+    replicas.append(successor.start())
+    successor.wait_leading()
+    assert clock.now() < t + 30 * MINUTE  # leading before the pause the plan still holds
     # Past the second segment's end, where the next pause was planned: never paused again.
     wait_for(lambda: clock.now() >= t + 36 * MINUTE, SETTLE, "the second segment to end")
     again = kube.get(FLINK_DEPLOYMENTS, "stuck", namespace)
     assert (again["spec"]["job"]["state"], _annotations(again)[PAUSES]) == ("running", "1")
     assert PAUSED_AT not in _annotations(again)
-    assert "did not confirm the pause" in replica.output()
     assert not flink_operator.errors
