@@ -16,10 +16,10 @@ from typing import Any, Final
 
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.holding import (
-    pause_annotations,
+    pause_body,
     plan_recorded,
     release_annotations,
-    resume_annotations,
+    resume_body,
     suspended_hold_is_ours,
 )
 from carbon_kube.kinds.objects import mapping, metadata, spec
@@ -82,21 +82,15 @@ class FlinkKind:
 
     def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
         # The operator takes a savepoint, then stops the job (upgradeMode: savepoint).
-        return {
-            "metadata": {"annotations": pause_annotations(obj, paused_at)},
-            "spec": {"job": {"state": FLINK_SUSPENDED, "upgradeMode": FLINK_SAVEPOINT}},
-        }
+        suspended = {"job": {"state": FLINK_SUSPENDED, "upgradeMode": FLINK_SAVEPOINT}}
+        return pause_body(obj, paused_at, suspended)
 
     def resume_patch(
         self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
     ) -> dict[str, Any]:
         # The operator restores the job from the last savepoint.
-        return {
-            "metadata": {
-                "annotations": resume_annotations(resumed_at, abandon_pausing=abandon_pausing)
-            },
-            "spec": {"job": {"state": FLINK_RUNNING}},
-        }
+        running = {"job": {"state": FLINK_RUNNING}}
+        return resume_body(resumed_at, running, abandon_pausing=abandon_pausing)
 
     def pause_confirmed(self, obj: Mapping[str, Any]) -> bool:
         return savepoint_of_suspension(obj) is not None

@@ -40,10 +40,12 @@ __all__ = [
     "SUSPEND_PATCH",
     "going_away",
     "pause_annotations",
+    "pause_body",
     "plan_recorded",
     "plan_zone",
     "release_annotations",
     "resume_annotations",
+    "resume_body",
     "suspend_flag_foreign",
     "suspended_hold_is_ours",
     "tightening_selector",
@@ -110,6 +112,21 @@ def resume_annotations(
     if abandon_pausing is not None:
         record[PAUSING_ABANDONED] = f"{format_rfc3339(resumed_at)} {abandon_pausing}"
     return record
+
+
+def pause_body(
+    obj: Mapping[str, Any], paused_at: datetime, spec: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The merge patch that pauses ``obj``: the kind's own ``spec`` change and the record."""
+    return {"metadata": {"annotations": pause_annotations(obj, paused_at)}, "spec": dict(spec)}
+
+
+def resume_body(
+    resumed_at: datetime, spec: Mapping[str, Any], *, abandon_pausing: str | None = None
+) -> dict[str, Any]:
+    """The merge patch that resumes a paused workload (see :func:`resume_annotations`)."""
+    annotations = resume_annotations(resumed_at, abandon_pausing=abandon_pausing)
+    return {"metadata": {"annotations": annotations}, "spec": dict(spec)}
 
 
 def plan_zone(obj: Mapping[str, Any]) -> str | None:

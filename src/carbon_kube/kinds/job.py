@@ -17,11 +17,11 @@ from typing import Any, Final
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.holding import (
     SUSPEND_PATCH,
-    pause_annotations,
+    pause_body,
     plan_recorded,
     plan_zone,
     release_annotations,
-    resume_annotations,
+    resume_body,
     suspend_flag_foreign,
     suspended_hold_is_ours,
     tightening_selector,
@@ -76,20 +76,12 @@ class JobKind:
 
     def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
         # The Job controller deletes the pods; the work since the last checkpoint is lost.
-        return {
-            "metadata": {"annotations": pause_annotations(obj, paused_at)},
-            "spec": {"suspend": True},
-        }
+        return pause_body(obj, paused_at, {"suspend": True})
 
     def resume_patch(
         self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
     ) -> dict[str, Any]:
-        return {
-            "metadata": {
-                "annotations": resume_annotations(resumed_at, abandon_pausing=abandon_pausing)
-            },
-            "spec": {"suspend": False},
-        }
+        return resume_body(resumed_at, {"suspend": False}, abandon_pausing=abandon_pausing)
 
     def pause_confirmed(self, obj: Mapping[str, Any]) -> bool:
         # The Job controller sets Suspended=True in the sync that deletes the active pods.
