@@ -130,6 +130,24 @@ def _replica(
     )
 
 
+def _leading(
+    replicas: list[ControllerProcess],
+    lab: LabState,
+    clock: VirtualClock,
+    tmp_path: Path,
+    identity: str,
+    *extra: str,
+    lease: str | None = None,
+) -> ControllerProcess:
+    """A replica started (stopped by the ``replicas`` fixture) and leading ``lease`` (new)."""
+    replica = _replica(
+        lab, clock, tmp_path, lease or f"lease-{uuid.uuid4().hex[:8]}", identity, *extra
+    )
+    replicas.append(replica.start())
+    replica.wait_leading()
+    return replica
+
+
 @pytest.fixture(scope="module")
 def workload_crds(kube: KubeClient) -> Iterator[None]:
     """The lab's Spark and Flink CRDs (hack/lab/crds: structural, with a status subresource)."""
@@ -167,11 +185,8 @@ def test_controller_releases_every_kind_at_its_plan_and_pins_pods_to_the_plan_zo
     tmp_path: Path,
     workload_crds: None,
 ) -> None:
-    lease = f"lease-{uuid.uuid4().hex[:8]}"
     (metrics_port,) = free_loopback_ports(1)
-    replica = _replica(lab, clock, tmp_path, lease, "solo", "--metrics-port", str(metrics_port))
-    replicas.append(replica.start())
-    replica.wait_leading()
+    _leading(replicas, lab, clock, tmp_path, "solo", "--metrics-port", str(metrics_port))
     t = clock.now().replace(microsecond=0)
     plan = {
         RELEASE_AT: format_rfc3339(t + 3 * MINUTE),
@@ -263,9 +278,7 @@ def test_nodes_are_labelled_with_grid_zone_and_current_intensity(
     replicas: list[ControllerProcess],
     tmp_path: Path,
 ) -> None:
-    replica = _replica(lab, clock, tmp_path, f"lease-{uuid.uuid4().hex[:8]}", "labeller")
-    replicas.append(replica.start())
-    replica.wait_leading()
+    _leading(replicas, lab, clock, tmp_path, "labeller")
 
     def de_nodes_labelled() -> bool:
         nodes = kube.list(NODES, label_selector="topology.kubernetes.io/region=eu-central-1")
@@ -685,11 +698,8 @@ def test_an_interruptible_job_is_paused_at_its_dirty_hours_and_resumed_at_the_gr
     replicas: list[ControllerProcess],
     tmp_path: Path,
 ) -> None:
-    lease = f"lease-{uuid.uuid4().hex[:8]}"
     # The plan's first segment is 10 min: pause after runs that short.
-    replica = _replica(lab, clock, tmp_path, lease, "pauser", *_SHORT_RUNS)
-    replicas.append(replica.start())
-    replica.wait_leading()
+    _leading(replicas, lab, clock, tmp_path, "pauser", *_SHORT_RUNS)
     t = clock.now().replace(microsecond=0)
     kube.create(JOBS, _interruptible_job("checkpointing", t, clock), namespace)
 
@@ -750,10 +760,7 @@ def test_a_controller_killed_while_a_job_is_paused_is_replaced_and_resumes_it_on
     replicas: list[ControllerProcess],
     tmp_path: Path,
 ) -> None:
-    lease = f"lease-{uuid.uuid4().hex[:8]}"
-    first = _replica(lab, clock, tmp_path, lease, "first", *_SHORT_RUNS)
-    replicas.append(first.start())
-    first.wait_leading()
+    first = _leading(replicas, lab, clock, tmp_path, "first", *_SHORT_RUNS)
     t = clock.now().replace(microsecond=0)
     kube.create(JOBS, _interruptible_job("survivor", t, clock), namespace)
     wait_for(
@@ -763,7 +770,7 @@ def test_a_controller_killed_while_a_job_is_paused_is_replaced_and_resumes_it_on
         poll=timedelta(seconds=0.5),
     )
     first.kill()  # SIGKILL between the pause and the resume
-    second = _replica(lab, clock, tmp_path, lease, "second", *_SHORT_RUNS)
+    second = _replica(lab, clock, tmp_path, first.lease_name, "second", *_SHORT_RUNS)
     replicas.append(second.start())
 
     wait_for(
@@ -802,10 +809,7 @@ def test_a_job_is_never_paused_more_often_than_allowed(
     replicas: list[ControllerProcess],
     tmp_path: Path,
 ) -> None:
-    lease = f"lease-{uuid.uuid4().hex[:8]}"
-    replica = _replica(lab, clock, tmp_path, lease, "once", *_SHORT_RUNS, "--max-pauses", "1")
-    replicas.append(replica.start())
-    replica.wait_leading()
+    _leading(replicas, lab, clock, tmp_path, "once", *_SHORT_RUNS, "--max-pauses", "1")
     t = clock.now().replace(microsecond=0)
     kube.create(JOBS, _three_segment_job("once", t, clock), namespace)
 
@@ -832,12 +836,9 @@ def test_a_paused_job_whose_plan_resumes_too_late_is_resumed_by_the_deadline_gua
 ) -> None:
     # The plan (made on a forecast) resumes at t+60 for a t+70 deadline; with a latency risk
     # of 1.0 the controller must resume the 10 min left by t+70 - 2 x 10 min = t+50.
-    lease = f"lease-{uuid.uuid4().hex[:8]}"
-    replica = _replica(
-        lab, clock, tmp_path, lease, "guard", *_SHORT_RUNS, "--pause-latency-risk", "1.0"
+    replica = _leading(
+        replicas, lab, clock, tmp_path, "guard", *_SHORT_RUNS, "--pause-latency-risk", "1.0"
     )
-    replicas.append(replica.start())
-    replica.wait_leading()
     t = clock.now().replace(microsecond=0)
     job = _interruptible_job("guarded", t, clock)
     late = (
@@ -892,10 +893,7 @@ def test_a_flink_job_is_suspended_with_a_savepoint_and_restored_from_it_at_the_g
     tmp_path: Path,
     flink_operator: FlinkOperatorStandIn,
 ) -> None:
-    lease = f"lease-{uuid.uuid4().hex[:8]}"
-    replica = _replica(lab, clock, tmp_path, lease, "flink", *_SHORT_RUNS)
-    replicas.append(replica.start())
-    replica.wait_leading()
+    _leading(replicas, lab, clock, tmp_path, "flink", *_SHORT_RUNS)
     t = clock.now().replace(microsecond=0)
     kube.create(FLINK_DEPLOYMENTS, _interruptible_flink("stream", t), namespace)
 
@@ -935,15 +933,12 @@ def test_a_flink_pause_its_operator_cannot_savepoint_is_undone_and_never_tried_a
     flink_operator: FlinkOperatorStandIn,
 ) -> None:
     flink_operator.savepoint_fails = True
-    lease = f"lease-{uuid.uuid4().hex[:8]}"
     # Three segments (ending t+12, t+30, t+48); the pause at t+12 is undone 7 min later, by
     # the second segment's start. A controller started after that knows only the object:
     # without the abandon mark it would pause the job again at t+30.
-    replica = _replica(
-        lab, clock, tmp_path, lease, "limbo", *_SHORT_RUNS, "--pause-confirm-timeout", "7m"
+    replica = _leading(
+        replicas, lab, clock, tmp_path, "limbo", *_SHORT_RUNS, "--pause-confirm-timeout", "7m"
     )
-    replicas.append(replica.start())
-    replica.wait_leading()
     t = clock.now().replace(microsecond=0)
     kube.create(FLINK_DEPLOYMENTS, _interruptible_flink("stuck", t, segments=3), namespace)
 
@@ -963,9 +958,7 @@ def test_a_flink_pause_its_operator_cannot_savepoint_is_undone_and_never_tried_a
     assert kube.get(FLINK_DEPLOYMENTS, "stuck", namespace)["spec"]["job"]["state"] == "running"
     assert "did not confirm the pause" in replica.output()
     replica.kill()
-    successor = _replica(lab, clock, tmp_path, lease, "successor", *_SHORT_RUNS)
-    replicas.append(successor.start())
-    successor.wait_leading()
+    _leading(replicas, lab, clock, tmp_path, "successor", *_SHORT_RUNS, lease=replica.lease_name)
     assert clock.now() < t + 30 * MINUTE  # leading before the pause the plan still holds
     # Past the second segment's end, where the next pause was planned: never paused again.
     wait_for(lambda: clock.now() >= t + 36 * MINUTE, SETTLE, "the second segment to end")
