@@ -38,6 +38,7 @@ from carbon_kube.kinds.objects import mapping, metadata
 
 __all__ = [
     "SUSPEND_PATCH",
+    "SuspendFlagPausing",
     "going_away",
     "pause_annotations",
     "pause_body",
@@ -127,6 +128,22 @@ def resume_body(
     """The merge patch that resumes a paused workload (see :func:`resume_annotations`)."""
     annotations = resume_annotations(resumed_at, abandon_pausing=abandon_pausing)
     return {"metadata": {"annotations": annotations}, "spec": dict(spec)}
+
+
+class SuspendFlagPausing:
+    """Pause and resume for kinds held by their own ``spec.suspend`` (Job, SparkApplication).
+
+    Their controller deletes the pods (driver and executors) on ``suspend: true``; the work
+    since the last checkpoint is lost. ``suspend: false`` starts new ones.
+    """
+
+    def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
+        return pause_body(obj, paused_at, {"suspend": True})
+
+    def resume_patch(
+        self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
+    ) -> dict[str, Any]:
+        return resume_body(resumed_at, {"suspend": False}, abandon_pausing=abandon_pausing)
 
 
 def plan_zone(obj: Mapping[str, Any]) -> str | None:

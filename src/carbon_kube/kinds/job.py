@@ -17,11 +17,10 @@ from typing import Any, Final
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.holding import (
     SUSPEND_PATCH,
-    pause_body,
+    SuspendFlagPausing,
     plan_recorded,
     plan_zone,
     release_annotations,
-    resume_body,
     suspend_flag_foreign,
     suspended_hold_is_ours,
     tightening_selector,
@@ -33,7 +32,7 @@ from carbon_kube.kinds.quantities import pod_requests, positive_int, with_defaul
 __all__ = ["JOB", "JobKind"]
 
 
-class JobKind:
+class JobKind(SuspendFlagPausing):
     """:class:`~carbon_kube.kinds.protocol.KindAdapter` of ``batch/v1`` Jobs."""
 
     workload_kind: Final = WorkloadKind.JOB
@@ -73,15 +72,6 @@ class JobKind:
             "spec": released_spec,
         }
         return ReleasePatch(body, "merge", zone if selector else None)
-
-    def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
-        # The Job controller deletes the pods; the work since the last checkpoint is lost.
-        return pause_body(obj, paused_at, {"suspend": True})
-
-    def resume_patch(
-        self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
-    ) -> dict[str, Any]:
-        return resume_body(resumed_at, {"suspend": False}, abandon_pausing=abandon_pausing)
 
     def pause_confirmed(self, obj: Mapping[str, Any]) -> bool:
         # The Job controller sets Suspended=True in the sync that deletes the active pods.

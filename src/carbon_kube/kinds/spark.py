@@ -21,11 +21,10 @@ from typing import Any, Final
 from carbon_kube.domain.workloads import WorkloadKind
 from carbon_kube.kinds.holding import (
     SUSPEND_PATCH,
-    pause_body,
+    SuspendFlagPausing,
     plan_recorded,
     plan_zone,
     release_annotations,
-    resume_body,
     suspend_flag_foreign,
     suspended_hold_is_ours,
     tightening_selector,
@@ -37,7 +36,7 @@ from carbon_kube.kinds.quantities import parse_cpu, parse_memory_gib, positive_i
 __all__ = ["SPARK", "SparkKind"]
 
 
-class SparkKind:
+class SparkKind(SuspendFlagPausing):
     """:class:`~carbon_kube.kinds.protocol.KindAdapter` of SparkApplications."""
 
     workload_kind: Final = WorkloadKind.SPARK
@@ -76,15 +75,6 @@ class SparkKind:
             "spec": released_spec,
         }
         return ReleasePatch(body, "merge", zone if selector else None)
-
-    def pause_patch(self, obj: Mapping[str, Any], *, paused_at: datetime) -> dict[str, Any]:
-        # The operator deletes driver and executors; work since the last checkpoint is lost.
-        return pause_body(obj, paused_at, {"suspend": True})
-
-    def resume_patch(
-        self, obj: Mapping[str, Any], *, resumed_at: datetime, abandon_pausing: str | None = None
-    ) -> dict[str, Any]:
-        return resume_body(resumed_at, {"suspend": False}, abandon_pausing=abandon_pausing)
 
     def pause_confirmed(self, obj: Mapping[str, Any]) -> bool:
         return _application_state(obj) == "SUSPENDED"
