@@ -1,4 +1,7 @@
-"""A carbon-intensity API on loopback that speaks Electricity Maps v3's documented wire shapes.
+"""Carbon-intensity APIs on loopback that speak the providers' documented wire shapes.
+
+``ElectricityMapsServer`` below; ``EntsoeServer`` in ``tests/entsoe_server.py``; ``serving`` runs
+either on 127.0.0.1.
 
 Not a mock of our code: a real HTTP server (``http.server``) that the real
 ``ElectricityMapsProvider`` reaches over TCP, answering ``/v3/carbon-intensity/{latest,history,
@@ -17,12 +20,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from carbon_kube.domain.instants import floor_to_hour, parse_rfc3339
@@ -49,14 +52,16 @@ class ElectricityMapsServer:
     fault: str | None = None
     requests: list[tuple[str, str]] = field(default_factory=list)
     base_url: str = ""
+    base_path: str = "/v3"
+    content_type: str = "application/json"
 
     def answer(
-        self, path: str, query: dict[str, str], token: str | None
+        self, path: str, query: dict[str, str], headers: Mapping[str, str]
     ) -> tuple[int, bytes, dict[str, str]]:
         """Status, body and headers for one GET; the wire behaviour in one place."""
         zone = Zone(query.get("zone", ""))
         self.requests.append((path, str(zone)))
-        if token != TOKEN:
+        if headers.get("auth-token") != TOKEN:
             return 401, b'{"error":"Invalid auth-token"}', {}
         if self.fault == "down":
             return 503, b'{"error":"Service Unavailable"}', {}
@@ -124,17 +129,32 @@ def _points(series: IntensitySeries) -> Iterator[tuple[datetime, float]]:
         yield series.start + series.step * index, float(value)
 
 
+class LoopbackApi(Protocol):
+    """What ``serving`` needs of a server: its answers, where it is mounted, its content type."""
+
+    base_url: str
+    base_path: str
+    content_type: str
+
+    def answer(
+        self, path: str, query: dict[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]: ...
+
+
+Api = TypeVar("Api", bound=LoopbackApi)
+
+
 @contextmanager
-def serving(server: ElectricityMapsServer) -> Iterator[ElectricityMapsServer]:
-    """Run ``server`` on 127.0.0.1 (a free port) for the block; ``base_url`` ends in ``/v3``."""
+def serving(server: Api) -> Iterator[Api]:
+    """Run ``server`` on 127.0.0.1 (a free port) for the block; ``base_url`` ends in its path."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            status, body, headers = server.answer(url.path, query, self.headers.get("auth-token"))
+            status, body, headers = server.answer(url.path, query, self.headers)
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", server.content_type)
             self.send_header("Content-Length", str(len(body)))
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -147,7 +167,7 @@ def serving(server: ElectricityMapsServer) -> Iterator[ElectricityMapsServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    server.base_url = f"http://127.0.0.1:{httpd.server_address[1]}/v3"
+    server.base_url = f"http://127.0.0.1:{httpd.server_address[1]}{server.base_path}"
     try:
         yield server
     finally:

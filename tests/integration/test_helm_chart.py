@@ -256,6 +256,30 @@ def test_a_live_provider_is_polled_by_the_controller_and_published_to_the_planne
     assert reader["rules"][0]["verbs"] == ["get", "list", "watch"]
 
 
+@needs_helm
+def test_entsoe_reaches_the_controller_with_its_url_and_token_and_only_the_controller() -> None:
+    docs = render_chart(
+        "api.provider=entsoe",
+        "api.urls.entsoe=http://10.0.0.9:8080/api",
+        "api.existingSecret=my-keys",
+    )
+
+    controller = _args_of(docs, "controller")
+    assert "--source=entsoe" in controller
+    assert "--entsoe-url=http://10.0.0.9:8080/api" in controller
+    assert "--publish-zones=DE" in controller
+    token = next(
+        e for e in _container_of(docs, "controller")["env"] if e["name"] == "ENTSOE_API_TOKEN"
+    )
+    assert token["valueFrom"]["secretKeyRef"] == {
+        "name": "my-keys",
+        "key": "ENTSOE_TOKEN",
+        "optional": True,
+    }
+    assert "--source=published" in _args_of(docs, "webhook")
+    assert not _container_of(docs, "webhook").get("env")
+
+
 def _container_of(docs: list[dict[str, Any]], component: str) -> dict[str, Any]:
     (deployment,) = [
         d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith(component)

@@ -35,7 +35,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* True when api.provider is a live API (polled by the controller, published to the rest). */}}
 {{- define "carbon-kube.liveSignal" -}}
-{{- if has .Values.api.provider (list "electricitymaps" "ukcarbon" "watttime") }}true{{ end }}
+{{- if has .Values.api.provider (list "electricitymaps" "ukcarbon" "watttime" "entsoe") }}true{{ end }}
 {{- end -}}
 
 {{/* The controller's signal: api.provider on its URL, behind a cache in the pod's /tmp
@@ -58,6 +58,9 @@ each zone's signal as a ConfigMap in the release namespace. */}}
 {{- end }}
 {{- with .ukCarbon }}
 - --ukcarbon-url={{ . }}
+{{- end }}
+{{- with .entsoe }}
+- --entsoe-url={{ . }}
 {{- end }}
 {{- end }}
 {{- if include "carbon-kube.liveSignal" . }}
@@ -99,7 +102,7 @@ and the extender must read nodes' regions the same way. */}}
 {{/* API keys from the user's Secret; every key optional so one provider suffices. */}}
 {{- define "carbon-kube.apiEnv" -}}
 {{- if .Values.api.existingSecret }}
-{{- range $env, $key := dict "ELECTRICITYMAPS_API_TOKEN" .Values.api.keys.electricityMapsToken "WATTTIME_USERNAME" .Values.api.keys.wattTimeUsername "WATTTIME_PASSWORD" .Values.api.keys.wattTimePassword }}
+{{- range $env, $key := dict "ELECTRICITYMAPS_API_TOKEN" .Values.api.keys.electricityMapsToken "WATTTIME_USERNAME" .Values.api.keys.wattTimeUsername "WATTTIME_PASSWORD" .Values.api.keys.wattTimePassword "ENTSOE_API_TOKEN" .Values.api.keys.entsoeToken }}
 - name: {{ $env }}
   valueFrom:
     secretKeyRef:

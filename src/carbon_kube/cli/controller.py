@@ -124,6 +124,7 @@ def run(
     electricitymaps_url: str = planning.ELECTRICITYMAPS_URL,
     watttime_url: str = planning.WATTTIME_URL,
     ukcarbon_url: str = planning.UKCARBON_URL,
+    entsoe_url: str = planning.ENTSOE_URL,
     watttime_region: str | None = planning.WATTTIME_REGION,
     signal_namespace: str = planning.SIGNAL_NAMESPACE,
     region_zone: list[str] = typer.Option(
@@ -321,6 +322,7 @@ def run(
         electricitymaps_url=electricitymaps_url,
         watttime_url=watttime_url,
         ukcarbon_url=ukcarbon_url,
+        entsoe_url=entsoe_url,
         watttime_region=watttime_region,
         signal_namespace=signal_namespace,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from carbon_kube.providers import electricitymaps, watttime
+from carbon_kube.providers import electricitymaps, entsoe, watttime
 from carbon_kube.providers.caching import default_cache_path
 from carbon_kube.providers.construction import Credentials
 
@@ -22,6 +22,7 @@ def read_credentials() -> Credentials:
         electricitymaps_token=_value(electricitymaps.TOKEN_ENV_VAR),
         watttime_username=_value(watttime.USERNAME_ENV_VAR),
         watttime_password=_value(watttime.PASSWORD_ENV_VAR),
+        entsoe_token=_value(entsoe.TOKEN_ENV_VAR),
     )
 
 

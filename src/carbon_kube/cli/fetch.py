@@ -21,7 +21,7 @@ from carbon_kube.cli import paths
 from carbon_kube.cli.environment import cache_path, read_credentials
 from carbon_kube.cli.options import parse_instant, parse_zone_option
 from carbon_kube.cli.output import stdout_console
-from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL, WATTTIME_URL
+from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, ENTSOE_URL, UKCARBON_URL, WATTTIME_URL
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
@@ -41,6 +41,7 @@ class Source(StrEnum):
 
     ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
     UKCARBON = SourceKind.UKCARBON.value
+    ENTSOE = SourceKind.ENTSOE.value
     WATTTIME = SourceKind.WATTTIME.value
 
 
@@ -76,6 +77,7 @@ def make_fetch_command(
         electricitymaps_url: str = ELECTRICITYMAPS_URL,
         watttime_url: str = WATTTIME_URL,
         ukcarbon_url: str = UKCARBON_URL,
+        entsoe_url: str = ENTSOE_URL,
     ) -> None:
         """Fetch carbon intensity from a live API into the local cache and summarise it.
 
@@ -94,6 +96,7 @@ def make_fetch_command(
             electricitymaps_url=electricitymaps_url,
             watttime_url=watttime_url,
             ukcarbon_url=ukcarbon_url,
+            entsoe_url=entsoe_url,
         )
         with client_factory() as client:
             chain = build_source(

@@ -29,7 +29,7 @@ from carbon_kube.cli.options import (
     parse_zone_option,
 )
 from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
-from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, UKCARBON_URL
+from carbon_kube.cli.planning import ELECTRICITYMAPS_URL, ENTSOE_URL, UKCARBON_URL
 from carbon_kube.cli.schemas import CSV_COLUMNS
 from carbon_kube.domain.clock import Clock, SystemClock
 from carbon_kube.domain.durations import describe_duration
@@ -66,6 +66,7 @@ class ShowSource(StrEnum):
     CACHE = SourceKind.CACHE.value
     ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
     UKCARBON = SourceKind.UKCARBON.value
+    ENTSOE = SourceKind.ENTSOE.value
 
 
 def make_show_command(
@@ -84,7 +85,9 @@ def make_show_command(
                 "Where history comes from. auto: the --intensity files if given, else "
                 "Electricity Maps if ELECTRICITYMAPS_API_TOKEN is set, else the embedded "
                 "dataset (offline). cache: only what `intensity fetch` cached. ukcarbon: the "
-                "UK Carbon Intensity API (GB, GB-R1..GB-R17; no key). Live sources fall back "
+                "UK Carbon Intensity API (GB, GB-R1..GB-R17; no key). entsoe: ENTSO-E's "
+                "generation mix x life-cycle factors (Europe; ENTSOE_API_TOKEN). Live sources "
+                "fall back "
                 "to the cache, flagged STALE, when the API fails."
             ),
         ),
@@ -142,6 +145,7 @@ def make_show_command(
         ),
         electricitymaps_url: str = ELECTRICITYMAPS_URL,
         ukcarbon_url: str = UKCARBON_URL,
+        entsoe_url: str = ENTSOE_URL,
         seed: int = typer.Option(7, min=0, max=2**31 - 1, help="Seed of the learned model."),
         trees: int = typer.Option(
             300, min=1, max=100_000, help="Boosting rounds of the learned model."
@@ -190,6 +194,7 @@ def make_show_command(
                 urls={
                     "electricitymaps_url": electricitymaps_url,
                     "ukcarbon_url": ukcarbon_url,
+                    "entsoe_url": entsoe_url,
                 },
             )
         series = inputs.history

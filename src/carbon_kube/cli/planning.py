@@ -59,6 +59,7 @@ class SignalSource(StrEnum):
     ELECTRICITYMAPS = SourceKind.ELECTRICITYMAPS.value
     UKCARBON = SourceKind.UKCARBON.value
     WATTTIME = SourceKind.WATTTIME.value
+    ENTSOE = SourceKind.ENTSOE.value
 
 
 SOURCE: Any = typer.Option(
@@ -69,7 +70,8 @@ SOURCE: Any = typer.Option(
     "controller publishes as ConfigMaps in --signal-namespace: no API call here), or a live "
     "API behind the cache: "
     "electricitymaps ($ELECTRICITYMAPS_API_TOKEN), ukcarbon (no key), watttime (marginal; "
-    "$WATTTIME_USERNAME, $WATTTIME_PASSWORD). Helm api.provider.",
+    "$WATTTIME_USERNAME, $WATTTIME_PASSWORD), entsoe (Europe, generation mix x life-cycle "
+    "factors, no forecast; $ENTSOE_API_TOKEN). Helm api.provider.",
 )
 INTENSITY_FILE: Any = typer.Option(
     None,
@@ -89,6 +91,7 @@ ELECTRICITYMAPS_URL: Any = field_option(
 )
 WATTTIME_URL: Any = field_option(SourceSettings, "watttime_url", "--watttime-url")
 UKCARBON_URL: Any = field_option(SourceSettings, "ukcarbon_url", "--ukcarbon-url")
+ENTSOE_URL: Any = field_option(SourceSettings, "entsoe_url", "--entsoe-url")
 WATTTIME_REGION: Any = field_option(SourceSettings, "watttime_region", "--watttime-region")
 SIGNAL_NAMESPACE: Any = field_option(SourceSettings, "signal_namespace", "--signal-namespace")
 KUBECONFIG: Any = typer.Option(

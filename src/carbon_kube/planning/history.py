@@ -48,6 +48,7 @@ HISTORY_SOURCES = (
     SourceKind.CACHE,
     SourceKind.ELECTRICITYMAPS,
     SourceKind.UKCARBON,
+    SourceKind.ENTSOE,
 )
 
 

@@ -28,11 +28,12 @@ from carbon_kube.domain.errors import InputError, ProviderError, ProviderTempora
 from carbon_kube.domain.intensity import SignalKind
 from carbon_kube.domain.zones import Zone
 from carbon_kube.observability.metrics import PROVIDER_ERRORS
-from carbon_kube.providers import electricitymaps, ukcarbon, watttime
+from carbon_kube.providers import electricitymaps, entsoe, ukcarbon, watttime
 from carbon_kube.providers.base import IntensityProvider
 from carbon_kube.providers.caching import IntensityCache
 from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
 from carbon_kube.providers.embedded import EmbeddedProvider
+from carbon_kube.providers.entsoe import EntsoeProvider
 from carbon_kube.providers.fallback import FallbackProvider
 from carbon_kube.providers.published import PublishedSignals
 from carbon_kube.providers.series_files import read_any_intensity
@@ -71,9 +72,13 @@ class SourceKind(StrEnum):
     ELECTRICITYMAPS = "electricitymaps"
     UKCARBON = "ukcarbon"
     WATTTIME = "watttime"
+    # Generation per production type times life-cycle factors (Europe; no forecast).
+    ENTSOE = "entsoe"
 
 
-LIVE_KINDS = frozenset({SourceKind.ELECTRICITYMAPS, SourceKind.UKCARBON, SourceKind.WATTTIME})
+LIVE_KINDS = frozenset(
+    {SourceKind.ELECTRICITYMAPS, SourceKind.UKCARBON, SourceKind.WATTTIME, SourceKind.ENTSOE}
+)
 
 # The providers' own defaults, read off their settings rather than written again here.
 _DEFAULT_ELECTRICITYMAPS_URL = ElectricityMapsSettings(api_token="").base_url
@@ -93,6 +98,7 @@ class Credentials(BaseModel):
     electricitymaps_token: str | None = Field(default=None, repr=False)
     watttime_username: str | None = None
     watttime_password: str | None = Field(default=None, repr=False)
+    entsoe_token: str | None = Field(default=None, repr=False)
 
 
 class SourceSettings(BaseModel):
@@ -116,6 +122,10 @@ class SourceSettings(BaseModel):
     ukcarbon_url: str = Field(
         default=ukcarbon.BASE_URL,
         description="UK Carbon Intensity API base URL (a proxy, or a test server).",
+    )
+    entsoe_url: str = Field(
+        default=entsoe.BASE_URL,
+        description="ENTSO-E Transparency Platform API URL (a proxy, or a test server).",
     )
     signal_namespace: str = Field(
         default="carbon-kube",
@@ -238,6 +248,18 @@ def build_provider(
                 field="--zone",
             )
         return uk, SignalKind.AVERAGE
+    if settings.kind is SourceKind.ENTSOE:
+        token = _required(creds.entsoe_token, entsoe.TOKEN_ENV_VAR, "your ENTSO-E security token")
+        if zone is not None and zone not in entsoe.AREAS:
+            raise InputError(
+                f"ENTSO-E has no area for zone {zone}; use one of {', '.join(entsoe.AREAS)} "
+                "(GB: --source ukcarbon)",
+                field="--zone",
+            )
+        provider = EntsoeProvider(
+            token=token, http=client, clock=clock, base_url=settings.entsoe_url
+        )
+        return provider, SignalKind.AVERAGE
     regions = dict(watttime.DEFAULT_REGIONS)
     if zone is not None and settings.watttime_region is not None:
         regions[zone] = settings.watttime_region.strip()

@@ -87,7 +87,9 @@ class JsonHttp:
     """GET JSON for one provider with the retry policy; errors carry the provider's name.
 
     ``credential_hint`` finishes the sentence "set ..." in 401/403 errors, e.g.
-    ``"ELECTRICITYMAPS_API_TOKEN to a valid Electricity Maps token"``.
+    ``"ELECTRICITYMAPS_API_TOKEN to a valid Electricity Maps token"``. ``error_detail`` reads
+    an API's own reason out of a refused request's body (ENTSO-E's XML acknowledgement), where
+    the start of the body would not reach it.
     """
 
     def __init__(
@@ -100,8 +102,10 @@ class JsonHttp:
         policy: RetryPolicy | None = None,
         sleep: Sleep = sleep_for,
         rng: random.Random | None = None,
+        error_detail: Callable[[bytes], str | None] | None = None,
     ) -> None:
         self._client = client
+        self._error_detail = error_detail
         self._provider = provider
         self._clock = clock
         self._hint = credential_hint
@@ -159,9 +163,11 @@ class JsonHttp:
                         self._provider, self._refused(response, what), response.status_code
                     )
                 if response.status_code not in _RETRYABLE_STATUS:
+                    detail = self._error_detail(response.content) if self._error_detail else None
                     raise ProviderPermanentError(
                         self._provider,
-                        f"{what} answered HTTP {response.status_code}: {_preview(response)}",
+                        f"{what} answered HTTP {response.status_code}: "
+                        f"{detail or _preview(response)}",
                     )
                 last_problem = f"HTTP {response.status_code}"
                 retry_after = _retry_after(response, self._clock.now())

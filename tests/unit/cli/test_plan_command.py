@@ -23,6 +23,8 @@ from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.webhook.admission import serve_mutate
 from carbon_kube.webhook.reviews import AdmissionReviewRequest
 from tests.admission_builders import an_object, recorded_annotations
+from tests.entsoe_server import TOKEN as ENTSOE_TOKEN
+from tests.entsoe_server import EntsoeServer
 from tests.provider_server import TOKEN, ElectricityMapsServer, serving
 
 AT = datetime(2026, 3, 2, 6, 10, tzinfo=UTC)
@@ -209,3 +211,28 @@ def test_user_mistakes_are_one_line_and_exit_two(
     assert code == 2
     assert want in err
     assert "Traceback" not in err
+
+
+@pytest.mark.loopback
+def test_on_entsoe_it_plans_on_the_generation_mix_with_the_learned_or_baseline_model(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ENTSOE_API_TOKEN", ENTSOE_TOKEN)
+    # Three weeks of a daily shape that is clean at 12:00 UTC, the hour persistence repeats.
+    start = AT.replace(hour=0, minute=0) - timedelta(days=21)
+    day = [300.0] * 24
+    day[12] = 40.0
+    truth = {Zone("DE"): _hourly("DE", start, day * 22)}
+    with serving(EntsoeServer(now=lambda: AT, truth=truth)) as api:
+        code, report, err = run_plan(
+            capsys,
+            *("--zone", "DE", "--max-delay", "10h", "--expected-duration", "1h"),
+            *("--source", "entsoe", "--entsoe-url", api.base_url),
+            *("--cache", str(tmp_path / "cache.sqlite"), "--at", "2026-03-02T06:10:00Z"),
+        )
+
+    assert code == 0, err
+    assert (report["source"], report["stale"]) == ("entsoe", False)
+    assert report["release_at"] == "2026-03-02T12:00:00Z"
+    assert report["forecast_g_per_kwh"] == pytest.approx(40.0, abs=0.01)
+    assert set(api.requests) == {"10Y1001A1001A83F"}

@@ -20,6 +20,7 @@ from carbon_kube.domain.errors import (
 )
 from carbon_kube.domain.zones import Zone
 from carbon_kube.providers.electricitymaps import ElectricityMapsProvider, ElectricityMapsSettings
+from carbon_kube.providers.entsoe import EntsoeProvider
 from carbon_kube.providers.http import RetryPolicy
 from carbon_kube.providers.ukcarbon import UkCarbonIntensityProvider
 from carbon_kube.providers.watttime import WattTimeProvider, WattTimeSettings
@@ -48,6 +49,8 @@ class Case:
     call: Call
     credential: str | None
     setup: Callable[[Recorded], Recorded] = lambda recorded: recorded
+    # The format the API answers in, which a malformed body is said not to be.
+    wire: str = "JSON (expected a JSON object)"
 
 
 def em_call(recorded: Recorded, sleeps: Sleeps) -> object:
@@ -77,6 +80,13 @@ def wt_call(recorded: Recorded, sleeps: Sleeps) -> object:
     return wt.forecast(Zone("US-CAL-CISO"), timedelta(hours=24))
 
 
+def entsoe_call(recorded: Recorded, sleeps: Sleeps) -> object:
+    source = EntsoeProvider(
+        token=FAKE_SECRET, http=recorded.client(), clock=clock(), retry=RETRY, sleep=sleeps
+    )
+    return source.history(Zone("DE"), NOW - timedelta(hours=3, minutes=10), NOW)
+
+
 CASES = [
     Case(
         "electricitymaps",
@@ -102,6 +112,15 @@ CASES = [
         wt_call,
         "WATTTIME_USERNAME",
         lambda recorded: recorded.on("/login", ok("watttime", "login.json")),
+    ),
+    Case(
+        "entsoe",
+        "/api",
+        "a75_de.xml",
+        "acknowledgement_no_data.xml",
+        entsoe_call,
+        "ENTSOE_API_TOKEN",
+        wire="XML",
     ),
 ]
 IDS = [case.provider for case in CASES]
@@ -177,10 +196,10 @@ def test_timeout_is_retried_then_a_temporary_error(case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_malformed_json_is_permanent_and_says_json_was_expected(case: Case) -> None:
+def test_a_malformed_body_is_permanent_and_says_what_format_was_expected(case: Case) -> None:
     _, sleeps, call = run(case, httpx.Response(200, text='{"data": [ {"from": '))
     error = fails(call, ProviderPermanentError)
-    assert "not JSON (expected a JSON object)" in str(error)
+    assert f"not {case.wire}" in str(error)
     assert sleeps.waits == []
 
 
