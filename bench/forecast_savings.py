@@ -4,6 +4,10 @@ Issue "Forecasting", item 5 (goal: >= 90 % of oracle savings per zone). Two data
 
 * ``--data embedded`` (default): the ``carbon-kube simulate`` no-argument data (ENTSO-E 2020
   for eight zones, PAI-fitted jobs, seed 2020); no weather, no provider forecasts.
+* ``--data unseen``: Electricity Maps zones never used to tune the model (the multi-year ones of
+  ``bench/forecast_backtest.py``'s part 3: the same leave-zones-out split), PAI-fitted jobs
+  submitted in 2022 with 2021 as history, Open-Meteo reanalysis up to each decision where the
+  zone has offline weather; no provider forecasts.
 * ``--data dacf``: the five DACF regions (CISO, PJM, ERCO, ISNE, SE; true intensity 2020-2021
   from ../shared/data/dacf-carbon-forecasts-2020-2021), PAI-fitted jobs submitted Jul-Dec 2021
   (DACF's test period), with DACF's own day-ahead forecasts (``provider``) and the GFS
@@ -26,6 +30,7 @@ Usage: ``.venv/bin/python bench/forecast_savings.py [--data embedded|dacf] [--jo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -37,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from carbon_kube.domain.arrays import BoolArray, FloatArray
+from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
@@ -47,6 +53,8 @@ from carbon_kube.policy.grids import IntensityGrid
 from carbon_kube.policy.jobs import JobTable
 from carbon_kube.providers.dacf import read_dacf_forecast, read_dacf_intensity, read_dacf_weather
 from carbon_kube.providers.embedded import load_embedded_series
+from carbon_kube.providers.series_files import read_history
+from carbon_kube.providers.weather_openmeteo import read_openmeteo_folder
 from carbon_kube.sim.defaults import DEFAULT_SEED, DEFAULT_ZONES, default_workloads
 from carbon_kube.sim.engine import SimulationResult, SimulationSettings, simulate
 from carbon_kube.sim.model_forecasts import (
@@ -165,12 +173,51 @@ def dacf_data(n_jobs: int, seed: int, folder: Path) -> DataSet:
     return DataSet("dacf", truth, jobs, inputs, DACF_RUNS, description, timedelta(hours=24))
 
 
+# The zones of bench/forecast_backtest.py's part 3 with a 2021 file (history before 2022's jobs).
+UNSEEN_ZONES = ("AU-NSW", "BR-CS", "CA-ON", "IN-WE", "JP-TK", "NO", "US-NY-NYIS")
+UNSEEN_RUNS: tuple[RunSpec, ...] = (
+    ("oracle (upper bound)", "oracle", 0.5, False),
+    ("persistence", "persistence", 0.5, False),
+    ("seasonal-naive (p50)", "seasonal-naive", 0.5, False),
+    ("lightgbm (p50)", "lightgbm", 0.5, False),
+    ("lightgbm + re-plan 1 h", "lightgbm", 0.5, True),
+)
+UNSEEN_JOBS_FROM = datetime(2022, 1, 1, tzinfo=UTC)
+UNSEEN_JOBS_UNTIL = datetime(2022, 12, 31, tzinfo=UTC)
+
+
+def unseen_data(n_jobs: int, seed: int, shared: Path) -> DataSet:
+    folder = shared / "electricitymaps-hourly"
+    truth_by_zone: dict[Zone, IntensitySeries] = {}
+    weather: dict[Zone, WeatherSeries] = {}
+    for name in UNSEEN_ZONES:
+        zone = Zone(name)
+        files = [folder / f"{name}_{year}_hourly.csv.gz" for year in (2021, 2022)]
+        truth_by_zone[zone] = read_history(files, zone)
+        # A zone without offline weather: the model runs on lags and calendar only.
+        with contextlib.suppress(InputError):
+            weather[zone] = read_openmeteo_folder(shared / "openmeteo-weather-hourly", zone)
+    window = {z: s.between(UNSEEN_JOBS_FROM, UNSEEN_JOBS_UNTIL) for z, s in truth_by_zone.items()}
+    generated = default_workloads(window, n_jobs=n_jobs, seed=seed, zones=list(window))
+    truth = IntensityGrid(truth_by_zone)
+    jobs = JobTable.from_workloads(generated.workloads, truth.grid.zones)
+    description = (
+        f"zones never used to tune the model ({len(jobs):,} PAI-fitted jobs submitted "
+        f"{UNSEEN_JOBS_FROM:%Y-%m-%d} .. {UNSEEN_JOBS_UNTIL:%Y-%m-%d}, seed {seed}; Electricity "
+        f"Maps life-cycle intensity of {', '.join(truth.grid.zones)} from 2021-01-01; Open-Meteo "
+        f"reanalysis, up to each decision only, for {', '.join(weather) or 'none'}; no "
+        "provider forecasts)"
+    )
+    return DataSet("unseen", truth, jobs, ForecastInputs(weather=weather), UNSEEN_RUNS, description)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=("embedded", "dacf"), default="embedded")
+    parser.add_argument("--data", choices=("embedded", "dacf", "unseen"), default="embedded")
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--dacf-folder", type=Path, default=DACF_FOLDER)
+    parser.add_argument("--shared-data", type=Path, default=DACF_FOLDER.parent)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--skip", nargs="*", default=[], help="forecast labels to leave out")
     args = parser.parse_args()
@@ -178,6 +225,8 @@ def main() -> int:
     out = args.out or docs / "forecasting_simulation.md"
     if args.data == "embedded":
         data = embedded_data(args.jobs, args.seed)
+    elif args.data == "unseen":
+        data = unseen_data(args.jobs, args.seed, args.shared_data)
     else:
         data = dacf_data(args.jobs, args.seed, args.dacf_folder)
     truth, jobs = data.truth, data.jobs
