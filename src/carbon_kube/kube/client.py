@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 
 import kubernetes.client
 import kubernetes.config
+import urllib3.exceptions
 
 __all__ = [
     "JsonObject",
@@ -311,6 +312,10 @@ class KubeClient:
                 for line in lines:
                     if line.strip():
                         yield json.loads(line)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # The stream broke (apiserver restarted, connection cut mid-chunk): the same error
+            # as an unreachable server, so a caller's retry path handles both.
+            raise KubeApiError(0, "GET", path, f"watch stream broken: {exc}") from exc
         finally:
             stream.release_conn()
 
