@@ -241,7 +241,8 @@ def run(
         "--signal-model",
         help="Published forecast: provider (the source's own; a baseline where it has none), "
         "auto (the model whose last week of forecasts led to the best shifting decisions, "
-        "refitted every 6 h), lightgbm, seasonal-naive or persistence.",
+        "refitted every 6 h), lightgbm (blended with the source's own forecast where it has one), "
+        "seasonal-naive or persistence.",
     ),
     pauses: bool = typer.Option(
         True,

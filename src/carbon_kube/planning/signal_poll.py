@@ -3,8 +3,11 @@
 ``poll_zone`` asks the configured source (the live API behind its cache) for the zone's recent
 history and, with ``model: provider``, the source's own forecast; where the source publishes no
 forecast (or another model is asked for) a forecasting baseline is run on that history, the
-most capable one the history allows (``forecasting.selection.choose_by_history``). The result is
-a ``providers.published.ZoneSignal``: what every planner in the cluster then decides on.
+most capable one the history allows (``forecasting.selection.choose_by_history``). With
+``lightgbm`` or ``auto`` and a provider forecast on the history's step, the learned model blends
+its median with the provider's day-ahead values (the archived days, then the live forecast;
+``_provider_for_blend``), as it does with DACF's in the backtests. The result is a
+``providers.published.ZoneSignal``: what every planner in the cluster then decides on.
 
 A failure of the source with nothing cached raises ``ProviderError``: the caller keeps the
 last published document, whose growing age then flags it stale to every reader.
@@ -12,8 +15,11 @@ last published document, whose growing age then flags it stale to every reader.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Literal, get_args
+
+import numpy as np
 
 from carbon_kube.domain.errors import InputError, ProviderError
 from carbon_kube.domain.forecasts import QuantileForecast
@@ -75,13 +81,15 @@ def poll_zone(
     notes: list[str] = []
     stale = observed.stale
     live: IntensitySeries | None = None
-    if model in ("provider", "auto"):
+    # The learned model blends the provider's forecast in; auto may pick the provider itself.
+    if model in ("provider", "auto", "lightgbm"):
         try:
             live = source.forecast(zone, horizon)
             if archive is not None and not live.stale:
                 archive.add(PROVIDER, live, now)
         except ProviderError as error:
-            notes.append(f"no provider forecast ({error}); using a baseline")
+            instead = "the model alone" if model == "lightgbm" else "a baseline"
+            notes.append(f"no provider forecast ({error}); using {instead}")
     forecast: QuantileForecast | None = None
     fitted_at = now
     score: float | None = None
@@ -208,6 +216,14 @@ def _fitted(
     if auto:
         needed += BACKTEST_DAYS * DAY + -(-horizon // DAY) * DAY
     known = source.history(zone, now - needed, now)
+    blend_with = _provider_for_blend(archive, zone, live, known)
+    if blend_with is not None and "lightgbm" in names:
+        # The learned model blends its median with the provider's forecast, one weight per
+        # step fitted on the past days where the archive holds the provider's day-ahead values
+        # (equal weights until it holds a week); the name stays lightgbm, the notes say so.
+        candidates = build_models(
+            names, horizon=horizon, always_baselines=False, provider_forecasts=blend_with
+        )
     score: float | None = None
     if auto:
         provider = _archived_provider(archive, zone, known, now) if live is not None else None
@@ -223,6 +239,34 @@ def _fitted(
         chosen, notes = choose_by_history(candidates, known.end - known.start, horizon)
     forecast = chosen.forecast(known, known.end, horizon)
     return _with_notes(forecast, notes), score
+
+
+# The longest stretch of the provider's archived day-ahead values the blend is fitted on.
+BLEND_ARCHIVE_DAYS = 56
+
+
+def _provider_for_blend(
+    archive: ForecastArchive | None,
+    zone: Zone,
+    live: IntensitySeries | None,
+    known: IntensitySeries,
+) -> IntensitySeries | None:
+    """The provider's day-ahead values: the newest unbroken archived days, then its live forecast.
+
+    None without a live forecast on the history's step (a half-hourly source, say); the live
+    forecast alone (no archive yet) still blends, with equal weights.
+    """
+    if live is None or live.step != known.step or live.zone != known.zone:
+        return None
+    if archive is not None:
+        for days in range(BLEND_ARCHIVE_DAYS, 0, -1):
+            past = archive.day_ahead(
+                PROVIDER, zone, live.start - days * DAY, live.start, step=live.step
+            )
+            if past is not None:
+                values = np.concatenate([past.values_g_per_kwh, live.values_g_per_kwh])
+                return dataclasses.replace(past, values_g_per_kwh=values)
+    return live
 
 
 def _archived_provider(

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.zones import Zone
 from carbon_kube.planning.signal_poll import poll_zone
@@ -122,3 +124,53 @@ def test_with_an_archive_the_published_model_gets_its_day_ahead_error(tmp_path: 
     assert first.baseline_online_mape_pct is not None
     assert later.online_mape_pct is not None
     assert later.online_mape_pct > 0
+
+
+def test_the_learned_model_blends_in_the_providers_forecast_and_says_so(tmp_path: Path) -> None:
+    now = T0 + 100 * 24 * HOUR
+    history = make_daily_series(100)
+    clock = FixedClock(now)
+    # A provider that says every hour of today is 50 g/kWh cleaner than the usual day.
+    provider = make_series([220.0] * 72, start=now)
+    with_provider = LiveLikeSource(clock, history, provider)
+    without = LiveLikeSource(clock, history, None)
+
+    blended = poll_zone(
+        with_provider, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+        model="lightgbm", archive=ForecastArchive(tmp_path / "archive.sqlite"),
+    )  # fmt: skip
+    alone = poll_zone(
+        without, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+        model="lightgbm",
+    )  # fmt: skip
+
+    assert (blended.model, alone.model) == ("lightgbm", "lightgbm")
+    assert blended.forecast is not None
+    assert alone.forecast is not None
+    assert any("blended with equal weights" in note for note in blended.forecast.notes)
+    assert not any("blended" in note for note in alone.forecast.notes)
+    # Equal weights: half way between the model's median and the provider's 220 g/kWh.
+    expected = (alone.forecast.p50_g_per_kwh + 220.0) / 2
+    assert blended.forecast.p50_g_per_kwh == pytest.approx(expected, rel=1e-6)
+
+
+def test_with_weeks_of_archived_provider_forecasts_the_blend_weight_is_learned(
+    tmp_path: Path,
+) -> None:
+    now = T0 + 100 * 24 * HOUR
+    history = make_daily_series(100)
+    archive = ForecastArchive(tmp_path / "archive.sqlite")
+    for days_ago in range(60, 0, -1):  # a provider that was always right, issued a day ahead
+        day = now - days_ago * 24 * HOUR
+        archive.add("provider", history.between(day, day + 24 * HOUR), day - 24 * HOUR)
+    source = LiveLikeSource(FixedClock(now), history, make_series([220.0] * 72, start=now))
+
+    signal = poll_zone(
+        source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+        model="lightgbm", archive=archive,
+    )  # fmt: skip
+
+    assert signal.forecast is not None
+    assert any("fitted (min MAPE)" in note for note in signal.forecast.notes)
+    # A provider that was never wrong earns (nearly) all the weight.
+    assert signal.forecast.p50_g_per_kwh == pytest.approx(220.0, rel=0.02)
