@@ -49,6 +49,9 @@ class ElectricityMapsServer:
     now: Callable[[], datetime]
     truth: dict[Zone, IntensitySeries]
     forecasts: dict[Zone, IntensitySeries] = field(default_factory=dict)
+    # The end of what the forecast endpoint has issued at a given now (None: the whole series).
+    # A day-ahead forecaster such as DACF issues each UTC day at its start, never beyond it.
+    forecast_until: Callable[[datetime], datetime] | None = None
     fault: str | None = None
     requests: list[tuple[str, str]] = field(default_factory=list)
     base_url: str = ""
@@ -96,10 +99,11 @@ class ElectricityMapsServer:
             forecast = self.forecasts.get(zone)
             if forecast is None:
                 return None
+            until = self.forecast_until(self.now()) if self.forecast_until else None
             points = [
                 {"carbonIntensity": self._value(v), "datetime": _instant(t)}
                 for t, v in _points(forecast)
-                if t >= now
+                if t >= now and (until is None or t < until)
             ]
             return {"zone": shown, "forecast": points, "updatedAt": _instant(self.now())}
         return None

@@ -79,15 +79,19 @@ POLICY = "temporal"
 START_LAG = timedelta(seconds=3)
 
 
-def _convert_first_day(shared_data: Path, out: Path) -> Path:
+def _convert_first_day(
+    shared_data: Path, out: Path, *, start: datetime = DAY_START, zone: Zone = ZONE
+) -> Path:
+    """The first day of GAIA's pai_1k as a job trace submitted from ``start`` in ``zone``."""
     trace = shared_data / "gaia-job-traces" / "pai_1k.csv"
     full = out / "pai_1k-all.csv"
     args = ["traces", "convert", "--format", "gaia", "--input", str(trace), "--time-unit"]
-    args += ["seconds", "--start", "2020-03-02", "--zone", str(ZONE)]
+    args += ["seconds", "--start", f"{start:%Y-%m-%d}", "--zone", str(zone)]
     cli = str(Path(sys.executable).parent / "carbon-kube")
     subprocess.run([cli, *args, "--out", str(full)], check=True, capture_output=True)  # noqa: S603
+    next_day = f"{start + timedelta(days=1):%Y-%m-%d}"
     with full.open() as handle:
-        first_day = sum(1 for row in csv.DictReader(handle) if row["submit_time"] < "2020-03-03")
+        first_day = sum(1 for row in csv.DictReader(handle) if row["submit_time"] < next_day)
     day = out / "pai_1k-day1.csv"
     subprocess.run(  # noqa: S603
         [cli, *args, "--limit", str(first_day), "--out", str(day)], check=True, capture_output=True
@@ -100,10 +104,12 @@ def webhook_for(kube: KubeClient, tmp_path: Path) -> Iterator[Any]:
     """Start the webhook on ``clock`` and register it for one namespace only."""
     registered: list[tuple[str, BackgroundServer]] = []
 
-    def start(clock: VirtualClock, namespace: str) -> None:
+    def start(clock: VirtualClock, namespace: str, planner: PlanningService | None = None) -> None:
+        """Without ``planner``: the embedded DE data with the oracle forecast, on ``clock``."""
         cert = write_serving_cert(tmp_path / "tls")
-        settings = PlanningSettings(home_zone=str(ZONE), policy=POLICY, forecast="oracle")
-        planner = PlanningService(EmbeddedProvider(clock), clock, settings)
+        if planner is None:
+            settings = PlanningSettings(home_zone=str(ZONE), policy=POLICY, forecast="oracle")
+            planner = PlanningService(EmbeddedProvider(clock), clock, settings)
         server = BackgroundServer(
             make_webhook_app(planner), ssl_context=server_ssl_context(TlsFiles(cert.cert, cert.key))
         ).start()
