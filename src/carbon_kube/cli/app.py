@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
     )
+    # httpx logs every request's full URL at INFO, and ENTSO-E's token travels in the query
+    # string: a server run at --log-level INFO must not write it to its logs.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     _wide_help_on_pipes()
     run_guarded(lambda: app(args=argv, prog_name="carbon-kube", standalone_mode=False))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -214,10 +215,14 @@ def test_user_mistakes_are_one_line_and_exit_two(
 
 
 @pytest.mark.loopback
-def test_on_entsoe_it_plans_on_the_generation_mix_with_the_learned_or_baseline_model(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_on_entsoe_it_plans_on_the_generation_mix_and_never_logs_the_token(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("ENTSOE_API_TOKEN", ENTSOE_TOKEN)
+    caplog.set_level(logging.INFO)  # as a server at --log-level INFO
     # Three weeks of a daily shape that is clean at 12:00 UTC, the hour persistence repeats.
     start = AT.replace(hour=0, minute=0) - timedelta(days=21)
     day = [300.0] * 24
@@ -236,3 +241,5 @@ def test_on_entsoe_it_plans_on_the_generation_mix_with_the_learned_or_baseline_m
     assert report["release_at"] == "2026-03-02T12:00:00Z"
     assert report["forecast_g_per_kwh"] == pytest.approx(40.0, abs=0.01)
     assert set(api.requests) == {"10Y1001A1001A83F"}
+    # ENTSO-E's token travels in the query string; httpx would log it with each URL.
+    assert ENTSOE_TOKEN not in caplog.text
