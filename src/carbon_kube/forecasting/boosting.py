@@ -139,6 +139,9 @@ class GradientBoostingForecaster:
     config: BoostingConfig = field(default_factory=BoostingConfig)
     name: str = "lightgbm"
     provider_forecasts: IntensitySeries | None = None
+    # Where ``provider_forecasts`` ends in a live forecast: the instant it was issued, from
+    # which all its values (every hour ahead, not only the current UTC day's) are known.
+    provider_issued_at: datetime | None = None
     fit_cache: dict[tuple[str, int, int, str], _Fitted] = field(default_factory=dict, repr=False)
     _told: set[str] = field(default_factory=set, repr=False)
 
@@ -262,6 +265,9 @@ class GradientBoostingForecaster:
                 self.provider_forecasts,
                 known.target_epochs(n_steps),
                 np.full(n_steps, known.origin_s, dtype=np.int64),
+                live_issued_s=None
+                if self.provider_issued_at is None
+                else to_epoch_s(self.provider_issued_at),
             )
             provider_then = issued_values(
                 self.provider_forecasts,

@@ -110,13 +110,21 @@ class CalibrationSet:
         return self.origin_s[:, None] + self.step_s * np.arange(n_steps, dtype=np.int64)
 
 
-def issued_values(provider: IntensitySeries, target_s: IntArray, origin_s: IntArray) -> FloatArray:
+def issued_values(
+    provider: IntensitySeries,
+    target_s: IntArray,
+    origin_s: IntArray,
+    *,
+    live_issued_s: int | None = None,
+) -> FloatArray:
     """The provider's day-ahead forecast for each target, NaN where not issued by the origin.
 
     A day-ahead forecast covers one UTC day and is issued at the start of that day at the
     latest (DACF forecasts each day from data up to the end of the day before); so a target
-    may use it only if the target's UTC day has begun at the origin. Targets outside the
-    provider's series are NaN too.
+    may use it only if the target's UTC day has begun at the origin. Where the series ends in
+    a live forecast issued at ``live_issued_s`` (an API's current forecast), its values from
+    that instant on are all known at origins from that instant on, whatever their UTC day.
+    Targets outside the provider's series are NaN too.
     """
     targets = np.asarray(target_s, dtype=np.int64)
     origins = np.broadcast_to(np.asarray(origin_s, dtype=np.int64), targets.shape)
@@ -126,6 +134,8 @@ def issued_values(provider: IntensitySeries, target_s: IntArray, origin_s: IntAr
     inside = (index >= 0) & (index < values.size)
     found = np.where(inside, values[np.where(inside, index, 0)], np.nan)
     issued = targets - targets % SECONDS_PER_DAY <= origins
+    if live_issued_s is not None:
+        issued |= (targets >= live_issued_s) & (origins >= live_issued_s)
     return np.where(issued, found, np.nan)
 
 

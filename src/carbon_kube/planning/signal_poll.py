@@ -27,6 +27,7 @@ from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.forecasting.baselines import ProviderForecaster
+from carbon_kube.forecasting.boosting import GradientBoostingForecaster
 from carbon_kube.forecasting.metrics import mape_pct
 from carbon_kube.forecasting.protocol import DAY, Forecaster
 from carbon_kube.forecasting.registry import build_models
@@ -221,9 +222,13 @@ def _fitted(
         # The learned model blends its median with the provider's forecast, one weight per
         # step fitted on the past days where the archive holds the provider's day-ahead values
         # (equal weights until it holds a week); the name stays lightgbm, the notes say so.
-        candidates = build_models(
-            names, horizon=horizon, always_baselines=False, provider_forecasts=blend_with
-        )
+        series, issued_at = blend_with
+        candidates = [
+            dataclasses.replace(model, provider_forecasts=series, provider_issued_at=issued_at)
+            if isinstance(model, GradientBoostingForecaster)
+            else model
+            for model in candidates
+        ]
     score: float | None = None
     if auto:
         provider = _archived_provider(archive, zone, known, now) if live is not None else None
@@ -250,23 +255,47 @@ def _provider_for_blend(
     zone: Zone,
     live: IntensitySeries | None,
     known: IntensitySeries,
-) -> IntensitySeries | None:
-    """The provider's day-ahead values: the newest unbroken archived days, then its live forecast.
+) -> tuple[IntensitySeries, datetime] | None:
+    """The provider's values to blend: the newest unbroken archived days, then its live forecast.
 
-    None without a live forecast on the history's step (a half-hourly source, say); the live
-    forecast alone (no archive yet) still blends, with equal weights.
+    Returned with the instant the live part was issued (from then on all of it is known).
+    None without a fresh live forecast on the history's step (a half-hourly source, or the
+    cache's stale copy while the API is down); the live forecast alone (no archive yet) still
+    blends, with equal weights. The live forecast is cut to start where the history ends, so no
+    hour is both observed and believed.
     """
-    if live is None or live.step != known.step or live.zone != known.zone:
+    if live is None or live.stale or live.step != known.step or live.zone != known.zone:
         return None
-    if archive is not None:
-        for days in range(BLEND_ARCHIVE_DAYS, 0, -1):
-            past = archive.day_ahead(
-                PROVIDER, zone, live.start - days * DAY, live.start, step=live.step
-            )
-            if past is not None:
-                values = np.concatenate([past.values_g_per_kwh, live.values_g_per_kwh])
-                return dataclasses.replace(past, values_g_per_kwh=values)
-    return live
+    ahead = live.between(max(live.start, known.end), live.end) if live.end > known.end else None
+    if ahead is None or (ahead.start - known.end) % known.step:
+        return None
+    past = _archived_run(archive, zone, ahead.start, ahead.step)
+    if past is None:
+        return ahead, ahead.start
+    values = np.concatenate([past.values_g_per_kwh, ahead.values_g_per_kwh])
+    return dataclasses.replace(past, values_g_per_kwh=values), ahead.start
+
+
+def _archived_run(
+    archive: ForecastArchive | None, zone: Zone, end: datetime, step: timedelta
+) -> IntensitySeries | None:
+    """The longest run of archived day-ahead values ending at ``end``, in whole days.
+
+    At most ``BLEND_ARCHIVE_DAYS``; a run covers every step or is None, and coverage only
+    shrinks as the run grows, so a binary search finds it in a few queries.
+    """
+    if archive is None:
+        return None
+    best: IntensitySeries | None = None
+    low, high = 1, BLEND_ARCHIVE_DAYS
+    while low <= high:
+        days = (low + high) // 2
+        run = archive.day_ahead(PROVIDER, zone, end - days * DAY, end, step=step)
+        if run is None:
+            high = days - 1
+        else:
+            best, low = run, days + 1
+    return best
 
 
 def _archived_provider(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -126,9 +127,13 @@ def test_with_an_archive_the_published_model_gets_its_day_ahead_error(tmp_path: 
     assert later.online_mape_pct > 0
 
 
-def test_the_learned_model_blends_in_the_providers_forecast_and_says_so(tmp_path: Path) -> None:
-    now = T0 + 100 * 24 * HOUR
-    history = make_daily_series(100)
+def test_the_learned_model_blends_in_every_hour_of_the_live_forecast_and_says_so(
+    tmp_path: Path,
+) -> None:
+    # 15:00 UTC: a live forecast is known for tomorrow's hours too (not only today's, the
+    # rule for a day-ahead archive).
+    now = T0 + 100 * 24 * HOUR + 15 * HOUR
+    history = make_daily_series(101)
     clock = FixedClock(now)
     # A provider that says every hour of today is 50 g/kWh cleaner than the usual day.
     provider = make_series([220.0] * 72, start=now)
@@ -174,3 +179,18 @@ def test_with_weeks_of_archived_provider_forecasts_the_blend_weight_is_learned(
     assert any("fitted (min MAPE)" in note for note in signal.forecast.notes)
     # A provider that was never wrong earns (nearly) all the weight.
     assert signal.forecast.p50_g_per_kwh == pytest.approx(220.0, rel=0.02)
+
+
+def test_a_stale_provider_forecast_from_the_cache_is_not_blended_in() -> None:
+    now = T0 + 100 * 24 * HOUR
+    clock = FixedClock(now)
+    stale = dataclasses.replace(make_series([220.0] * 72, start=now), stale=True)
+    source = LiveLikeSource(clock, make_daily_series(100), stale)
+
+    signal = poll_zone(
+        source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+        model="lightgbm",
+    )  # fmt: skip
+
+    assert signal.forecast is not None
+    assert not any("blended" in note for note in signal.forecast.notes)
