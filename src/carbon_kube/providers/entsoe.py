@@ -26,7 +26,9 @@ asked, a production type or resolution this module has no rule for, a quantity t
 finite number >= 0, XML that does not parse. An hour counts only when every production type the
 answer reports has all its intervals in that hour: the newest hours, which some TSOs publish
 type by type over the following hour, are left off until complete; a missing hour inside the
-range is a gap and an error, as for every source (``providers.points``).
+range is interpolated when it is short (up to ``MAX_FILLED_GAP``, logged) and otherwise a gap
+and an error, as for every source (``providers.points``). Storage types (no factor) never make
+an hour incomplete.
 
 ENTSO-E has no carbon forecast (``forecast`` raises ``ForecastUnsupportedError``): the cluster's
 model forecasts from this history. GB left ENTSO-E's platform in 2021 and is not offered here
@@ -35,6 +37,7 @@ model forecasts from this history. GB left ENTSO-E's platform in 2021 and is not
 
 from __future__ import annotations
 
+import logging
 import math
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
@@ -45,7 +48,7 @@ import httpx
 
 from carbon_kube.domain.clock import Clock, require_utc
 from carbon_kube.domain.errors import ProviderPermanentError
-from carbon_kube.domain.generation_mix import PSR_TYPES, mix_intensity_g_per_kwh
+from carbon_kube.domain.generation_mix import PSR_TYPES, factor_g_per_kwh, mix_intensity_g_per_kwh
 from carbon_kube.domain.instants import floor_to_hour
 from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
@@ -53,13 +56,27 @@ from carbon_kube.providers.base import ForecastUnsupportedError, IntensityReadin
 from carbon_kube.providers.http import JsonHttp, RetryPolicy, Sleep, sleep_for
 from carbon_kube.providers.points import Point, chunked, clip, parse_instant, series_from_points
 
-__all__ = ["AREAS", "BASE_URL", "NAME", "TOKEN_ENV_VAR", "EntsoeProvider", "parse_generation"]
+__all__ = [
+    "AREAS",
+    "BASE_URL",
+    "MAX_FILLED_GAP",
+    "NAME",
+    "TOKEN_ENV_VAR",
+    "EntsoeProvider",
+    "fill_short_gaps",
+    "parse_generation",
+]
+
+log = logging.getLogger(__name__)
 
 NAME = "entsoe"
 BASE_URL = "https://web-api.tp.entsoe.eu/api"
 TOKEN_ENV_VAR = "ENTSOE_API_TOKEN"  # noqa: S105 (the variable's name, not a secret)
 _HOUR = timedelta(hours=1)
 _MAX_RANGE = timedelta(days=365)
+# The longest run of incomplete hours inside a range that is interpolated (and logged) rather
+# than refused.
+MAX_FILLED_GAP = timedelta(hours=3)
 # The newest hours are published type by type, up to about an hour after they end: ``latest``
 # looks this far back for the last complete hour.
 _LATEST_LOOKBACK = timedelta(hours=24)
@@ -155,7 +172,15 @@ class EntsoeProvider:
         ceiling = floor_to_hour(end) if floor_to_hour(end) == end else floor_to_hour(end) + _HOUR
         for piece_start, piece_end in chunked(floor_to_hour(start), ceiling, _MAX_RANGE):
             points.extend(self._hours(zone, area, piece_start, piece_end))
-        return series_from_points(NAME, zone, clip(points, start, end), what="history", step=_HOUR)
+        filled = fill_short_gaps(sorted(clip(points, start, end)))
+        if len(filled) > len(points):
+            log.warning(
+                "%s: %s: %d incomplete hour(s) inside the range interpolated",
+                NAME,
+                zone,
+                len(filled) - len(points),
+            )
+        return series_from_points(NAME, zone, filled, what="history", step=_HOUR)
 
     def latest(self, zone: Zone) -> IntensityReading:
         """The newest complete hour."""
@@ -202,7 +227,7 @@ def parse_generation(body: bytes, zone: Zone, area: str) -> Generation:
     code, 999, is also the code of refusals; the text is what tells them apart, as in
     entsoe-py).
     """
-    where = f"{NAME} generation for {zone}"
+    where = f"generation for {zone}"
     try:
         # Expat >= 2.4.1 (CPython bundles 2.5+) limits entity amplification, and ElementTree
         # never fetches external entities: the attacks defusedxml guards against do not apply.
@@ -275,11 +300,34 @@ def hourly_intensity(generation: Generation) -> Iterator[Point]:
                 energy_by_hour[hour].get(production_type, 0.0) + mw * hours
             )
             covered[(hour, production_type)] += length
+    # Storage has no factor: a hole in it says nothing about the intensity.
+    counted = [t for t in generation if factor_g_per_kwh(t) is not None]
     for hour in sorted(energy_by_hour):
-        if all(covered[(hour, production_type)] == _HOUR for production_type in generation):
+        if all(covered[(hour, production_type)] == _HOUR for production_type in counted):
             value = mix_intensity_g_per_kwh(energy_by_hour[hour])
             if value is not None:
                 yield hour, value
+
+
+def fill_short_gaps(points: list[Point]) -> list[Point]:
+    """Hourly ``points`` (in time order) with short interior gaps interpolated linearly.
+
+    Runs of up to ``MAX_FILLED_GAP`` missing hours are filled; longer runs stay gaps (and fail
+    the series, as for every source). One type published late for an hour would otherwise
+    fail every history that spans it, for as long as the hour stays in the window (the
+    learned model reads three months).
+    """
+    out: list[Point] = []
+    for at, value in points:
+        if out:
+            before_at, before = out[-1]
+            missing = (at - before_at) // _HOUR - 1
+            if 0 < missing <= MAX_FILLED_GAP // _HOUR:
+                for k in range(1, missing + 1):
+                    share = k / (missing + 1)
+                    out.append((before_at + k * _HOUR, before + (value - before) * share))
+        out.append((at, value))
+    return out
 
 
 def _period_points(

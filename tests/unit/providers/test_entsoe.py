@@ -17,8 +17,9 @@ from carbon_kube.providers.construction import (
     SourceSettings,
     build_provider,
 )
-from carbon_kube.providers.entsoe import AREAS, EntsoeProvider
+from carbon_kube.providers.entsoe import AREAS, EntsoeProvider, fill_short_gaps
 from carbon_kube.providers.http import ProviderAuthError
+from carbon_kube.providers.points import series_from_points
 from tests.entsoe_server import TOKEN, EntsoeServer
 from tests.http_fixtures import FAKE_SECRET, FIXTURES, Recorded, Sleeps, clock, ok, status
 from tests.provider_server import serving
@@ -151,7 +152,7 @@ def test_garbage_is_refused_with_what_was_expected(reply: httpx.Response, want: 
         provider(recorded).history(DE, NINE, NINE + 3 * HOUR)
 
 
-def test_a_missing_hour_inside_the_range_is_a_gap_not_a_guess() -> None:
+def test_one_incomplete_hour_inside_the_range_is_interpolated_between_its_neighbours() -> None:
     # Wind as an A01 curve without its 10:00 quarters: 09:00 and 11:00 complete, 10:00 not.
     text = (FIXTURES / "entsoe" / "a75_de.xml").read_text("utf-8")
     text = text.replace("<curveType>A03</curveType>", "<curveType>A01</curveType>")
@@ -173,8 +174,33 @@ def test_a_missing_hour_inside_the_range_is_a_gap_not_a_guess() -> None:
     )
     recorded = Recorded().on("/api", httpx.Response(200, text=text))
 
+    series = provider(recorded).history(DE, NINE, NINE + 3 * HOUR)
+
+    wind_nine = (3000 + 1 + 1 + 1) / 4  # MWh: its first quarter kept, then 1 MW
+    nine = (1000 * 490 + wind_nine * 11) / (1000 + wind_nine)
+    eleven = (3000 * 490 + 1 * 11) / 3001
+    assert list(series.values_g_per_kwh) == pytest.approx([nine, (nine + eleven) / 2, eleven])
+
+
+def test_a_long_hole_stays_a_gap_and_a_short_one_is_filled() -> None:
+    hours = [NINE + k * HOUR for k in (0, 1, 3, 8)]
+    filled = fill_short_gaps([(at, 100.0 + 10 * i) for i, at in enumerate(hours)])
+
+    assert [at for at, _ in filled] == [NINE + k * HOUR for k in (0, 1, 2, 3, 8)]
+    assert filled[2][1] == pytest.approx(115.0)
     with pytest.raises(ProviderPermanentError, match="gap"):
-        provider(recorded).history(DE, NINE, NINE + 3 * HOUR)
+        series_from_points("entsoe", DE, filled, what="history", step=HOUR)
+
+
+def test_a_hole_in_storage_does_not_drop_the_hour() -> None:
+    reply = fixture_with(
+        "<Point><position>2</position><quantity>500</quantity></Point>", ""
+    )  # pumped storage's 10:00 gone
+    recorded = Recorded().on("/api", reply)
+
+    series = provider(recorded).history(DE, NINE, NINE + 3 * HOUR)
+
+    assert len(series) == 2
 
 
 def test_entsoe_has_no_carbon_forecast_so_the_chain_moves_on() -> None:
