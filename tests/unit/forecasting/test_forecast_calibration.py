@@ -95,6 +95,12 @@ def test_a_band_learned_on_drifting_errors_is_widened_by_the_shortfall_it_shows_
     assert np.all(wide_high - wide_low > narrow_high - narrow_low)
 
 
+def test_a_band_whose_errors_shrink_is_narrowed_by_the_excess_it_shows_on_itself():
+    rng = np.random.default_rng(7)
+    shrinking = rng.normal(0.0, 1.0, (28, 24)) * np.linspace(0.2, 0.05, 28)[:, None]
+    assert corrected_central(shrinking[:14], shrinking[14:]) < 0.75
+
+
 def test_without_earlier_rows_the_window_is_split_in_time_and_too_few_rows_change_nothing():
     rng = np.random.default_rng(7)
     growing = rng.normal(0.0, 1.0, (28, 24)) * np.linspace(0.05, 0.2, 28)[:, None]
