@@ -21,7 +21,8 @@ Usage: .venv/bin/python bench/forecast_backtest.py [--data DIR] [--out docs/fore
        [--regions CISO,PJM] [--zones DE,GB] [--unseen AU-NSW,eia:BPAT] [--retrain-days 28]
        [--em-retrain-days 56]
 Takes roughly 2-4 minutes per region/zone on two shared cores (about 90 minutes in all).
-An empty list (``--zones ""``) skips that part and keeps its section of the previous document.
+An empty ``--zones`` or ``--unseen`` skips that part and keeps its section of the previous
+document, labelled as not re-run.
 """
 
 from __future__ import annotations
@@ -468,21 +469,23 @@ def unseen_section(rows: list[Row]) -> list[str]:
     return out
 
 
-def kept_em_section(previous: str) -> str:
-    """Part 2 of the previous doc, kept verbatim and labelled when it was not re-run."""
-    at = previous.find("## 2. Electricity Maps zones")
+def kept_section(previous: str, heading: str, option: str) -> str:
+    """A part of the previous doc, kept verbatim and labelled, when this run skipped it.
+
+    From its ``## N.`` heading to the next ``## `` heading (or the per-zone notes), so a kept
+    part never drags the parts after it along.
+    """
+    at = previous.find(heading)
     if at < 0:
         return ""
+    kept = []
+    for index, line in enumerate(previous[at:].splitlines(keepends=True)):
+        if index and (line.startswith("## ") or re.match(r"^\* \S+ notes: ", line)):
+            break
+        kept.append(line)
     return (
-        "\n> Part 2 below was NOT re-run in this generation (`--zones` was empty, for time);\n"
-        "> it is kept verbatim from the previous run, made with the previous model version\n"
-        "> (uncalibrated quantile boosters, plain median objective); its per-model notes\n"
-        "> are dropped (they mixed in part 1's).\n\n"
-        + "".join(
-            line
-            for line in previous[at:].splitlines(keepends=True)
-            if not re.match(r"^\* \S+ notes: ", line)
-        )
+        f"\n> The part below was NOT re-run in this generation (`{option}` was empty, for "
+        "time); it is kept verbatim from the previous run of this script.\n\n" + "".join(kept)
     )
 
 
@@ -541,8 +544,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         unseen.append(row)
     text = render(dacf, em, unseen, config, args.em_retrain_days, time.perf_counter() - began)
-    if not em and args.out.exists():
-        text += kept_em_section(args.out.read_text(encoding="utf-8"))
+    previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    if not em:
+        text += kept_section(previous, "## 2. Electricity Maps zones", "--zones")
+    if not unseen:
+        text += kept_section(previous, "## 3. Leave zones out", "--unseen")
 
     def write(path: Path) -> None:
         path.write_text(text, encoding="utf-8")

@@ -76,7 +76,7 @@ class EntsoeServer:
         except (KeyError, ValueError):
             return 400, _acknowledgement("Mandatory parameters missing or malformed."), {}
         if (query.get("documentType"), query.get("processType")) != ("A75", "A16") or not zone:
-            return 400, _acknowledgement("No matching data found for the given parameters."), {}
+            return 400, _acknowledgement("Invalid value of parameters in the request."), {}
         body = self._document(zone, start, end)
         if body is None or self.fault == "no-data":
             return 200, _acknowledgement(_no_data(zone, start, end)), {}

@@ -242,10 +242,10 @@ def test_a_day_planned_on_the_published_dacf_forecast_saves_what_the_simulator_p
     print("\nLive replay figures:", json.dumps(figures, indent=2))
     if FIGURES_ENV in os.environ:
         Path(os.environ[FIGURES_ENV]).write_text(json.dumps(figures, indent=2))
+    for ns in (on_ns, off_ns, signal_ns):  # before the checks: a failure leaves nothing behind
+        kube.delete(NAMESPACES, ns)
     assert sources == {"electricitymaps"}, (tmp_path / "controller.log").read_text()[-3000:]
     assert models == {"provider"}
     assert figures["misses"] == 0
     assert abs(figures["lab_saved_pct"] - figures["simulator_saved_pct"]) <= 1.0
     assert on_g < off_g
-    for ns in (on_ns, off_ns, signal_ns):
-        kube.delete(NAMESPACES, ns)

@@ -86,11 +86,15 @@ def test_a_watch_cut_mid_chunk_is_retried_from_a_fresh_list(
             stop.set()
 
     worker = threading.Thread(
-        target=follow, args=(client, CONFIG_MAPS, "ns", on_change, stop), kwargs={"retry_s": 0.05}
+        target=follow,
+        args=(client, CONFIG_MAPS, "ns", on_change, stop),
+        kwargs={"retry_s": 0.05},
+        daemon=True,
     )
     worker.start()
     worker.join(timeout=10)
+    stop.set()  # end it either way, so a failure cannot hang the run
 
-    assert not worker.is_alive(), "follow never started over after the broken watch"
-    assert seen[:3] == ["list", "watch", "list"]
+    assert seen[:3] == ["list", "watch", "list"], "follow never started over after the cut"
+    assert not worker.is_alive()
     assert changes[:2] == [("a", "1"), ("a", "2")]

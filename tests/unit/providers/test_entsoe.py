@@ -239,9 +239,9 @@ def test_the_source_needs_the_token_and_an_entsoe_zone() -> None:
 def test_over_tcp_the_loopback_platform_reads_back_as_the_intensity_it_serves() -> None:
     now = NINE + timedelta(hours=5, minutes=40)
     truth = IntensitySeries(DE, NINE, HOUR, np.array([100.0, 250.0, 400.0, 30.0, 90.0, 420.0]))
-    with serving(EntsoeServer(now=lambda: now, truth={DE: truth})) as api:
+    with serving(EntsoeServer(now=lambda: now, truth={DE: truth})) as api, httpx.Client() as http:
         source = EntsoeProvider(
-            token=TOKEN, http=httpx.Client(), clock=FixedClock(now), base_url=api.base_url
+            token=TOKEN, http=http, clock=FixedClock(now), base_url=api.base_url
         )
         series = source.history(DE, NINE, now)
         reading = source.latest(DE)
