@@ -17,8 +17,9 @@ Answer: an XML ``GL_MarketDocument`` with one ``TimeSeries`` per production type
 ``Period`` blocks (``timeInterval`` start/end, ``resolution`` PT15M/PT30M/PT60M, ``Point``
 position/quantity in MW). ``curveType`` A01 lists every position; A03 lists a position only
 where the value changes (it holds until the next listed one). No data is an
-``Acknowledgement_MarketDocument`` whose ``Reason`` says "No matching data found", HTTP 200;
-bad parameters an acknowledgement with the reason, HTTP 400; a bad token HTTP 401. The API
+``Acknowledgement_MarketDocument`` whose ``Reason`` says "No matching data found", HTTP 200 (HTTP
+400 on older servers: read as the same empty answer); bad parameters an acknowledgement with the
+reason, HTTP 400; a bad token HTTP 401. The API
 allows 400 requests a minute per token.
 
 What is refused rather than guessed (``ProviderPermanentError``): another area than the one
@@ -73,6 +74,7 @@ NAME = "entsoe"
 BASE_URL = "https://web-api.tp.entsoe.eu/api"
 TOKEN_ENV_VAR = "ENTSOE_API_TOKEN"  # noqa: S105 (the variable's name, not a secret)
 _HOUR = timedelta(hours=1)
+_NO_DATA = "No matching data"
 _MAX_RANGE = timedelta(days=365)
 # The longest run of incomplete hours inside a range that is interpolated (and logged) rather
 # than refused.
@@ -211,6 +213,7 @@ class EntsoeProvider:
                 "periodStart": start.strftime("%Y%m%d%H%M"),
                 "periodEnd": end.strftime("%Y%m%d%H%M"),
             },
+            accept=_no_matching_data,
         )
         generation = parse_generation(response.content, zone, area)
         return [(at, value) for at, value in hourly_intensity(generation) if start <= at < end]
@@ -239,7 +242,7 @@ def parse_generation(body: bytes, zone: Zone, area: str) -> Generation:
     kind = _local(root.tag)
     if kind == "Acknowledgement_MarketDocument":
         reason = _reason(root)
-        if reason.startswith("No matching data"):
+        if reason.startswith(_NO_DATA):
             return {}
         raise ProviderPermanentError(NAME, f"{where}: ENTSO-E refused the request: {reason}")
     if kind != "GL_MarketDocument":
@@ -280,6 +283,12 @@ def acknowledged_reason(body: bytes) -> str | None:
     if _local(root.tag) != "Acknowledgement_MarketDocument":
         return None
     return _reason(root)
+
+
+def _no_matching_data(response: httpx.Response) -> bool:
+    """HTTP 400 that only says there is no data (older servers; newer ones answer 200)."""
+    reason = acknowledged_reason(response.content) if response.status_code == 400 else None
+    return reason is not None and reason.startswith(_NO_DATA)
 
 
 def _reason(acknowledgement: ElementTree.Element) -> str:

@@ -137,8 +137,13 @@ class JsonHttp:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        accept: Callable[[httpx.Response], bool] | None = None,
     ) -> httpx.Response:
-        """A 2xx response, after retrying temporary failures; raises the provider errors."""
+        """A 2xx response, after retrying temporary failures; raises the provider errors.
+
+        ``accept`` lets a caller read a refusal itself when it is an answer (ENTSO-E's older
+        servers say "No matching data" with HTTP 400).
+        """
         what = _describe(url)
         last_problem = "no attempt made"
         for attempt in range(1, self._policy.attempts + 1):
@@ -156,7 +161,7 @@ class JsonHttp:
             except httpx.TransportError as error:
                 last_problem = f"network error: {error}"
             else:
-                if response.is_success:
+                if response.is_success or (accept is not None and accept(response)):
                     return response
                 if response.status_code in (401, 403):
                     raise ProviderAuthError(

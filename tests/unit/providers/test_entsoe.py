@@ -87,6 +87,14 @@ def test_no_matching_data_is_an_empty_answer_not_a_series() -> None:
         provider(recorded).history(DE, NINE, NINE + 3 * HOUR)
 
 
+def test_no_matching_data_with_http_400_as_older_servers_send_it_is_empty_too() -> None:
+    body = (FIXTURES / "entsoe" / "acknowledgement_no_data.xml").read_text("utf-8")
+    recorded = Recorded().on("/api", status(400, body))
+
+    with pytest.raises(ProviderPermanentError, match="no history returned"):
+        provider(recorded).history(DE, NINE, NINE + 3 * HOUR)
+
+
 def test_a_refused_request_quotes_entsoes_reason() -> None:
     body = (FIXTURES / "entsoe" / "acknowledgement_bad_request.xml").read_text("utf-8")
     recorded = Recorded().on("/api", status(400, body))
