@@ -15,43 +15,13 @@ binaries (make lab-binaries) and ../shared/data. The last line is exactly
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+from lab_replay import run_replay
 
-ROOT = Path(__file__).resolve().parent.parent
 TEST = "tests/integration/test_interruptible_replay.py"
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="interruptible-replay-") as folder:
-        out = Path(folder) / "figures.json"
-        env = {**os.environ, "INTERRUPTIBLE_REPLAY_OUT": str(out)}
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            TEST,
-            "-q",
-            "-m",
-            "lab",
-            "-p",
-            "no:cacheprovider",
-        ]
-        result = subprocess.run(command, cwd=ROOT, env=env, check=False)  # noqa: S603
-        if not out.exists():
-            raise SystemExit(f"the replay wrote no figures (pytest exit {result.returncode})")
-        figures = json.loads(out.read_text())
-    for key, value in figures.items():
-        if isinstance(value, list):
-            print(f"{key}:")
-            for entry in value:
-                print(f"  {json.dumps(entry)}")
-            continue
-        print(f"{key}: {value:.2f}" if isinstance(value, float) else f"{key}: {value}")
+    figures = run_replay(TEST, "INTERRUPTIBLE_REPLAY_OUT")
     print(
         f"interruptible: lab {figures['lab_saved_pct']:.2f} % saved, simulator "
         f"{figures['simulator_saved_pct']:.2f} % saved, pauses {figures['pauses']}, "

@@ -16,38 +16,13 @@ and ../shared/data. The last line is exactly
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+from lab_replay import run_replay
 
-ROOT = Path(__file__).resolve().parent.parent
 TEST = "tests/integration/test_live_replay.py"
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="live-replay-") as folder:
-        out = Path(folder) / "figures.json"
-        env = {**os.environ, "LIVE_REPLAY_OUT": str(out)}
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            TEST,
-            "-q",
-            "-m",
-            "lab",
-            "-p",
-            "no:cacheprovider",
-        ]
-        result = subprocess.run(command, cwd=ROOT, env=env, check=False)  # noqa: S603
-        if not out.exists():
-            raise SystemExit(f"the replay wrote no figures (pytest exit {result.returncode})")
-        figures = json.loads(out.read_text())
-    for key, value in figures.items():
-        print(f"{key}: {value:.2f}" if isinstance(value, float) else f"{key}: {value}")
+    figures = run_replay(TEST, "LIVE_REPLAY_OUT")
     print(
         f"live replay: lab {figures['lab_saved_pct']:.2f} % saved, simulator "
         f"{figures['simulator_saved_pct']:.2f} % saved, misses {figures['misses']}"
