@@ -215,6 +215,41 @@ def _job(name: str, cpus: float, duration: timedelta, clock: VirtualClock) -> di
     return job
 
 
+def _submit_twice_and_wait(
+    kube: KubeClient, jobs: Any, clock: VirtualClock, off_ns: str, on_ns: str
+) -> tuple[list[str], np.ndarray]:
+    """Submit each trace job at its instant, plain in ``off_ns`` and opted in in ``on_ns``; wait
+    until every opted-in one was released and started. Names and submission epochs, by job."""
+    n = len(jobs)
+    submitted_s = np.zeros(n)
+    names = [f"j{i:03d}" for i in range(n)]
+    for i in np.argsort(jobs.submit_s, kind="stable"):
+        submit = datetime.fromtimestamp(float(jobs.submit_s[i]), tz=UTC)
+        delay = (clock.to_real(submit) - clock.real_now()).total_seconds()
+        if delay > 0:
+            time.sleep(delay)
+        duration = timedelta(seconds=float(jobs.duration_s[i]))
+        plain = _job(names[i], float(jobs.cpus[i]), duration, clock)
+        flexible = _job(names[i], float(jobs.cpus[i]), duration, clock)
+        flexible["metadata"]["labels"] = {FLEXIBLE_LABEL: "true"}
+        flexible["metadata"]["annotations"] = {
+            DEADLINE: format_rfc3339(datetime.fromtimestamp(float(jobs.deadline_s[i]), tz=UTC)),
+            EXPECTED_DURATION: format_duration(duration),
+        }
+        kube.create(JOBS, plain, off_ns)
+        submitted_s[i] = to_epoch_s(clock.now())
+        kube.create(JOBS, flexible, on_ns)
+
+    def all_started() -> bool:
+        listed = kube.list(JOBS, on_ns)
+        return len(listed) == n and all(j["status"].get("startTime") for j in listed)
+
+    last_latest_start = datetime.fromtimestamp(float(jobs.latest_start_s.max()), tz=UTC)
+    budget = clock.to_real(last_latest_start) - clock.real_now() + timedelta(minutes=2)
+    wait_for(all_started, budget, "every opted-in job to be released and started")
+    return names, submitted_s
+
+
 def test_one_day_of_pai_jobs_emits_what_the_simulator_predicts_with_no_deadline_missed(
     lab: LabState,
     kube: KubeClient,
@@ -280,32 +315,7 @@ def test_one_day_of_pai_jobs_emits_what_the_simulator_predicts_with_no_deadline_
     controller.start()
     try:
         controller.wait_leading()
-        submitted_s = np.zeros(n)
-        names = [f"j{i:03d}" for i in range(n)]
-        for i in np.argsort(jobs.submit_s, kind="stable"):
-            submit = datetime.fromtimestamp(float(jobs.submit_s[i]), tz=UTC)
-            delay = (clock.to_real(submit) - clock.real_now()).total_seconds()
-            if delay > 0:
-                time.sleep(delay)
-            duration = timedelta(seconds=float(jobs.duration_s[i]))
-            plain = _job(names[i], float(jobs.cpus[i]), duration, clock)
-            flexible = _job(names[i], float(jobs.cpus[i]), duration, clock)
-            flexible["metadata"]["labels"] = {FLEXIBLE_LABEL: "true"}
-            flexible["metadata"]["annotations"] = {
-                DEADLINE: format_rfc3339(datetime.fromtimestamp(float(jobs.deadline_s[i]), tz=UTC)),
-                EXPECTED_DURATION: format_duration(duration),
-            }
-            kube.create(JOBS, plain, off_ns)
-            submitted_s[i] = to_epoch_s(clock.now())
-            kube.create(JOBS, flexible, on_ns)
-
-        def all_started() -> bool:
-            listed = kube.list(JOBS, on_ns)
-            return len(listed) == n and all(j["status"].get("startTime") for j in listed)
-
-        last_latest_start = datetime.fromtimestamp(float(jobs.latest_start_s.max()), tz=UTC)
-        budget = clock.to_real(last_latest_start) - clock.real_now() + timedelta(minutes=2)
-        wait_for(all_started, budget, "every opted-in job to be released and started")
+        names, submitted_s = _submit_twice_and_wait(kube, jobs, clock, off_ns, on_ns)
         reported = _wait_for_reported_outcomes(metrics_port, n)
     finally:
         controller.stop()

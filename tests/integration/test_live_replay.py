@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,15 +30,10 @@ import pytest
 
 from carbon_kube.cli.planning import build_planner
 from carbon_kube.domain.annotations import (
-    DEADLINE,
-    EXPECTED_DURATION,
-    FLEXIBLE_LABEL,
     FORECAST_MODEL,
     RELEASED_AT,
     SIGNAL_SOURCE,
     SIGNAL_STALE,
-    format_duration,
-    format_rfc3339,
     parse_rfc3339,
 )
 from carbon_kube.domain.intensity import to_epoch_s
@@ -60,8 +54,8 @@ from carbon_kube.sim.model_forecasts import ForecastInputs, build_forecast
 from tests.integration.controller_process import ControllerProcess
 from tests.integration.test_e2e_trace_replay import (
     _convert_first_day,
-    _job,
     _namespace,
+    _submit_twice_and_wait,
     webhook_for,  # noqa: F401 - the fixture, used by name
 )
 from tests.provider_server import TOKEN, ElectricityMapsServer, serving
@@ -168,33 +162,7 @@ def test_a_day_planned_on_the_published_dacf_forecast_saves_what_the_simulator_p
                 clock=clock,
             )
             webhook_for(clock, on_ns, planner)
-            submitted_s = np.zeros(n)
-            names = [f"j{i:03d}" for i in range(n)]
-            for i in np.argsort(jobs.submit_s, kind="stable"):
-                submit = datetime.fromtimestamp(float(jobs.submit_s[i]), tz=UTC)
-                delay = (clock.to_real(submit) - clock.real_now()).total_seconds()
-                if delay > 0:
-                    time.sleep(delay)
-                duration = timedelta(seconds=float(jobs.duration_s[i]))
-                plain = _job(names[i], float(jobs.cpus[i]), duration, clock)
-                flexible = _job(names[i], float(jobs.cpus[i]), duration, clock)
-                flexible["metadata"]["labels"] = {FLEXIBLE_LABEL: "true"}
-                deadline = datetime.fromtimestamp(float(jobs.deadline_s[i]), tz=UTC)
-                flexible["metadata"]["annotations"] = {
-                    DEADLINE: format_rfc3339(deadline),
-                    EXPECTED_DURATION: format_duration(duration),
-                }
-                kube.create(JOBS, plain, off_ns)
-                submitted_s[i] = to_epoch_s(clock.now())
-                kube.create(JOBS, flexible, on_ns)
-
-            def all_started() -> bool:
-                listed = kube.list(JOBS, on_ns)
-                return len(listed) == n and all(j["status"].get("startTime") for j in listed)
-
-            last_latest_start = datetime.fromtimestamp(float(jobs.latest_start_s.max()), tz=UTC)
-            budget = clock.to_real(last_latest_start) - clock.real_now() + timedelta(minutes=2)
-            wait_for(all_started, budget, "every opted-in job to be released and started")
+            names, submitted_s = _submit_twice_and_wait(kube, jobs, clock, off_ns, on_ns)
         finally:
             controller.stop()
 
