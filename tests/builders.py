@@ -179,3 +179,13 @@ def write_simulation_outputs(
     (out / "summary.json").write_text(json.dumps(summaries))
     frame.to_csv(out / "jobs.csv", index=False)
     return out
+
+
+def hourly_weather(start: datetime, days: int) -> WeatherSeries:
+    """Observed hourly temperature and wind that vary by hour (for the weather clients)."""
+    hours = np.arange(days * 24, dtype=np.float64)
+    variables = {
+        "temperature_c": 10.0 + 5.0 * np.sin(2 * np.pi * hours / 24),
+        "wind_speed_km_per_h": 20.0 + (hours % 7),
+    }
+    return WeatherSeries.observed("test", "truth", start, timedelta(hours=1), variables)

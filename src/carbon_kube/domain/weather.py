@@ -120,6 +120,16 @@ class WeatherSeries:
         known = times - int(lead.total_seconds())
         return cls(location, source, WeatherKind.FORECAST, start, step, variables, known)
 
+    def reaches(self, origin: datetime) -> bool:
+        """Whether the step that ends at ``origin`` has a value (any variable) known by then.
+
+        A model trained on complete weather reads a missing newest hour as a gap it never saw
+        (``NaN`` at the origin only), so a series that stops short must not be used at all.
+        """
+        last = np.array([to_epoch_s(origin) - int(self.step.total_seconds())], dtype=np.int64)
+        values = self.at_times(last, origin)
+        return any(bool(np.isfinite(v[0])) for v in values.values())
+
     def at_times(self, epoch_s: IntArray, origin: datetime) -> dict[str, FloatArray]:
         """Each variable at the given instants, NaN where unknown by ``origin`` or outside data.
 

@@ -1,8 +1,8 @@
 """Open-Meteo weather: live forecasts and historical reanalysis over HTTP, and the offline files.
 
-HTTP goes through an injected ``httpx.Client`` (tests use recorded responses through
-``httpx.MockTransport``); the clock that stamps a forecast's issue time is injected too. Both
-APIs are asked for UTC (``timezone=GMT``), so their times need no conversion.
+HTTP goes through ``providers.http.JsonHttp`` on an injected ``httpx.Client`` (retries, typed
+errors, as for the carbon providers); the clock that stamps a forecast's issue time is injected
+too. Both APIs are asked for UTC (``timezone=GMT``), so their times need no conversion.
 
 The offline files (``../shared/data/openmeteo-weather-hourly/<DIR>/<YEAR>.json.gz``) label hours
 in local time with *one fixed* ``utc_offset_seconds`` per file (no DST jumps: the series has
@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from carbon_kube.domain.clock import Clock
-from carbon_kube.domain.errors import InputError, ProviderPermanentError, ProviderTemporaryError
+from carbon_kube.domain.errors import InputError, ProviderPermanentError
 from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
+from carbon_kube.providers.http import JsonHttp, RetryPolicy, Sleep, sleep_for
 from carbon_kube.providers.weather_points import WeatherPoint
 from carbon_kube.storage.reading import read_user_text
 
@@ -51,6 +52,9 @@ _REQUESTED = "temperature_2m,relative_humidity_2m,cloud_cover,wind_speed_10m,sho
 # Offline folder names differ from zone ids for three zones (see the folder's SOURCE.md).
 OFFLINE_FOLDERS = {"DE": "DE-LU", "BR-CS": "BR-SP", "CL-SEN": "CL-SIC"}
 _HOUR = timedelta(hours=1)
+# The archive (ERA5 reanalysis) lags real time by about five days; the forecast API serves the
+# recent past (up to 92 days) from its own analyses. ``observed`` asks each for its part.
+ARCHIVE_LAG_DAYS = 6
 _PERFECT_LEAD = timedelta(days=36500)
 
 
@@ -66,8 +70,12 @@ class OpenMeteoWeatherProvider:
         clock: Clock,
         forecast_url: str = FORECAST_URL,
         archive_url: str = ARCHIVE_URL,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = sleep_for,
     ) -> None:
-        self._http = http
+        self._json = JsonHttp(
+            http, NAME, clock=clock, policy=policy, sleep=sleep, error_detail=_reason
+        )
         self._clock = clock
         self._forecast_url = forecast_url
         self._archive_url = archive_url
@@ -92,6 +100,37 @@ class OpenMeteoWeatherProvider:
         start, variables = parse_hourly(body, self.name)
         return WeatherSeries.observed(point.label, f"{self.name} archive", start, _HOUR, variables)
 
+    def observed(self, point: WeatherPoint, start: datetime, end: datetime) -> WeatherSeries:
+        """Hourly weather that had happened by ``end``, from ``start``: what a model may train on.
+
+        Days older than ``ARCHIVE_LAG_DAYS`` before ``end`` come from the archive, the rest from
+        the forecast API's past hours (``start_date``/``end_date``; its future hours are cut at
+        ``end``, so a forecast never passes as observed). Two requests, one when the range lies
+        within the recent days. Each value is known once its hour has ended.
+        """
+        if end <= start:
+            raise InputError("the end is not after the start", field="end")
+        first_day, last_day = start.date(), end.date()
+        recent_day = max(first_day, last_day - timedelta(days=ARCHIVE_LAG_DAYS))
+        frames = []
+        if first_day < recent_day:
+            old = {
+                "start_date": first_day.isoformat(),
+                "end_date": (recent_day - timedelta(days=1)).isoformat(),
+            }
+            frames.append(_frame(self._get(self._archive_url, point, old), self.name))
+        recent = {"start_date": recent_day.isoformat(), "end_date": last_day.isoformat()}
+        frames.append(_frame(self._get(self._forecast_url, point, recent), self.name))
+        frame = pd.concat(frames).sort_index()
+        frame = frame[~frame.index.duplicated(keep="last")]
+        frame = frame[frame.index <= pd.Timestamp(end - _HOUR)]
+        if frame.empty:
+            raise ProviderPermanentError(self.name, f"no weather hours before {end.isoformat()}")
+        frame = frame.reindex(pd.date_range(frame.index[0], frame.index[-1], freq="h"))
+        variables = {str(c): frame[c].to_numpy(dtype=np.float64) for c in frame.columns}
+        first = frame.index[0].to_pydatetime()
+        return WeatherSeries.observed(point.label, f"{self.name} observed", first, _HOUR, variables)
+
     def _get(self, url: str, point: WeatherPoint, extra: Mapping[str, str]) -> dict[str, Any]:
         params = {
             "latitude": f"{point.latitude_deg:.4f}",
@@ -100,32 +139,20 @@ class OpenMeteoWeatherProvider:
             "timezone": "GMT",
             **extra,
         }
-        try:
-            response = self._http.get(url, params=params)
-        except httpx.TimeoutException as error:
-            raise ProviderTemporaryError(self.name, f"timed out: {error}") from error
-        except httpx.TransportError as error:
-            raise ProviderTemporaryError(self.name, f"network error: {error}") from error
-        if response.status_code == 429 or response.status_code >= 500:
-            raise ProviderTemporaryError(self.name, f"HTTP {response.status_code}")
-        if response.status_code >= 400:
-            reason = _reason(response)
-            raise ProviderPermanentError(self.name, f"HTTP {response.status_code}: {reason}")
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise ProviderPermanentError(self.name, "answer is not JSON") from error
+        body = self._json.get(url, params=params)
         if not isinstance(body, dict):
             raise ProviderPermanentError(self.name, "answer is not a JSON object")
         return body
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(body: bytes) -> str | None:
+    """Open-Meteo's own words for a refused request (``{"error": true, "reason": ...}``)."""
     try:
-        body = response.json()
+        answer = json.loads(body)
     except ValueError:
-        return response.text[:200]
-    return str(body.get("reason", body)) if isinstance(body, dict) else str(body)[:200]
+        return None
+    reason = answer.get("reason") if isinstance(answer, dict) else None
+    return str(reason) if reason is not None else None
 
 
 def parse_hourly(
@@ -161,6 +188,12 @@ def parse_hourly(
     return first - timedelta(seconds=offset), variables
 
 
+def _frame(body: Mapping[str, Any], provider: str) -> pd.DataFrame:
+    start, variables = parse_hourly(body, provider)
+    index = pd.date_range(start, periods=len(next(iter(variables.values()))), freq="h")
+    return pd.DataFrame(variables, index=index)
+
+
 def read_openmeteo_folder(
     root: Path, zone: Zone, *, as_perfect_forecast: bool = False
 ) -> WeatherSeries:
@@ -183,11 +216,9 @@ def read_openmeteo_folder(
         except ValueError as error:
             raise InputError(f"cannot read Open-Meteo JSON: {error}", source=path) from None
         try:
-            start, variables = parse_hourly(body, NAME)
+            pieces.append(_frame(body, NAME))
         except ProviderPermanentError as error:
             raise InputError(error.message, source=path) from None
-        index = pd.date_range(start, periods=len(next(iter(variables.values()))), freq="h")
-        pieces.append(pd.DataFrame(variables, index=index))
     frame = pd.concat(pieces).sort_index()
     frame = frame[~frame.index.duplicated(keep="first")]
     frame = frame.reindex(pd.date_range(frame.index[0], frame.index[-1], freq="h"))

@@ -8,10 +8,14 @@ import pytest
 from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.errors import ProviderPermanentError, ProviderTemporaryError
 from carbon_kube.domain.weather import WeatherKind
+from carbon_kube.providers.http import RetryPolicy
 from carbon_kube.providers.weather_noaa import NoaaWeatherProvider
 from carbon_kube.providers.weather_openmeteo import OpenMeteoWeatherProvider
 from carbon_kube.providers.weather_points import weather_point
+from tests.builders import hourly_weather
+from tests.openmeteo_server import OpenMeteoServer
 from tests.paths import FIXTURES_DIR
+from tests.provider_server import serving
 
 FIXTURES = FIXTURES_DIR / "weather"
 NOW = datetime(2024, 6, 1, 9, 45, tzinfo=UTC)
@@ -24,6 +28,12 @@ def fixture(name: str) -> dict:
 
 def client(handler) -> httpx.Client:
     return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def no_wait_provider(handler) -> OpenMeteoWeatherProvider:
+    return OpenMeteoWeatherProvider(
+        http=client(handler), clock=FixedClock(NOW), sleep=lambda _: None
+    )
 
 
 def test_open_meteo_forecast_is_parsed_into_utc_hours_with_units_in_names():
@@ -75,7 +85,7 @@ def test_open_meteo_http_errors_are_typed_for_the_fallback_chain(status, error):
         return httpx.Response(status, json={"error": True, "reason": "bad latitude"})
 
     with pytest.raises(error):
-        OpenMeteoWeatherProvider(http=client(handler), clock=FixedClock(NOW)).forecast(PJM)
+        no_wait_provider(handler).forecast(PJM)
 
 
 def test_open_meteo_timeout_is_a_temporary_error():
@@ -83,7 +93,7 @@ def test_open_meteo_timeout_is_a_temporary_error():
         raise httpx.ReadTimeout("slow", request=request)
 
     with pytest.raises(ProviderTemporaryError, match="timed out"):
-        OpenMeteoWeatherProvider(http=client(handler), clock=FixedClock(NOW)).forecast(PJM)
+        no_wait_provider(handler).forecast(PJM)
 
 
 def noaa_handler(request: httpx.Request) -> httpx.Response:
@@ -116,3 +126,73 @@ def test_noaa_outside_the_us_says_to_use_open_meteo():
     provider = NoaaWeatherProvider(http=client(handler), clock=FixedClock(NOW))
     with pytest.raises(ProviderPermanentError, match="United States only, use open-meteo"):
         provider.forecast(weather_point("DE"))
+
+
+# The poller's weather: ``observed`` over the loopback Open-Meteo APIs (real HTTP).
+
+
+LOOPBACK_NOW = datetime(2024, 6, 20, 9, 30, tzinfo=UTC)
+
+
+def loopback_provider(server: OpenMeteoServer) -> OpenMeteoWeatherProvider:
+    return server.client(FixedClock(LOOPBACK_NOW))
+
+
+@pytest.mark.loopback
+def test_observed_weather_takes_old_days_from_the_archive_and_recent_ones_from_the_forecast_api():
+    truth = hourly_weather(datetime(2024, 3, 1, tzinfo=UTC), 120)
+    with serving(OpenMeteoServer(now=lambda: LOOPBACK_NOW, truth=truth)) as server:
+        start = LOOPBACK_NOW - timedelta(days=40)
+        weather = loopback_provider(server).observed(PJM, start, LOOPBACK_NOW)
+
+    assert server.requests == [
+        ("/v1/archive", "2024-05-11", "2024-06-13"),
+        ("/v1/forecast", "2024-06-14", "2024-06-20"),
+    ]
+    assert weather.kind is WeatherKind.OBSERVED
+    assert weather.start == datetime(2024, 5, 11, tzinfo=UTC)
+    # Nothing after now passes as observed: the forecast API's hours from 09:00 on are cut.
+    assert weather.start + len(weather) * timedelta(hours=1) == datetime(2024, 6, 20, 9, tzinfo=UTC)
+    offset = int((weather.start - truth.start) / timedelta(hours=1))
+    expected = truth.variables["temperature_c"][offset : offset + len(weather)]
+    np.testing.assert_allclose(weather.variables["temperature_c"], expected, atol=0.01)
+
+
+@pytest.mark.loopback
+def test_observed_weather_of_the_last_days_is_one_request_to_the_forecast_api():
+    truth = hourly_weather(datetime(2024, 6, 1, tzinfo=UTC), 30)
+    with serving(OpenMeteoServer(now=lambda: LOOPBACK_NOW, truth=truth)) as server:
+        weather = loopback_provider(server).observed(
+            PJM, LOOPBACK_NOW - timedelta(days=3), LOOPBACK_NOW
+        )
+
+    assert [path for path, _, _ in server.requests] == ["/v1/forecast"]
+    assert weather.start == datetime(2024, 6, 17, tzinfo=UTC)
+
+
+@pytest.mark.loopback
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("down", ProviderTemporaryError),
+        ("rate-limited", ProviderTemporaryError),
+        ("garbage", ProviderPermanentError),
+        ("truncated", ProviderPermanentError),
+    ],
+)
+def test_observed_weather_failures_are_typed_for_the_caller(fault, error):
+    truth = hourly_weather(datetime(2024, 6, 1, tzinfo=UTC), 30)
+    server = OpenMeteoServer(now=lambda: LOOPBACK_NOW, truth=truth, fault=fault)
+    with serving(server), pytest.raises(error):
+        loopback_provider(server).observed(PJM, LOOPBACK_NOW - timedelta(days=2), LOOPBACK_NOW)
+    if fault in ("down", "rate-limited"):  # retried like the carbon providers, then given up
+        assert len(server.requests) == RetryPolicy().attempts
+
+
+@pytest.mark.loopback
+def test_a_range_the_api_refuses_is_a_permanent_error_quoting_its_reason():
+    truth = hourly_weather(datetime(2024, 6, 1, tzinfo=UTC), 30)
+    # The server's "now" is days behind ours: our recent days are its future beyond 16 days.
+    behind = OpenMeteoServer(now=lambda: LOOPBACK_NOW - timedelta(days=30), truth=truth)
+    with serving(behind), pytest.raises(ProviderPermanentError, match="out of allowed range"):
+        loopback_provider(behind).observed(PJM, LOOPBACK_NOW - timedelta(days=2), LOOPBACK_NOW)
