@@ -15,6 +15,7 @@ from carbon_kube.domain.durations import describe_duration
 from carbon_kube.domain.errors import InputError
 from carbon_kube.domain.forecasts import QuantileForecast
 from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.forecasting.boosting import BoostingConfig
 from carbon_kube.forecasting.decisions import oracle_fraction
 from carbon_kube.forecasting.protocol import DAY, Forecaster, steps_in
@@ -174,12 +175,14 @@ def choose_by_decisions(
     horizon: timedelta,
     *,
     origins: int = 7,
+    weather: WeatherSeries | None = None,
 ) -> tuple[Forecaster, dict[str, float], tuple[str, ...]]:
     """The candidate whose recent forecasts led to the best shifting decisions.
 
     Each model the history allows forecasts from the last ``origins`` daily origins whose
     horizon the history covers, and is scored by ``decisions.oracle_fraction`` on what then
-    happened. A more capable model must do strictly better than a simpler one to be chosen
+    happened (each with ``weather``, which models read only as known at their origin). A more
+    capable model must do strictly better than a simpler one to be chosen
     (candidates go from the most capable to the simplest), so a zone where the learned model
     does not beat a baseline gets the baseline. With no model backtestable, the choice falls
     back to ``choose_by_history`` and the notes say so.
@@ -200,7 +203,9 @@ def choose_by_decisions(
             skipped.append(f"{model.name} needs {describe_duration(needed)} before a backtest")
             continue
         try:
-            forecasts = [model.forecast(known.between(known.start, o), o, horizon) for o in usable]
+            forecasts = [
+                model.forecast(known.between(known.start, o), o, horizon, weather) for o in usable
+            ]
         except InputError as error:  # e.g. archived provider forecasts with a hole
             skipped.append(f"{model.name}: {error.message}")
             continue

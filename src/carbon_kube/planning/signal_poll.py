@@ -6,8 +6,10 @@ forecast (or another model is asked for) a forecasting baseline is run on that h
 most capable one the history allows (``forecasting.selection.choose_by_history``). With
 ``lightgbm`` or ``auto`` and a provider forecast on the history's step, the learned model blends
 its median with the provider's day-ahead values (the archived days, then the live forecast;
-``_provider_for_blend``), as it does with DACF's in the backtests. The result is a
-``providers.published.ZoneSignal``: what every planner in the cluster then decides on.
+``_provider_for_blend``), as it does with DACF's in the backtests. Given the poller's weather
+(``providers.recent_weather``), the learned model trains on the zone's observed weather too.
+The result is a ``providers.published.ZoneSignal``: what every planner in the cluster then
+decides on.
 
 A failure of the source with nothing cached raises ``ProviderError``: the caller keeps the
 last published document, whose growing age then flags it stale to every reader.
@@ -23,8 +25,9 @@ import numpy as np
 
 from carbon_kube.domain.errors import InputError, ProviderError
 from carbon_kube.domain.forecasts import QuantileForecast
-from carbon_kube.domain.instants import floor_to_hour
+from carbon_kube.domain.instants import floor_to_hour, format_rfc3339
 from carbon_kube.domain.intensity import IntensitySeries
+from carbon_kube.domain.weather import WeatherSeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.forecasting.baselines import ProviderForecaster
 from carbon_kube.forecasting.boosting import GradientBoostingForecaster
@@ -35,6 +38,7 @@ from carbon_kube.forecasting.selection import choose_by_decisions, choose_by_his
 from carbon_kube.providers.base import IntensityProvider
 from carbon_kube.providers.forecast_archive import ForecastArchive
 from carbon_kube.providers.published import ZoneSignal
+from carbon_kube.providers.recent_weather import RecentWeather
 
 __all__ = ["BASELINES", "NO_MODEL", "POLL_MODELS", "REFIT_EVERY", "PollModel", "poll_zone"]
 
@@ -69,6 +73,7 @@ def poll_zone(
     previous: ZoneSignal | None = None,
     refit_every: timedelta = REFIT_EVERY,
     archive: ForecastArchive | None = None,
+    weather: RecentWeather | None = None,
 ) -> ZoneSignal:
     """The zone's signal at ``now`` (see the module docstring).
 
@@ -78,7 +83,8 @@ def poll_zone(
 
     With an ``archive`` every forecast seen is kept: the provider's (so ``auto`` can backtest
     it once a week of them is kept) and the published one (so its day-ahead error against what
-    happened is published as ``online_mape_pct``, beside persistence's).
+    happened is published as ``online_mape_pct``, beside persistence's). With ``weather`` the
+    learned model (and auto's backtest of it) trains on the zone's observed weather.
     """
     observed = source.history(zone, now - history, now)
     notes: list[str] = []
@@ -96,6 +102,9 @@ def poll_zone(
     forecast: QuantileForecast | None = None
     fitted_at = now
     score: float | None = None
+    weather_used: str | None = None
+    # Why the fit lacks something (its weather): kept, and said again, while the fit is reused.
+    fit_notes: tuple[str, ...] = ()
     if model == "provider" and live is not None:
         forecast = _as_quantiles(live)
         stale = stale or live.stale
@@ -106,15 +115,18 @@ def poll_zone(
         reusable = _reusable(previous, [*names, PROVIDER] if model == "auto" else names, now, every)
         if reusable is not None and reusable.forecast is not None:
             forecast, fitted_at = reusable.forecast, reusable.fitted_at or now
-            score = reusable.backtest_oracle_fraction
+            score, weather_used = reusable.backtest_oracle_fraction, reusable.weather
+            fit_notes = reusable.fit_notes
             if forecast.model == PROVIDER and live is not None:
                 forecast = _as_quantiles(live)  # the provider won: serve its newest forecast
         else:
             try:
-                forecast, score = _fitted(
+                fit = _fitted(
                     source, zone, now, horizon, names, auto=model == "auto", archive=archive,
-                    live=live,
+                    live=live, weather=weather,
                 )  # fmt: skip
+                forecast, score, weather_used = fit.forecast, fit.score, fit.weather
+                fit_notes = fit.notes
             except InputError as error:
                 notes.append(f"no baseline either: {error.message}")
     if archive is not None and forecast is not None and forecast.model != PROVIDER:
@@ -128,11 +140,13 @@ def poll_zone(
         forecast=forecast,
         model=NO_MODEL if forecast is None else forecast.model,
         stale=stale,
-        error="; ".join(notes) or None,
+        error="; ".join([*notes, *fit_notes]) or None,
         fitted_at=None if forecast is None else fitted_at,
         backtest_oracle_fraction=score,
         online_mape_pct=online,
         baseline_online_mape_pct=baseline_online,
+        weather=weather_used,
+        fit_notes=fit_notes,
     )
 
 
@@ -197,6 +211,16 @@ def _as_quantiles(published: IntensitySeries) -> QuantileForecast:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Fit:
+    """A fitted forecast, auto's score, the weather source it used, notes for the signal."""
+
+    forecast: QuantileForecast
+    score: float | None
+    weather: str | None
+    notes: tuple[str, ...]
+
+
 def _fitted(
     source: IntensityProvider,
     zone: Zone,
@@ -207,12 +231,15 @@ def _fitted(
     auto: bool,
     archive: ForecastArchive | None = None,
     live: IntensitySeries | None = None,
-) -> tuple[QuantileForecast, float | None]:
+    weather: RecentWeather | None = None,
+) -> _Fit:
     """A forecast from the end of the zone's history by the first (or, ``auto``, the best) model.
 
     ``auto`` backtests every candidate the history allows on the last week of daily origins
     and keeps the one whose decisions came closest to the oracle's
     (``forecasting.selection.choose_by_decisions``); its score is returned with the forecast.
+    With ``weather`` the learned model (in auto's backtest too) trains on the zone's observed
+    weather; the fit names it when the chosen model used it, and says why when it could not.
     """
     candidates = build_models(names, horizon=horizon, always_baselines=False)
     needed = max(model.required_history(horizon) for model in candidates)
@@ -233,21 +260,51 @@ def _fitted(
             else model
             for model in candidates
         ]
+    covariates, weather_notes = _covariates(weather, candidates, zone, known, now, horizon)
+    covariates_name = None if covariates is None else covariates.source
     score: float | None = None
     if auto:
         provider = _archived_provider(archive, zone, known, now) if live is not None else None
         if provider is not None:
             candidates = [provider, *candidates]
         chosen, scores, notes = choose_by_decisions(
-            candidates, known, min(horizon, DAY), origins=BACKTEST_DAYS
+            candidates, known, min(horizon, DAY), origins=BACKTEST_DAYS, weather=covariates
         )
         score = scores.get(chosen.name)
         if chosen.name == PROVIDER and live is not None:
-            return _with_notes(_as_quantiles(live), notes), score
+            return _Fit(_with_notes(_as_quantiles(live), notes), score, None, weather_notes)
     else:
         chosen, notes = choose_by_history(candidates, known.end - known.start, horizon)
-    forecast = chosen.forecast(known, known.end, horizon)
-    return _with_notes(forecast, notes), score
+    forecast = chosen.forecast(known, known.end, horizon, covariates)
+    used = covariates_name if isinstance(chosen, GradientBoostingForecaster) else None
+    return _Fit(_with_notes(forecast, notes), score, used, weather_notes)
+
+
+def _covariates(
+    weather: RecentWeather | None,
+    candidates: list[Forecaster],
+    zone: Zone,
+    known: IntensitySeries,
+    now: datetime,
+    horizon: timedelta,
+) -> tuple[WeatherSeries | None, tuple[str, ...]]:
+    """The weather a learned candidate trains on, or None and why (fetched only for one).
+
+    Weather that stops before the history's end is not used: the model's newest-hour features
+    would read as a gap it never saw in training (``WeatherSeries.reaches``).
+    """
+    span = known.end - known.start
+    wanted = any(
+        isinstance(model, GradientBoostingForecaster) and model.required_history(horizon) <= span
+        for model in candidates
+    )
+    if weather is None or not wanted:
+        return None, ()
+    covariates, note = weather.for_zone(zone, known.start, now)
+    if covariates is not None and not covariates.reaches(known.end):
+        until = format_rfc3339(known.end)
+        return None, (f"weather: {covariates.source} stops before {until}; trained without it",)
+    return covariates, () if note is None else (note,)
 
 
 # The longest stretch of the provider's archived day-ahead values the blend is fitted on.

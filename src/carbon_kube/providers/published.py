@@ -86,6 +86,10 @@ class ZoneSignal:
     # the poller's archive holds a day of forecasts).
     online_mape_pct: float | None = None
     baseline_online_mape_pct: float | None = None
+    # The weather the forecast's model trained on (``open-meteo observed``), None without.
+    weather: str | None = None
+    # Why the fit lacks something (``weather: ... trained without it``), kept while it is reused.
+    fit_notes: tuple[str, ...] = ()
 
     @property
     def signal(self) -> SignalKind:
@@ -117,6 +121,8 @@ def encode(signal: ZoneSignal) -> dict[str, str]:
         "fitted_at": None if signal.fitted_at is None else format_rfc3339(signal.fitted_at),
         "online_mape_pct": _maybe_rounded(signal.online_mape_pct),
         "baseline_online_mape_pct": _maybe_rounded(signal.baseline_online_mape_pct),
+        "weather": signal.weather,
+        "fit_notes": list(signal.fit_notes),
         "history": {
             "start": format_rfc3339(signal.history.start),
             "step_s": signal.history.step_s,
@@ -186,6 +192,8 @@ def decode(data: dict[str, str]) -> ZoneSignal:
             fitted_at=None if fitted is None else parse_rfc3339(fitted, "fitted_at"),
             online_mape_pct=_maybe_float(document.get("online_mape_pct")),
             baseline_online_mape_pct=_maybe_float(document.get("baseline_online_mape_pct")),
+            weather=_maybe_text(document.get("weather")),
+            fit_notes=tuple(str(note) for note in document.get("fit_notes") or ()),
         )
     except (KeyError, TypeError) as error:
         raise ValueError(f"{DATA_KEY}: missing or malformed field {error}") from None
@@ -310,3 +318,7 @@ def _maybe_rounded(value: float | None) -> float | None:
 
 def _maybe_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _maybe_text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -11,7 +11,11 @@ from carbon_kube.domain.zones import Zone
 from carbon_kube.planning.signal_poll import poll_zone
 from carbon_kube.providers.fallback import FallbackProvider
 from carbon_kube.providers.forecast_archive import ForecastArchive
-from tests.builders import HOUR, T0, make_daily_series, make_series
+from carbon_kube.providers.published import decode, encode
+from carbon_kube.providers.recent_weather import RecentWeather
+from tests.builders import HOUR, T0, hourly_weather, make_daily_series, make_series
+from tests.openmeteo_server import OpenMeteoServer
+from tests.provider_server import serving
 from tests.unit.planning.test_planning_service import LiveLikeSource
 
 DE = Zone("DE")
@@ -194,6 +198,105 @@ def test_a_stale_provider_forecast_from_the_cache_is_not_blended_in() -> None:
 
     assert signal.forecast is not None
     assert not any("blended" in note for note in signal.forecast.notes)
+
+
+@pytest.mark.loopback
+def test_the_learned_model_trains_on_the_zones_observed_weather_and_the_signal_names_it() -> None:
+    now = T0 + 100 * 24 * HOUR
+    clock = FixedClock(now)
+    history = make_daily_series(100)
+    source = LiveLikeSource(clock, history, None)
+    truth = hourly_weather(T0 - 24 * HOUR, 102)
+    with serving(OpenMeteoServer(now=clock.now, truth=truth)) as server:
+        weather = RecentWeather(server.client(clock))
+        baseline = poll_zone(
+            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+            model="seasonal-naive", weather=weather,
+        )  # fmt: skip
+        asked_for_the_baseline = list(server.requests)
+        with_weather = poll_zone(
+            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+            model="lightgbm", weather=weather,
+        )  # fmt: skip
+    without = poll_zone(
+        source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+        model="lightgbm",
+    )  # fmt: skip
+
+    assert (with_weather.weather, without.weather, baseline.weather) == (
+        "open-meteo observed",
+        None,
+        None,
+    )
+    assert with_weather.forecast is not None
+    assert without.forecast is not None
+    assert any("only values up to the origin" in n for n in with_weather.forecast.notes)
+    assert with_weather.forecast.p50_g_per_kwh.tolist() != without.forecast.p50_g_per_kwh.tolist()
+    # One fetch (archive + recent days), for the learned model only.
+    assert asked_for_the_baseline == []
+    assert [path for path, _, _ in server.requests] == ["/v1/archive", "/v1/forecast"]
+    assert decode(encode(with_weather)).weather == "open-meteo observed"
+
+
+@pytest.mark.loopback
+def test_a_failing_weather_api_leaves_a_forecast_without_weather_and_a_note() -> None:
+    now = T0 + 100 * 24 * HOUR
+    clock = FixedClock(now)
+    source = LiveLikeSource(clock, make_daily_series(100), None)
+    truth = hourly_weather(T0 - 24 * HOUR, 102)
+    with serving(OpenMeteoServer(now=clock.now, truth=truth, fault="down")) as server:
+        weather = RecentWeather(server.client(clock))
+        signal = poll_zone(
+            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+            model="lightgbm", weather=weather,
+        )  # fmt: skip
+
+    assert signal.model == "lightgbm"
+    assert signal.weather is None
+    assert signal.error is not None
+    assert "trained without weather" in signal.error
+
+
+@pytest.mark.loopback
+def test_weather_that_stops_before_the_history_ends_is_not_trained_on() -> None:
+    now = T0 + 100 * 24 * HOUR
+    clock = FixedClock(now)
+    source = LiveLikeSource(clock, make_daily_series(100), None)
+    # The weather API's data end a day before the carbon history does.
+    truth = hourly_weather(T0 - 24 * HOUR, 100)
+    with serving(OpenMeteoServer(now=clock.now, truth=truth)) as server:
+        signal = poll_zone(
+            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+            model="lightgbm", weather=RecentWeather(server.client(clock)),
+        )  # fmt: skip
+
+    assert signal.model == "lightgbm"
+    assert signal.weather is None
+    assert signal.error is not None
+    assert "stops before" in signal.error
+
+
+@pytest.mark.loopback
+def test_why_a_fit_has_no_weather_is_said_again_while_the_fit_is_reused() -> None:
+    now = T0 + 100 * 24 * HOUR
+    clock = FixedClock(now)
+    source = LiveLikeSource(clock, make_daily_series(100), None)
+    truth = hourly_weather(T0 - 24 * HOUR, 102)
+    with serving(OpenMeteoServer(now=clock.now, truth=truth, fault="down")) as server:
+        weather = RecentWeather(server.client(clock))
+        first = poll_zone(
+            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
+            model="lightgbm", weather=weather,
+        )  # fmt: skip
+        clock.advance(timedelta(minutes=5))
+        again = poll_zone(
+            source, DE, clock.now(), history=timedelta(hours=48), horizon=timedelta(hours=24),
+            model="lightgbm", weather=weather, previous=decode(encode(first)),
+        )  # fmt: skip
+
+    assert again.fitted_at == first.fitted_at  # reused, not refitted
+    assert again.error is not None
+    assert "trained without weather" in again.error
 
 
 def test_the_learned_model_runs_although_the_api_has_not_published_the_newest_hour() -> None:
