@@ -240,6 +240,10 @@ def test_a_live_provider_is_polled_by_the_controller_and_published_to_the_planne
     assert "--publish-zones=DE,FR" in controller
     assert "--signal-namespace=carbon-kube" in controller
     assert "--replan-forecast=provider" in controller
+    # The forecast that won, with weather for the learned model, unless told otherwise.
+    assert "--signal-model=auto" in controller
+    assert "--signal-weather=open-meteo" in controller
+    assert "--signal-interval=5m" in controller
     for component in ("webhook", "extender"):
         args = _args_of(docs, component)
         assert "--source=published" in args, component
@@ -286,6 +290,27 @@ def _container_of(docs: list[dict[str, Any]], component: str) -> dict[str, Any]:
     ]
     container: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
     return container
+
+
+@needs_helm
+def test_the_poll_model_weather_and_their_urls_reach_only_the_controller() -> None:
+    docs = render_chart(
+        "api.provider=electricitymaps",
+        "api.poll.model=lightgbm",
+        "api.poll.weather=none",
+        "api.poll.interval=10m",
+        "api.urls.openMeteoForecast=http://10.0.0.9:8081/v1/forecast",
+        "api.urls.openMeteoArchive=http://10.0.0.9:8081/v1/archive",
+    )
+
+    controller = _args_of(docs, "controller")
+    assert "--signal-model=lightgbm" in controller
+    assert "--signal-weather=none" in controller
+    assert "--signal-interval=10m" in controller
+    assert "--openmeteo-forecast-url=http://10.0.0.9:8081/v1/forecast" in controller
+    assert "--openmeteo-archive-url=http://10.0.0.9:8081/v1/archive" in controller
+    for component in ("webhook", "extender"):
+        assert not [a for a in _args_of(docs, component) if "openmeteo" in a], component
 
 
 @needs_helm
@@ -366,6 +391,11 @@ def test_rl_enabled_with_another_policy_fails_rendering_with_the_fix() -> None:
         "securityContext.readOnlyRootFilesystem=false",
         "nativeScheduler.weight=0",
         "nativeScheduler.schedulerName=Carbon_Kube",
+        "api.poll.model=crystal-ball",
+        "api.poll.weather=noaa",
+        "api.poll.interval=often",
+        "api.poll.interval=0m",
+        "api.poll.interval=500ms",
         "surprise=1",
     ],
 )

@@ -39,10 +39,12 @@ from carbon_kube.lab.processes import RunningProcess, free_loopback_ports, stop_
 from carbon_kube.lab.state import LabState
 from carbon_kube.providers.electricitymaps import TOKEN_ENV_VAR
 from carbon_kube.providers.published import ZoneSignal, decode, object_name
+from tests.builders import hourly_weather
 from tests.integration.controller_process import ControllerProcess
 from tests.integration.kube_objects import make_job
 from tests.integration.servers import MUTATING, start_server, webhook_configuration
 from tests.integration.tls import write_serving_cert
+from tests.openmeteo_server import OpenMeteoServer
 from tests.provider_server import TOKEN, ElectricityMapsServer, serving
 
 pytestmark = pytest.mark.lab
@@ -73,9 +75,9 @@ def _hourly(start: datetime, values: list[float]) -> IntensitySeries:
     return IntensitySeries(zone=DE, start=start, step=HOUR, values_g_per_kwh=np.asarray(values))
 
 
-@pytest.fixture
-def cluster(lab: LabState, kube: KubeClient, namespace: str, tmp_path: Path) -> Iterator[Cluster]:
-    try:  # the controller's Lease lives in the chart's namespace
+def _lease_namespace(kube: KubeClient) -> None:
+    """The chart's namespace, where the controller's Lease lives."""
+    try:
         kube.create(
             NAMESPACES,
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "carbon-kube"}},
@@ -83,6 +85,11 @@ def cluster(lab: LabState, kube: KubeClient, namespace: str, tmp_path: Path) -> 
     except KubeApiError as error:
         if not error.is_conflict:
             raise
+
+
+@pytest.fixture
+def cluster(lab: LabState, kube: KubeClient, namespace: str, tmp_path: Path) -> Iterator[Cluster]:
+    _lease_namespace(kube)
     clock = lab.clock()
     now = floor_to_hour(clock.now())
     truth = _hourly(now - timedelta(days=3), [300.0] * (6 * 24))
@@ -210,3 +217,50 @@ def test_every_plan_uses_the_published_provider_signal_and_says_when_it_is_stale
         "/v3/carbon-intensity/forecast",
         "/v3/carbon-intensity/past-range",
     }
+
+
+def test_the_pollers_learned_model_trains_on_the_weather_it_fetched(
+    lab: LabState, kube: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    """``--signal-model lightgbm --signal-weather open-meteo``: the published signal names it."""
+    _lease_namespace(kube)
+    clock = lab.clock()
+    now = floor_to_hour(clock.now())
+    days = 100
+    hours = np.arange(days * 24)
+    truth = _hourly(now - days * 24 * HOUR, list(300.0 + 80.0 * np.sin(2 * np.pi * hours / 24)))
+    weather = hourly_weather(now - (days + 1) * 24 * HOUR, days + 3)
+    api = ElectricityMapsServer(now=clock.now, truth={DE: truth}, forecasts={})
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with serving(api), serving(OpenMeteoServer(now=clock.now, truth=weather)) as meteo:
+        controller = ControllerProcess(
+            lab.state_dir,
+            clock,
+            f"lease-{uuid.uuid4().hex[:8]}",
+            logs / "controller.log",
+            extra_args=(
+                *("--kinds", "job", "--no-label-nodes"),
+                *("--source", "electricitymaps", "--electricitymaps-url", api.base_url),
+                *("--cache", str(tmp_path / "controller-cache.sqlite")),
+                *("--publish-zones", "DE", "--signal-namespace", namespace),
+                *("--signal-model", "lightgbm", "--signal-weather", "open-meteo"),
+                *("--openmeteo-forecast-url", meteo.forecast_url),
+                *("--openmeteo-archive-url", meteo.archive_url),
+            ),
+            identity="poller",
+            env={TOKEN_ENV_VAR: TOKEN},
+        ).start()
+        try:
+            wait_for(lambda: _published(kube, namespace) is not None, SETTLE, "DE published")
+        finally:
+            controller.stop()
+    signal = _published(kube, namespace)
+    output = tail_log(logs / "controller.log", lines=40)
+    assert signal is not None, output
+    assert (signal.model, signal.weather) == ("lightgbm", "open-meteo observed"), (
+        signal.error,
+        output,
+    )
+    assert [path for path, _, _ in meteo.requests] == ["/v1/archive", "/v1/forecast"]
+    assert "Traceback" not in output

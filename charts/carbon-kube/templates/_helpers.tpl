@@ -66,6 +66,15 @@ each zone's signal as a ConfigMap in the release namespace. */}}
 {{- if include "carbon-kube.liveSignal" . }}
 - --publish-zones={{ join "," (prepend .Values.zones.allowed .Values.zones.home | uniq) }}
 - --signal-namespace={{ .Release.Namespace }}
+- --signal-interval={{ .Values.api.poll.interval }}
+- --signal-model={{ .Values.api.poll.model }}
+- --signal-weather={{ .Values.api.poll.weather }}
+{{- with .Values.api.urls.openMeteoForecast }}
+- --openmeteo-forecast-url={{ . }}
+{{- end }}
+{{- with .Values.api.urls.openMeteoArchive }}
+- --openmeteo-archive-url={{ . }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

@@ -70,10 +70,11 @@ def _duration(text: str, option: str, *, positive: bool = False) -> timedelta:
     return duration
 
 
-def _publishing(
-    zones: str, interval: str, model: str, namespace: str, archive: Path | None
-) -> SignalPublishing:
-    """``--publish-zones`` and its options, each mistake named by its own option."""
+def _publishing(zones: str, interval: str, **fields: Any) -> SignalPublishing:
+    """``--publish-zones`` and its options, each mistake named by its own option.
+
+    ``fields`` are the other ``SignalPublishing`` fields, already checked by their options.
+    """
     try:
         parsed = parse_allowed_zones(zones)
     except InputError as error:
@@ -81,9 +82,7 @@ def _publishing(
     if not parsed:
         raise InputError("expected grid zone ids such as DE,FR", field="--publish-zones")
     every = _duration(interval, "--signal-interval", positive=True)
-    return SignalPublishing(
-        zones=parsed, namespace=namespace, interval=every, model=model, archive=archive
-    )
+    return SignalPublishing(zones=parsed, interval=every, **fields)
 
 
 def _kinds(text: str) -> tuple[WorkloadKind, ...]:
@@ -244,6 +243,25 @@ def run(
         "refitted every 6 h), lightgbm (blended with the source's own forecast where it has one), "
         "seasonal-naive or persistence.",
     ),
+    signal_weather: str = field_option(
+        SignalPublishing,
+        "weather",
+        "--signal-weather",
+        help="Weather covariates for --signal-model lightgbm/auto: open-meteo (each zone's "
+        "observed weather up to the fit, fetched at most every 6 h, a copy kept 24 h when the "
+        "API fails; no key) or none. Lowered day-ahead MAPE by 0-11 % in the backtests "
+        "(docs/forecasting.md).",
+    ),
+    openmeteo_forecast_url: str = typer.Option(
+        field_default(SignalPublishing, "openmeteo_forecast_url"),
+        "--openmeteo-forecast-url",
+        help="Open-Meteo forecast API URL, read for the last days (a proxy, or a test server).",
+    ),
+    openmeteo_archive_url: str = typer.Option(
+        field_default(SignalPublishing, "openmeteo_archive_url"),
+        "--openmeteo-archive-url",
+        help="Open-Meteo archive API URL, read for older days (a proxy, or a test server).",
+    ),
     pauses: bool = typer.Option(
         True,
         "--pauses/--no-pauses",
@@ -343,7 +361,14 @@ def run(
         publishing=None
         if publish_zones is None
         else _publishing(
-            publish_zones, signal_interval, signal_model, signal_namespace, signal_cache
+            publish_zones,
+            signal_interval,
+            model=signal_model,
+            namespace=signal_namespace,
+            archive=signal_cache,
+            weather=signal_weather,
+            openmeteo_forecast_url=openmeteo_forecast_url,
+            openmeteo_archive_url=openmeteo_archive_url,
         ),
         pausing=PauseSettings(
             max_pauses=max_pauses,

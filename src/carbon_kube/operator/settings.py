@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,8 +21,19 @@ from carbon_kube.operator.leadership import LeaseSettings
 from carbon_kube.planning.signal_poll import PollModel
 from carbon_kube.policy.replanning import DEFAULT_REPLAN_TOLERANCE
 from carbon_kube.policy.segment_steps import PauseLimits
+from carbon_kube.providers.weather_openmeteo import ARCHIVE_URL, FORECAST_URL
 
-__all__ = ["ControllerClock", "ControllerSettings", "SignalPublishing", "WallClock"]
+__all__ = [
+    "POLL_WEATHER",
+    "ControllerClock",
+    "ControllerSettings",
+    "PollWeather",
+    "SignalPublishing",
+    "WallClock",
+]
+
+PollWeather = Literal["none", "open-meteo"]
+POLL_WEATHER: tuple[str, ...] = get_args(PollWeather)
 
 
 class ControllerClock(Protocol):
@@ -75,6 +86,11 @@ class SignalPublishing(BaseModel):
     # SQLite file keeping every forecast the poller saw (None: keep none, so no online error
     # and no provider candidate for auto); the CLI uses the live source's cache file.
     archive: Path | None = None
+    # Weather covariates for the learned model (lightgbm, auto): the zone's observed weather
+    # from Open-Meteo (no key), or none. Only fetched when a learned model is fitted.
+    weather: PollWeather = "none"
+    openmeteo_forecast_url: str = FORECAST_URL
+    openmeteo_archive_url: str = ARCHIVE_URL
 
     @model_validator(mode="after")
     def _positive(self) -> SignalPublishing:

@@ -27,8 +27,11 @@ from carbon_kube.operator.executor import ApiExecutor
 from carbon_kube.operator.settings import ControllerClock, SignalPublishing
 from carbon_kube.planning.signal_poll import poll_zone
 from carbon_kube.providers.base import IntensityProvider
+from carbon_kube.providers.construction import default_client
 from carbon_kube.providers.forecast_archive import ForecastArchive
 from carbon_kube.providers.published import ZoneSignal, encode, object_name
+from carbon_kube.providers.recent_weather import RecentWeather
+from carbon_kube.providers.weather_openmeteo import OpenMeteoWeatherProvider
 
 __all__ = ["SignalPublisher", "signal_object"]
 
@@ -69,6 +72,18 @@ class SignalPublisher:
         self._source = source
         self._published: dict[Zone, ZoneSignal] = {}
         self._archive = None if settings.archive is None else ForecastArchive(settings.archive)
+        self._weather = (
+            None
+            if settings.weather == "none"
+            else RecentWeather(
+                OpenMeteoWeatherProvider(
+                    http=default_client(),
+                    clock=clock,
+                    forecast_url=settings.openmeteo_forecast_url,
+                    archive_url=settings.openmeteo_archive_url,
+                )
+            )
+        )
 
     def published(self, zone: Zone) -> ZoneSignal | None:
         """The last signal this replica published for ``zone``."""
@@ -93,6 +108,7 @@ class SignalPublisher:
                     model=settings.model,
                     previous=self._published.get(zone),
                     archive=self._archive,
+                    weather=self._weather,
                 )
             )
         except CarbonKubeError as error:

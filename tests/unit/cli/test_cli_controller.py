@@ -51,6 +51,7 @@ def test_outside_a_cluster_without_kubeconfig_says_how_to_fix_it(
         (["--publish-zones", "germany"], "--publish-zones"),
         (["--publish-zones", "DE", "--signal-interval", "0s"], "--signal-interval"),
         (["--publish-zones", "DE", "--signal-model", "crystal-ball"], "--signal-model"),
+        (["--publish-zones", "DE", "--signal-weather", "noaa"], "--signal-weather"),
         (["--source", "published"], "the controller is what publishes"),
         (
             [
