@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Build Carbon-Kube's container images from registry packages only (no container registry).
+#
+#   carbon-kube            the Python package and its pinned wheels on a Debian bookworm base
+#                          made by mmdebstrap (hack/image/debian-base.sh); entrypoint
+#                          `python3 -m carbon_kube`, used by controller, webhook and extender.
+#   kube-scheduler-carbon  the static Go scheduler with the CarbonKubeEmissions plugin
+#                          (hack/lab/build.sh builds it), alone on an empty base.
+#
+# Each lands as an OCI archive in build/images/NAME-VERSION.oci.tar, with its CycloneDX SBOM
+# beside it (and inside the image), and is loaded into local podman storage as
+# localhost/NAME:VERSION. Both run as uid 65532 and write nothing outside /tmp.
+#
+# Reproducible: file times are clamped to SOURCE_DATE_EPOCH (the commit's time unless set), the
+# wheels are the ones constraints.txt pins, the .pyc files are hash-checked rather than
+# stamped, and Containerfiles only COPY (no RUN step, so no network or runtime at build time).
+# Two builds from one commit give the same layer digests: `build.sh --check` builds twice and
+# compares them.
+#
+# Cached under ${CARBON_KUBE_IMAGE_CACHE:-~/.cache/carbon-kube/images}, rebuilt when inputs change:
+#   debian-base-KEY.tar   KEY = hash of debian-base.sh
+#   python-deps-KEY/      KEY = hash of constraints.txt, pyproject.toml's dependencies, this script
+#
+# Usage: hack/image/build.sh [--check] [carbon-kube|kube-scheduler-carbon ...] (default: both)
+set -euo pipefail
+shopt -s inherit_errexit
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+CACHE="${CARBON_KUBE_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/carbon-kube/images}"
+LAB_BIN="${CARBON_KUBE_LAB_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/carbon-kube/lab/v1.36.3/bin}"
+OUT="$ROOT/build/images"
+PY="${PYTHON:-$ROOT/.venv/bin/python}"
+export CONTAINERS_CONF="$HERE/containers.conf"
+mkdir -p "$CACHE" "$OUT"
+
+log() { printf '[image %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+VERSION="$("$PY" -c 'import tomllib; print(tomllib.load(open("'"$ROOT"'/pyproject.toml", "rb"))["project"]["version"])')"
+REVISION="$(git -C "$ROOT" rev-parse HEAD)"
+if [[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no)" ]]; then
+  REVISION="$REVISION-dirty"
+fi
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct)}"
+CREATED="$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
+SOURCE_URL="https://github.com/carbon-kube/carbon-kube"
+
+# debian_base: the cached base tarball's path (built when missing or its script changed).
+debian_base() {
+  local key tar
+  key="$(hash_of "$HERE/debian-base.sh")"
+  tar="$CACHE/debian-base-$key.tar"
+  if [[ ! -f "$tar" ]]; then
+    log "debian base $key: mmdebstrap bookworm (a minute or two)"
+    # The base's own epoch: when its script last changed, so commits elsewhere reuse it.
+    local epoch
+    epoch="$(git -C "$ROOT" log -1 --format=%ct -- hack/image/debian-base.sh)"
+    SOURCE_DATE_EPOCH="${epoch:-$SOURCE_DATE_EPOCH}" "$HERE/debian-base.sh" "$tar" >&2
+  fi
+  printf '%s' "$tar"
+}
+
+# python_deps: the cached folder of the package's pinned runtime wheels, installed and compiled.
+python_deps() {
+  local key dir partial
+  key="$(
+    { cat "$ROOT/constraints.txt" "${BASH_SOURCE[0]}"; runtime_requirements; } | hash_of
+  )"
+  dir="$CACHE/python-deps-$key"
+  if [[ ! -d "$dir" ]]; then
+    log "python deps $key: pip install --target (wheels only, as constraints.txt pins them)"
+    partial="$dir.partial"
+    rm -rf "$partial"
+    "$PY" -m pip install --quiet --disable-pip-version-check --no-compile --only-binary=:all: \
+      --target "$partial" -c "$ROOT/constraints.txt" -r <(runtime_requirements)
+    slim "$partial"
+    compile "$partial" /opt/carbon-kube/deps
+    mv "$partial" "$dir"
+  fi
+  printf '%s' "$dir"
+}
+
+runtime_requirements() {
+  "$PY" -c 'import tomllib; print("\n".join(tomllib.load(open("'"$ROOT"'/pyproject.toml", "rb"))["project"]["dependencies"]))'
+}
+
+# slim DIR: drop what no process of ours reads: the wheels' own test suites and console scripts.
+slim() {
+  find "$1" -depth -type d -name tests \
+    \( -path "$1/pandas/tests" -o -path "$1/numpy/*tests" -o -path "$1/scipy/*tests" \
+       -o -path "$1/pyarrow/tests" -o -path "$1/matplotlib/tests" \) -exec rm -rf {} +
+  rm -rf "$1/bin"
+}
+
+# compile DIR WHERE: .pyc files checked by source hash, not mtime (reproducible, and valid on a
+# read-only root where Python could not write them at run time), naming the files by WHERE they
+# live in the image, not by the build folder.
+compile() {
+  "$PY" -m compileall -q -j 2 --invalidation-mode unchecked-hash -s "$1" -p "$2" "$1" >/dev/null
+}
+
+# app_layer DIR: the carbon-kube package itself (no dependencies), installed and compiled.
+app_layer() {
+  local dir="$1" wheels
+  rm -rf "$dir" && mkdir -p "$dir"
+  wheels="$(mktemp -d)"
+  "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps \
+    -w "$wheels" "$ROOT" >/dev/null
+  "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+    --target "$dir" "$wheels"/carbon_kube-*.whl
+  rm -rf "$wheels" "$dir/bin"
+  # PEP 610's record of where the wheel was installed from: a temporary path, different at
+  # every build, and meaningless inside the image.
+  rm "$dir"/carbon_kube-*.dist-info/direct_url.json
+  sed -i '/direct_url.json/d' "$dir"/carbon_kube-*.dist-info/RECORD
+  compile "$dir" /opt/carbon-kube/app
+}
+
+labels() {
+  local title="$1" description="$2" licenses="$3"
+  printf -- '--label=%s\n' \
+    "org.opencontainers.image.title=$title" \
+    "org.opencontainers.image.description=$description" \
+    "org.opencontainers.image.version=$VERSION" \
+    "org.opencontainers.image.revision=$REVISION" \
+    "org.opencontainers.image.created=$CREATED" \
+    "org.opencontainers.image.source=$SOURCE_URL" \
+    "org.opencontainers.image.licenses=$licenses"
+}
+
+# finish NAME CONTEXT TITLE DESCRIPTION LICENSES: podman build, save the OCI archive, report size.
+finish() {
+  local name="$1" context="$2" title="$3" description="$4" licenses="$5" tag archive
+  tag="localhost/$name:$VERSION"
+  mapfile -t label_args < <(labels "$title" "$description" "$licenses")
+  podman build --quiet --pull=never --timestamp "$SOURCE_DATE_EPOCH" --network=none \
+    "${label_args[@]}" -t "$tag" -f "$context/Containerfile" "$context" >/dev/null
+  archive="$OUT/$name-$VERSION.oci.tar"
+  rm -f "$archive.partial"
+  podman save --quiet --format oci-archive -o "$archive.partial" "$tag"
+  mv "$archive.partial" "$archive"
+  cp "$context/sbom.cdx.json" "$OUT/$name-$VERSION.cdx.json"
+  log "$name: $tag, $(image_mb "$tag") MB unpacked, $(($(stat -c %s "$archive") / 1000000)) MB archive"
+}
+
+image_mb() {
+  podman image inspect --format '{{.Size}}' "$1" | awk '{printf "%d", $1 / 1000000}'
+}
+
+build_carbon_kube() {
+  local started base deps context
+  started=$(date +%s)
+  base="$(debian_base)"
+  deps="$(python_deps)"
+  context="$CACHE/context-carbon-kube"
+  rm -rf "$context" && mkdir -p "$context"
+  # Hard links, not copies: the context lives in the cache beside its sources.
+  ln "$base" "$context/debian-base.tar"
+  cp -al "$deps" "$context/deps"
+  app_layer "$context/app"
+  "$PY" "$ROOT/scripts/image_sbom.py" --name carbon-kube --version "$VERSION" \
+    --revision "$REVISION" --python "$context/deps" --python "$context/app" \
+    --debian "$base.packages.tsv" --out "$context/sbom.cdx.json"
+  cp "$HERE/carbon-kube.Containerfile" "$context/Containerfile"
+  finish carbon-kube "$context" "Carbon-Kube" \
+    "Carbon-aware scheduling for Kubernetes batch work: controller, webhook, extender" \
+    "Apache-2.0"
+  log "carbon-kube: $(($(date +%s) - started)) s"
+}
+
+build_scheduler() {
+  local started binary context
+  started=$(date +%s)
+  binary="$LAB_BIN/kube-scheduler-carbon"
+  if [[ ! -x "$binary" ]]; then
+    log "kube-scheduler-carbon not built yet: hack/lab/build.sh scheduler-plugin"
+    "$ROOT/hack/lab/build.sh" scheduler-plugin
+  fi
+  context="$CACHE/context-kube-scheduler-carbon"
+  rm -rf "$context" && mkdir -p "$context"
+  cp "$binary" "$context/kube-scheduler-carbon"
+  touch -d "@$SOURCE_DATE_EPOCH" "$context/kube-scheduler-carbon"
+  "$PY" "$ROOT/scripts/image_sbom.py" --name kube-scheduler-carbon --version "$VERSION" \
+    --revision "$REVISION" --go-binary "$context/kube-scheduler-carbon" \
+    --out "$context/sbom.cdx.json"
+  cp "$HERE/kube-scheduler-carbon.Containerfile" "$context/Containerfile"
+  finish kube-scheduler-carbon "$context" "kube-scheduler-carbon" \
+    "kube-scheduler v1.36.3 with the CarbonKubeEmissions Score plugin" "Apache-2.0"
+  log "kube-scheduler-carbon: $(($(date +%s) - started)) s"
+}
+
+# layer_digests NAME: the image's layer digests, from its OCI archive.
+layer_digests() {
+  skopeo inspect --format '{{range .Layers}}{{.}} {{end}}' \
+    "oci-archive:$OUT/$1-$VERSION.oci.tar"
+}
+
+build() {
+  local name
+  for name in "$@"; do
+    case "$name" in
+      carbon-kube) build_carbon_kube ;;
+      kube-scheduler-carbon) build_scheduler ;;
+      *) echo "build.sh: unknown image '$name' (carbon-kube, kube-scheduler-carbon)" >&2; exit 2 ;;
+    esac
+  done
+}
+
+check=0
+if [[ "${1:-}" == "--check" ]]; then check=1; shift; fi
+images=("$@")
+[[ ${#images[@]} -eq 0 ]] && images=(carbon-kube kube-scheduler-carbon)
+"$ROOT/hack/ensure-image-tools.sh"
+
+build "${images[@]}"
+if [[ $check -eq 1 ]]; then
+  declare -A first
+  for name in "${images[@]}"; do first[$name]="$(layer_digests "$name")"; done
+  # The second build starts from an empty cache: base, wheels and all, as on another machine.
+  CACHE="$(mktemp -d "${TMPDIR:-/tmp}/carbon-kube-image-check.XXXXXX")"
+  log "--check: building again from the same commit, cold, in $CACHE"
+  build "${images[@]}"
+  rm -rf "$CACHE"
+  for name in "${images[@]}"; do
+    if [[ "${first[$name]}" != "$(layer_digests "$name")" ]]; then
+      log "$name: NOT reproducible: layer digests differ between two builds"
+      exit 1
+    fi
+    log "$name: reproducible ($(wc -w <<<"${first[$name]}") layers, same digests twice)"
+  done
+fi
