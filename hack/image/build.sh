@@ -36,6 +36,10 @@ mkdir -p "$CACHE" "$OUT"
 
 log() { printf '[image %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+# prune PATTERN KEEP: remove cached builds of PATTERN other than KEEP (each is 100-700 MB).
+prune() {
+  find "$CACHE" -maxdepth 1 -name "$1" ! -name "$2" ! -name "$2.*" -exec rm -rf {} +
+}
 
 VERSION="$("$PY" -c 'import tomllib; print(tomllib.load(open("'"$ROOT"'/pyproject.toml", "rb"))["project"]["version"])')"
 REVISION="$(git -C "$ROOT" rev-parse HEAD)"
@@ -57,6 +61,7 @@ debian_base() {
     local epoch
     epoch="$(git -C "$ROOT" log -1 --format=%ct -- hack/image/debian-base.sh)"
     SOURCE_DATE_EPOCH="${epoch:-$SOURCE_DATE_EPOCH}" "$HERE/debian-base.sh" "$tar" >&2
+    prune 'debian-base-*' "debian-base-$key.tar"
   fi
   printf '%s' "$tar"
 }
@@ -77,6 +82,7 @@ python_deps() {
     slim "$partial"
     compile "$partial" /opt/carbon-kube/deps
     mv "$partial" "$dir"
+    prune 'python-deps-*' "python-deps-$key"
   fi
   printf '%s' "$dir"
 }
@@ -134,8 +140,14 @@ finish() {
   local name="$1" context="$2" title="$3" description="$4" licenses="$5" tag archive
   tag="localhost/$name:$VERSION"
   mapfile -t label_args < <(labels "$title" "$description" "$licenses")
-  podman build --quiet --pull=never --timestamp "$SOURCE_DATE_EPOCH" --network=none \
-    "${label_args[@]}" -t "$tag" -f "$context/Containerfile" "$context" >/dev/null
+  local previous built
+  previous="$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
+  built="$(podman build --quiet --pull=never --timestamp "$SOURCE_DATE_EPOCH" --network=none \
+    "${label_args[@]}" -t "$tag" -f "$context/Containerfile" "$context")"
+  # The image the tag pointed at before is ours and now unnamed: do not let them pile up.
+  if [[ -n "$previous" && "$previous" != "$built" ]]; then
+    podman rmi --force "$previous" >/dev/null 2>&1 || true
+  fi
   archive="$OUT/$name-$VERSION.oci.tar"
   rm -f "$archive.partial"
   podman save --quiet --format oci-archive -o "$archive.partial" "$tag"
