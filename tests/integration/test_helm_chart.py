@@ -52,6 +52,44 @@ def test_every_pod_runs_non_root_with_a_read_only_root_filesystem() -> None:
             assert context["capabilities"]["drop"] == ["ALL"]
 
 
+def images_by_component(docs: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]: d["spec"]["template"]["spec"][
+            "containers"
+        ][0]["image"]
+        for d in of_kind(docs, "Deployment")
+    }
+
+
+@needs_helm
+def test_the_default_images_are_the_ones_make_image_builds() -> None:
+    version = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))["appVersion"]
+    images = images_by_component(render_chart("nativeScheduler.enabled=true"))
+
+    assert images == {
+        "controller": f"localhost/carbon-kube:{version}",
+        "webhook": f"localhost/carbon-kube:{version}",
+        "extender": f"localhost/carbon-kube:{version}",
+        "native-scheduler": f"localhost/kube-scheduler-carbon:{version}",
+    }
+
+
+@needs_helm
+def test_a_digest_pins_the_image_over_its_tag() -> None:
+    digest = "sha256:" + "ab" * 32
+    images = images_by_component(
+        render_chart(
+            "image.repository=registry.example/ck",
+            f"image.digest={digest}",
+            "nativeScheduler.enabled=true",
+            f"nativeScheduler.image.digest={digest}",
+        )
+    )
+
+    assert images["controller"] == f"registry.example/ck@{digest}"
+    assert images["native-scheduler"] == f"localhost/kube-scheduler-carbon@{digest}"
+
+
 @needs_helm
 def test_rbac_grants_no_wildcards_no_secrets_and_no_create_or_delete_on_workloads() -> None:
     docs = render_chart("controller.nodepoolWeights=true")
@@ -86,7 +124,10 @@ def test_native_scheduler_is_off_by_default() -> None:
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
-        (("nativeScheduler.enabled=true",), "nativeScheduler.image.repository"),
+        (
+            ("nativeScheduler.enabled=true", "nativeScheduler.image.repository="),
+            "nativeScheduler.image.repository",
+        ),
         ((*NATIVE, "controller.labelNodes=false"), "controller.labelNodes: true"),
     ],
 )
@@ -396,6 +437,7 @@ def test_rl_enabled_with_another_policy_fails_rendering_with_the_fix() -> None:
         "api.poll.interval=often",
         "api.poll.interval=0m",
         "api.poll.interval=500ms",
+        "image.digest=latest",
         "surprise=1",
     ],
 )

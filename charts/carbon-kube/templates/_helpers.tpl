@@ -21,8 +21,20 @@ app.kubernetes.io/name: carbon-kube
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* An image reference: repository@digest when a digest is given, else repository:tag (the
+chart's appVersion by default, which is what `make image` tags). Call with (list image root). */}}
+{{- define "carbon-kube.imageRef" -}}
+{{- $image := index . 0 -}}
+{{- $root := index . 1 -}}
+{{- if $image.digest -}}
+{{ $image.repository }}@{{ $image.digest }}
+{{- else -}}
+{{ $image.repository }}:{{ $image.tag | default $root.Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+
 {{- define "carbon-kube.image" -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{ include "carbon-kube.imageRef" (list .Values.image .) }}
 {{- end -}}
 
 {{/* Planning options shared by the webhook (plans at admission). */}}
