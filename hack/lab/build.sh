@@ -15,7 +15,7 @@
 # rewrites files in the repository.
 #
 # Usage: hack/lab/build.sh [component...]
-#        components: etcd k8s kwok helm scheduler-plugin (default: all);
+#        components: etcd k8s kubectl kwok helm scheduler-plugin karpenter-crd (default: all);
 #        test-scheduler-plugin runs gofmt -l, go vet and go test for scheduler-plugin/
 #        instead, bench-scheduler-plugin its Go benchmarks.
 # Env:   LAB_GO_P (default 2)  parallel compile jobs; keep it at <= 2 on a 2-core machine.
@@ -146,6 +146,18 @@ build_k8s() {
   for b in kube-apiserver kube-controller-manager kube-scheduler; do check_version "$b" --version; done
 }
 
+# kubectl, for people in the lab (`eval "$(carbon-kube lab env)"` puts it on PATH): from the same
+# module and version as the control plane, built apart so that adding it relinks nothing else.
+build_kubectl() {
+  if have kubectl; then log "kubectl ${K8S_VERSION}: present, skipping"; return 0; fi
+  local dir
+  dir="$(stage_module k8s)"
+  gen_k8s_gomod >"$dir/go.mod"
+  log "kubectl ${K8S_VERSION}: building"
+  (cd "$dir" && timed kubectl go build -p "$GO_P" -trimpath -ldflags "-s -w $(k8s_version_ldflags)" -o "$BIN/" k8s.io/kubernetes/cmd/kubectl)
+  check_version kubectl version --client
+}
+
 # stage_plugin: copy scheduler-plugin/ (packages and testdata) to the cache with a go.mod
 # generated for K8S_VERSION; prints the staged directory.
 stage_plugin() {
@@ -270,17 +282,18 @@ fetch_karpenter_crd() {
 
 main() {
   local comps=("$@")
-  [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok helm k8s scheduler-plugin karpenter-crd)
+  [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok helm k8s kubectl scheduler-plugin karpenter-crd)
   log "go $(go env GOVERSION), cache $CACHE, -p $GO_P"
   local c
   for c in "${comps[@]}"; do
     case "$c" in
-      etcd) build_etcd ;; k8s) build_k8s ;; kwok) build_kwok ;; helm) build_helm ;;
+      etcd) build_etcd ;; k8s) build_k8s ;; kubectl) build_kubectl ;; kwok) build_kwok ;;
+      helm) build_helm ;;
       scheduler-plugin) build_scheduler_plugin ;;
       karpenter-crd) fetch_karpenter_crd ;;
       test-scheduler-plugin) test_scheduler_plugin; return ;;
       bench-scheduler-plugin) bench_scheduler_plugin; return ;;
-      *) log "unknown component '$c' (want etcd, k8s, kwok, helm, scheduler-plugin, karpenter-crd, test-scheduler-plugin or bench-scheduler-plugin)"; exit 2 ;;
+      *) log "unknown component '$c' (want etcd, k8s, kubectl, kwok, helm, scheduler-plugin, karpenter-crd, test-scheduler-plugin or bench-scheduler-plugin)"; exit 2 ;;
     esac
   done
   log "binaries in $BIN:"; ls -l "$BIN" >&2

@@ -8,6 +8,8 @@ itself while tests still use it.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -70,6 +72,18 @@ def test_down_stops_exactly_the_started_processes_and_removes_the_state_dir(
         assert (document["nodes_ready"], document["healthy"]) == (2, True)
         env = runner.invoke(app, ["lab", "env", *args])
         assert f"export KUBECONFIG={state.kubeconfig}" in env.output
+        # What a person does next: the exports, then kubectl (built with the control plane).
+        assert (default_bin_dir() / "kubectl").is_file(), "hack/lab/build.sh kubectl"
+        kubectl = subprocess.run(  # noqa: S603 - bash running the exports we just printed
+            ["bash", "-c", f"{env.output}\nkubectl get nodes -o name"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=False,
+            env=dict(os.environ),  # the exports must override whatever KUBECONFIG is set
+            timeout=60,
+        )
+        assert kubectl.returncode == 0, kubectl.stderr
+        assert len(kubectl.stdout.split()) == 2
 
         again = runner.invoke(app, ["lab", "up", *args])
         assert again.exit_code != 0

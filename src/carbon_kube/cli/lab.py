@@ -149,6 +149,7 @@ def up(
         f"lab is up: {state.server_url}, {len(state.nodes)} fake nodes, state in {state.state_dir}"
     )
     typer.echo(f"export KUBECONFIG={state.kubeconfig}")
+    typer.echo('or: eval "$(carbon-kube lab env)"  (KUBECONFIG, kubectl on PATH, virtual clock)')
 
 
 @app.command("down")
@@ -232,6 +233,10 @@ def env(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
         typer.echo(f"no lab in {directory} (start one with `carbon-kube lab up`)", err=True)
         raise typer.Exit(code=1)
     typer.echo(f"export KUBECONFIG={state.kubeconfig}")
+    # kubectl (hack/lab/build.sh builds it beside the control plane) and the lab's binaries.
+    bin_dirs = {process.binary.parent for process in state.processes}
+    for bin_dir in sorted(bin_dirs):
+        typer.echo(f'export PATH="{bin_dir}:$PATH"')
     typer.echo(f"export CARBON_KUBE_LAB_STATE_DIR={state.state_dir}")
     typer.echo(f"export CARBON_KUBE_LAB_SPEEDUP={state.speedup:g}")
     typer.echo(f"export CARBON_KUBE_LAB_VIRTUAL_EPOCH={state.virtual_epoch.isoformat()}")
