@@ -80,7 +80,7 @@ def debian_components(packages_tsv: Path) -> list[Component]:
     return components
 
 
-def go_components(binary: Path) -> list[Component]:
+def go_components(binary: Path, main_version: str) -> list[Component]:
     """The Go toolchain's standard library and every module linked into ``binary``."""
     listing = subprocess.run(  # noqa: S603 - a fixed command on a file we just built
         ["go", "version", "-m", str(binary)],  # noqa: S607 - go from PATH, as the build used
@@ -88,31 +88,39 @@ def go_components(binary: Path) -> list[Component]:
         capture_output=True,
         text=True,
     ).stdout
-    toolchain = listing.splitlines()[0].rsplit(" ", 1)[-1]
-    modules = {"stdlib": toolchain}
+    modules = go_modules(listing, main_version)
+    return [_go_component(path, version) for path, version in modules.items()]
+
+
+def go_modules(listing: str, main_version: str) -> dict[str, str]:
+    """Module path -> version from ``go version -m`` output, as linked.
+
+    The main module (``mod``, built from this repository: ``(devel)`` to Go) gets
+    ``main_version``; a ``=>`` line replaces the dep above it with the
+    module actually linked, and a replacement by a local folder (no version) is left out rather
+    than listed as ``(devel)``.
+    """
+    lines = listing.splitlines()
+    modules = {"stdlib": lines[0].rsplit(" ", 1)[-1]}
     last = ""
-    for line in listing.splitlines()[1:]:
+    for line in lines[1:]:
         kind, *fields = line.strip().split("\t")
-        if kind == "dep" and len(fields) >= 2:
+        if kind in ("mod", "dep") and len(fields) >= 2:
             last = fields[0]
-            modules[last] = fields[1]
-        elif kind == "=>" and len(fields) >= 2:  # the previous dep was replaced by this module
+            modules[last] = main_version if kind == "mod" else fields[1]
+        elif kind == "=>":
             modules.pop(last, None)
-            modules[fields[0]] = fields[1]
-    components = []
-    for path in sorted(modules):
-        namespace, _, name = path.rpartition("/")
-        purl = PackageURL("golang", namespace=namespace or None, name=name, version=modules[path])
-        components.append(
-            Component(
-                type=ComponentType.LIBRARY,
-                name=path,
-                version=modules[path],
-                purl=purl,
-                bom_ref=str(purl),
-            )
-        )
-    return components
+            if len(fields) >= 2 and fields[1].startswith("v"):
+                modules[fields[0]] = fields[1]
+    return dict(sorted(modules.items()))
+
+
+def _go_component(path: str, version: str) -> Component:
+    namespace, _, name = path.rpartition("/")
+    purl = PackageURL("golang", namespace=namespace or None, name=name, version=version)
+    return Component(
+        type=ComponentType.LIBRARY, name=path, version=version, purl=purl, bom_ref=str(purl)
+    )
 
 
 def build_bom(
@@ -170,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.debian is not None:
         components += debian_components(args.debian)
     if args.go_binary is not None:
-        components += go_components(args.go_binary)
+        components += go_components(args.go_binary, args.version)
     created = datetime.fromtimestamp(int(epoch), UTC)
     bom = build_bom(args.name, args.version, args.revision, components, created)
     write_text_atomically(args.out, JsonV1Dot6(bom).output_as_string(indent=2) + "\n")

@@ -4,22 +4,27 @@
 #   carbon-kube            the Python package and its pinned wheels on a Debian bookworm base
 #                          made by mmdebstrap (hack/image/debian-base.sh); entrypoint
 #                          `python3 -m carbon_kube`, used by controller, webhook and extender.
-#   kube-scheduler-carbon  the static Go scheduler with the CarbonKubeEmissions plugin
-#                          (hack/lab/build.sh builds it), alone on an empty base.
+#   kube-scheduler-carbon  the static Go scheduler with the CarbonKubeEmissions plugin, built
+#                          by hack/lab/build.sh into this cache (dated SOURCE_DATE_EPOCH, rebuilt
+#                          when scheduler-plugin/ changes), alone on an empty base.
 #
 # Each lands as an OCI archive in build/images/NAME-VERSION.oci.tar, with its CycloneDX SBOM
 # beside it (and inside the image), and is loaded into local podman storage as
-# localhost/NAME:VERSION. Both run as uid 65532 and write nothing outside /tmp.
+# localhost/NAME:VERSION. Both run as uid 65532 on a read-only root.
 #
 # Reproducible: file times are clamped to SOURCE_DATE_EPOCH (the commit's time unless set), the
-# wheels are the ones constraints.txt pins, the .pyc files are hash-checked rather than
-# stamped, and Containerfiles only COPY (no RUN step, so no network or runtime at build time).
+# wheels are the ones constraints.txt pins, the .pyc files are hash-based (never stamped with a
+# time, never checked against a source, which an image never changes), and Containerfiles only COPY (no RUN step, so no network or runtime at build time).
 # Two builds from one commit give the same layer digests: `build.sh --check` builds twice and
 # compares them.
 #
 # Cached under ${CARBON_KUBE_IMAGE_CACHE:-~/.cache/carbon-kube/images}, rebuilt when inputs change:
-#   debian-base-KEY.tar   KEY = hash of debian-base.sh
-#   python-deps-KEY/      KEY = hash of constraints.txt, pyproject.toml's dependencies, this script
+#   debian-base-KEY.tar   KEY = hash of debian-base.sh and the month (security updates monthly;
+#                         CARBON_KUBE_BASE_REFRESH=<any text> forces a new base)
+#   python-deps-KEY/      KEY = hash of constraints.txt, pyproject.toml's dependencies, this
+#                         script, and the build Python's version, platform and pip
+#   scheduler-bin/        hack/lab/build.sh scheduler-plugin's output, with its source digest
+# One build at a time per cache (flock): contexts and pruning are shared.
 #
 # Usage: hack/image/build.sh [--check] [carbon-kube|kube-scheduler-carbon ...] (default: both)
 set -euo pipefail
@@ -28,11 +33,12 @@ shopt -s inherit_errexit
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 CACHE="${CARBON_KUBE_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/carbon-kube/images}"
-LAB_BIN="${CARBON_KUBE_LAB_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/carbon-kube/lab/v1.36.3/bin}"
 OUT="$ROOT/build/images"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 export CONTAINERS_CONF="$HERE/containers.conf"
 mkdir -p "$CACHE" "$OUT"
+exec 9>"$CACHE/.lock"
+flock 9
 
 log() { printf '[image %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
@@ -53,7 +59,9 @@ SOURCE_URL="https://github.com/carbon-kube/carbon-kube"
 # debian_base: the cached base tarball's path (built when missing or its script changed).
 debian_base() {
   local key tar
-  key="$(hash_of "$HERE/debian-base.sh")"
+  key="$(
+    { cat "$HERE/debian-base.sh"; echo "${CARBON_KUBE_BASE_REFRESH:-$(date -u +%Y-%m)}"; } | hash_of
+  )"
   tar="$CACHE/debian-base-$key.tar"
   if [[ ! -f "$tar" ]]; then
     log "debian base $key: mmdebstrap bookworm (a minute or two)"
@@ -70,7 +78,12 @@ debian_base() {
 python_deps() {
   local key dir partial
   key="$(
-    { cat "$ROOT/constraints.txt" "${BASH_SOURCE[0]}"; runtime_requirements; } | hash_of
+    {
+      cat "$ROOT/constraints.txt" "${BASH_SOURCE[0]}"
+      runtime_requirements
+      "$PY" -c 'import platform, sys; print(sys.version, platform.machine())'
+      "$PY" -m pip --version
+    } | hash_of
   )"
   dir="$CACHE/python-deps-$key"
   if [[ ! -d "$dir" ]]; then
@@ -78,7 +91,7 @@ python_deps() {
     partial="$dir.partial"
     rm -rf "$partial"
     "$PY" -m pip install --quiet --disable-pip-version-check --no-compile --only-binary=:all: \
-      --target "$partial" -c "$ROOT/constraints.txt" -r <(runtime_requirements)
+      --target "$partial" -c "$ROOT/constraints.txt" -r <(runtime_requirements) >&2
     slim "$partial"
     compile "$partial" /opt/carbon-kube/deps
     mv "$partial" "$dir"
@@ -99,23 +112,28 @@ slim() {
   rm -rf "$1/bin"
 }
 
-# compile DIR WHERE: .pyc files checked by source hash, not mtime (reproducible, and valid on a
-# read-only root where Python could not write them at run time), naming the files by WHERE they
-# live in the image, not by the build folder.
+# compile DIR WHERE: hash-based .pyc, not stamped with the source's mtime (reproducible) and not
+# checked against the source at import (an image's sources never change; a read-only root could
+# not take a rewrite anyway), naming the files by WHERE they live in the image.
 compile() {
   "$PY" -m compileall -q -j 2 --invalidation-mode unchecked-hash -s "$1" -p "$2" "$1" >/dev/null
 }
 
-# app_layer DIR: the carbon-kube package itself (no dependencies), installed and compiled.
+# app_layer DIR: the carbon-kube package itself (no dependencies), installed and compiled. The
+# wheel is built from a copy of the tracked files: in place, setuptools would reuse build/lib
+# (modules deleted from src/ kept shipping) and untracked files would ship unlabelled.
 app_layer() {
-  local dir="$1" wheels
+  local dir="$1" tree wheels
   rm -rf "$dir" && mkdir -p "$dir"
+  tree="$(mktemp -d)"
   wheels="$(mktemp -d)"
+  git -C "$ROOT" ls-files -z | tar -C "$ROOT" --null -T - --ignore-failed-read -cf - 2>/dev/null \
+    | tar -C "$tree" -xf -
   "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps \
-    -w "$wheels" "$ROOT" >/dev/null
+    -w "$wheels" "$tree" >/dev/null
   "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
     --target "$dir" "$wheels"/carbon_kube-*.whl
-  rm -rf "$wheels" "$dir/bin"
+  rm -rf "$tree" "$wheels" "$dir/bin"
   # PEP 610's record of where the wheel was installed from: a temporary path, different at
   # every build, and meaningless inside the image.
   rm "$dir"/carbon_kube-*.dist-info/direct_url.json
@@ -139,14 +157,16 @@ labels() {
 finish() {
   local name="$1" context="$2" title="$3" description="$4" licenses="$5" tag archive
   tag="localhost/$name:$VERSION"
+  local previous built label_args
   mapfile -t label_args < <(labels "$title" "$description" "$licenses")
-  local previous built
   previous="$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
   built="$(podman build --quiet --pull=never --timestamp "$SOURCE_DATE_EPOCH" --network=none \
+    ${PODMAN_NO_CACHE:+--no-cache} \
     "${label_args[@]}" -t "$tag" -f "$context/Containerfile" "$context")"
-  # The image the tag pointed at before is ours and now unnamed: do not let them pile up.
+  # The image the tag pointed at before is now unnamed: remove it unless a container or another
+  # tag still uses it (no --force: never someone's container).
   if [[ -n "$previous" && "$previous" != "$built" ]]; then
-    podman rmi --force "$previous" >/dev/null 2>&1 || true
+    podman rmi "$previous" >/dev/null 2>&1 || true
   fi
   archive="$OUT/$name-$VERSION.oci.tar"
   rm -f "$archive.partial"
@@ -182,13 +202,18 @@ build_carbon_kube() {
 }
 
 build_scheduler() {
-  local started binary context
+  local started bin binary context
   started=$(date +%s)
-  binary="$LAB_BIN/kube-scheduler-carbon"
-  if [[ ! -x "$binary" ]]; then
-    log "kube-scheduler-carbon not built yet: hack/lab/build.sh scheduler-plugin"
-    "$ROOT/hack/lab/build.sh" scheduler-plugin
+  # Its own copy, dated SOURCE_DATE_EPOCH: the lab's binary carries the day it was built. The
+  # lab script rebuilds it when scheduler-plugin/ changed and skips it otherwise.
+  bin="$CACHE/scheduler-bin"
+  if ! CARBON_KUBE_LAB_BIN="$bin" "$ROOT/hack/lab/build.sh" scheduler-plugin \
+    >"$CACHE/scheduler-build.log" 2>&1; then
+    log "kube-scheduler-carbon did not build; the end of $CACHE/scheduler-build.log:"
+    tail -n 30 "$CACHE/scheduler-build.log" >&2
+    exit 1
   fi
+  binary="$bin/kube-scheduler-carbon"
   context="$CACHE/context-kube-scheduler-carbon"
   rm -rf "$context" && mkdir -p "$context"
   cp "$binary" "$context/kube-scheduler-carbon"
@@ -229,11 +254,12 @@ build "${images[@]}"
 if [[ $check -eq 1 ]]; then
   declare -A first
   for name in "${images[@]}"; do first[$name]="$(layer_digests "$name")"; done
-  # The second build starts from an empty cache: base, wheels and all, as on another machine.
+  # The second build starts from an empty cache (base, wheels, scheduler binary, as on another
+  # machine) and without podman's layer cache, which would hand back the same layers.
   CACHE="$(mktemp -d "${TMPDIR:-/tmp}/carbon-kube-image-check.XXXXXX")"
+  trap 'rm -rf "$CACHE"' EXIT
   log "--check: building again from the same commit, cold, in $CACHE"
-  build "${images[@]}"
-  rm -rf "$CACHE"
+  PODMAN_NO_CACHE=1 build "${images[@]}"
   for name in "${images[@]}"; do
     if [[ "${first[$name]}" != "$(layer_digests "$name")" ]]; then
       log "$name: NOT reproducible: layer digests differ between two builds"

@@ -6,10 +6,11 @@
 # against; ca-certificates for the carbon APIs) is the whole runtime; apt, man pages, docs and locales are left out. Without the
 # merged-usr hooks Debian's usrmerge would pull perl in (+50 MB).
 #
-# Reproducible: SOURCE_DATE_EPOCH clamps every mtime, so the same packages give the same
-# tarball. The package set is whatever bookworm serves on the day (snapshot.debian.org, which
-# would pin it, is not reachable here); the list of name=version lands beside the tarball and
-# in the image's SBOM.
+# With bookworm-updates and bookworm-security: the build script rebuilds the base monthly so that
+# security fixes arrive. Reproducible: SOURCE_DATE_EPOCH clamps every mtime, so the same
+# packages give the same tarball. The package set is whatever bookworm serves on the day
+# (snapshot.debian.org, which would pin it, is not reachable here); the list of name, version
+# and arch lands beside the tarball and in the image's SBOM.
 #
 # Usage: hack/image/debian-base.sh OUT.tar   (also writes OUT.tar.packages.tsv)
 set -euo pipefail
@@ -30,10 +31,16 @@ mmdebstrap \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-  --customize-hook='chroot "$1" dpkg-query -W -f "\${Package}\t\${Version}\t\${Architecture}\n" > "$1/.packages.tsv"' \
-  --customize-hook='download /.packages.tsv '"$out.packages.tsv" \
+  --customize-hook='chroot "$1" dpkg-query -W -f "\${db:Status-Abbrev}\t\${Package}\t\${Version}\t\${Architecture}\n" > "$1/.packages.tsv"' \
+  --customize-hook='download /.packages.tsv '"$out.status.tsv" \
   --customize-hook='rm -f "$1/.packages.tsv" "$1/etc/machine-id" "$1/var/log/dpkg.log" "$1/var/log/apt/"*' \
   --customize-hook='rm -rf "$1/var/cache/debconf/"*-old "$1/var/lib/dpkg/"*-old' \
-  bookworm "$partial" http://deb.debian.org/debian
+  bookworm "$partial" \
+  "deb http://deb.debian.org/debian bookworm main" \
+  "deb http://deb.debian.org/debian bookworm-updates main" \
+  "deb http://deb.debian.org/debian-security bookworm-security main"
 
+# Installed packages only (not ones removed with their configuration left).
+awk -F'\t' '$1 ~ /^ii/ {print $2 "\t" $3 "\t" $4}' "$out.status.tsv" >"$out.packages.tsv"
+rm -f "$out.status.tsv"
 mv "$partial" "$out"

@@ -38,7 +38,9 @@ mkdir -p "$BIN" "$LOGS" "$CACHE/src"
 
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
 GO_P="${LAB_GO_P:-2}"
-BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+# SOURCE_DATE_EPOCH (hack/image/build.sh sets it) makes the stamped build date, and so the
+# binary, reproducible.
+BUILD_DATE="$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%dT%H:%M:%SZ)"
 
 log() { printf '[lab-build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 

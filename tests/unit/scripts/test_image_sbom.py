@@ -73,3 +73,26 @@ def test_a_malformed_package_list_names_its_file_and_line(
 
     with pytest.raises(SystemExit, match=r"packages.tsv:2: expected name, version and arch"):
         write_sbom(image, monkeypatch, "sbom.json")
+
+
+GO_VERSION_M = """/cache/kube-scheduler-carbon: go1.26.8
+\tpath\tcarbon-kube.dev/scheduler-plugin
+\tmod\tcarbon-kube.dev/scheduler-plugin\t(devel)\t
+\tdep\tk8s.io/api\tv0.0.0\t
+\t=>\tk8s.io/api\tv0.36.3\th1:abc=
+\tdep\tk8s.io/kubernetes\tv1.36.3\th1:def=
+\tdep\texample.org/local\tv1.0.0\t
+\t=>\t../local\t\t
+\tbuild\t-trimpath=true
+"""
+
+
+def test_go_modules_are_listed_as_linked_with_replacements_applied() -> None:
+    modules = image_sbom.go_modules(GO_VERSION_M, "0.1.0")
+
+    assert modules == {
+        "carbon-kube.dev/scheduler-plugin": "0.1.0",
+        "k8s.io/api": "v0.36.3",
+        "k8s.io/kubernetes": "v1.36.3",
+        "stdlib": "go1.26.8",
+    }
