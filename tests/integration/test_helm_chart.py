@@ -80,13 +80,14 @@ def test_a_digest_pins_the_image_over_its_tag() -> None:
     images = images_by_component(
         render_chart(
             "image.repository=registry.example/ck",
+            "image.tag=ignored",
             f"image.digest={digest}",
             "nativeScheduler.enabled=true",
             f"nativeScheduler.image.digest={digest}",
         )
     )
 
-    assert images["controller"] == f"registry.example/ck@{digest}"
+    assert images["controller"] == f"registry.example/ck@{digest}"  # the tag is not used
     assert images["native-scheduler"] == f"localhost/kube-scheduler-carbon@{digest}"
 
 
@@ -471,6 +472,8 @@ def test_helm_install_into_the_lab_is_accepted_by_the_apiserver(
     )
     try:
         assert installed.returncode == 0, installed.stderr
+        # The default image is what `make image` builds: the notes say no node can pull it.
+        assert "which no node can\npull" in installed.stdout
         names = {d["metadata"]["name"] for d in kube.list(DEPLOYMENTS, namespace)}
         assert names == {
             f"{release}-carbon-kube-{c}"
