@@ -32,12 +32,15 @@ _MB = 1_000_000
 
 def build_seconds(cache: Path) -> float:
     began = time.perf_counter()
-    subprocess.run(  # noqa: S603 - the project's own script
+    built = subprocess.run(  # noqa: S603 - the project's own script
         [str(ROOT / "hack/image/build.sh")],
         env={**ENV, "CARBON_KUBE_IMAGE_CACHE": str(cache)},
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
     )
+    if built.returncode != 0:
+        raise SystemExit(f"hack/image/build.sh failed:\n{built.stderr[-3000:]}")
     return time.perf_counter() - began
 
 

@@ -17,7 +17,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  for tool in "${missing[@]}"; do command -v "$tool" >/dev/null; done
+  for tool in "${missing[@]}"; do
+    command -v "$tool" >/dev/null || { echo "ensure-image-tools: $tool still missing" >&2; exit 1; }
+  done
   exit 0
 fi
 

@@ -75,7 +75,7 @@ def test_down_stops_exactly_the_started_processes_and_removes_the_state_dir(
         # What a person does next: the exports, then kubectl (built with the control plane).
         assert (default_bin_dir() / "kubectl").is_file(), "hack/lab/build.sh kubectl"
         kubectl = subprocess.run(  # noqa: S603 - bash running the exports we just printed
-            ["bash", "-c", f"{env.output}\nkubectl get nodes -o name"],  # noqa: S607
+            ["bash", "-c", f"{env.output}\ncommand -v kubectl\nkubectl get nodes -o name"],  # noqa: S607
             capture_output=True,
             text=True,
             check=False,
@@ -83,7 +83,9 @@ def test_down_stops_exactly_the_started_processes_and_removes_the_state_dir(
             timeout=60,
         )
         assert kubectl.returncode == 0, kubectl.stderr
-        assert len(kubectl.stdout.split()) == 2
+        found, *nodes = kubectl.stdout.split()
+        assert found == str(default_bin_dir() / "kubectl")  # the lab's, not one already on PATH
+        assert len(nodes) == 2
 
         again = runner.invoke(app, ["lab", "up", *args])
         assert again.exit_code != 0

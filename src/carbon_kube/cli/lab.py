@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
@@ -233,10 +234,10 @@ def env(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
         typer.echo(f"no lab in {directory} (start one with `carbon-kube lab up`)", err=True)
         raise typer.Exit(code=1)
     typer.echo(f"export KUBECONFIG={state.kubeconfig}")
-    # kubectl (hack/lab/build.sh builds it beside the control plane) and the lab's binaries.
-    bin_dirs = {process.binary.parent for process in state.processes}
-    for bin_dir in sorted(bin_dirs):
-        typer.echo(f'export PATH="{bin_dir}:$PATH"')
+    # kubectl, which hack/lab/build.sh builds beside the apiserver, first on PATH.
+    apiserver = [p.binary.parent for p in state.processes if p.name == "kube-apiserver"]
+    for bin_dir in apiserver[:1]:
+        typer.echo(f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"')
     typer.echo(f"export CARBON_KUBE_LAB_STATE_DIR={state.state_dir}")
     typer.echo(f"export CARBON_KUBE_LAB_SPEEDUP={state.speedup:g}")
     typer.echo(f"export CARBON_KUBE_LAB_VIRTUAL_EPOCH={state.virtual_epoch.isoformat()}")
