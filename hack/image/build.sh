@@ -5,8 +5,8 @@
 #                          made by mmdebstrap (hack/image/debian-base.sh); entrypoint
 #                          `python3 -m carbon_kube`, used by controller, webhook and extender.
 #   kube-scheduler-carbon  the static Go scheduler with the CarbonKubeEmissions plugin, built
-#                          by hack/lab/build.sh into this cache (dated SOURCE_DATE_EPOCH, rebuilt
-#                          when scheduler-plugin/ changes), alone on an empty base.
+#                          by hack/lab/build.sh into this cache (dated by the last commit of
+#                          scheduler-plugin/, rebuilt when it changes), alone on an empty base.
 #
 # Each lands as an OCI archive in build/images/NAME-VERSION.oci.tar, with its CycloneDX SBOM
 # beside it (and inside the image), and is loaded into local podman storage as
@@ -58,17 +58,21 @@ SOURCE_URL="https://github.com/carbon-kube/carbon-kube"
 
 # debian_base: the cached base tarball's path (built when missing or its script changed).
 debian_base() {
-  local key tar
+  local key tar epoch
+  # The base's own epoch: when its script last changed, so commits elsewhere reuse it. It is part
+  # of the key: a base built before the script's commit carries another date than a cold build.
+  epoch="$(git -C "$ROOT" log -1 --format=%ct -- hack/image/debian-base.sh)"
+  epoch="${epoch:-$SOURCE_DATE_EPOCH}"
   key="$(
-    { cat "$HERE/debian-base.sh"; echo "${CARBON_KUBE_BASE_REFRESH:-$(date -u +%Y-%m)}"; } | hash_of
+    {
+      cat "$HERE/debian-base.sh"
+      echo "$epoch ${CARBON_KUBE_BASE_REFRESH:-$(date -u +%Y-%m)}"
+    } | hash_of
   )"
   tar="$CACHE/debian-base-$key.tar"
   if [[ ! -f "$tar" ]]; then
     log "debian base $key: mmdebstrap bookworm (a minute or two)"
-    # The base's own epoch: when its script last changed, so commits elsewhere reuse it.
-    local epoch
-    epoch="$(git -C "$ROOT" log -1 --format=%ct -- hack/image/debian-base.sh)"
-    SOURCE_DATE_EPOCH="${epoch:-$SOURCE_DATE_EPOCH}" "$HERE/debian-base.sh" "$tar" >&2
+    SOURCE_DATE_EPOCH="$epoch" "$HERE/debian-base.sh" "$tar" >&2
     prune 'debian-base-*' "debian-base-$key.tar"
   fi
   printf '%s' "$tar"
@@ -82,7 +86,7 @@ python_deps() {
       cat "$ROOT/constraints.txt" "${BASH_SOURCE[0]}"
       runtime_requirements
       "$PY" -c 'import platform, sys; print(sys.version, platform.machine())'
-      "$PY" -m pip --version
+      "$PY" -m pip --version | cut -d' ' -f2  # the version, not the venv's path
     } | hash_of
   )"
   dir="$CACHE/python-deps-$key"
@@ -204,11 +208,14 @@ build_carbon_kube() {
 build_scheduler() {
   local started bin binary context
   started=$(date +%s)
-  # Its own copy, dated SOURCE_DATE_EPOCH: the lab's binary carries the day it was built. The
-  # lab script rebuilds it when scheduler-plugin/ changed and skips it otherwise.
+  # Its own copy: the lab's binary carries the day it was built. The lab script rebuilds it when
+  # scheduler-plugin/ (or the date) changed and skips it otherwise; the stamped date is the last
+  # commit of scheduler-plugin/, not HEAD's, so a cached binary stays the one a cold build makes.
+  local epoch
   bin="$CACHE/scheduler-bin"
-  if ! CARBON_KUBE_LAB_BIN="$bin" "$ROOT/hack/lab/build.sh" scheduler-plugin \
-    >"$CACHE/scheduler-build.log" 2>&1; then
+  epoch="$(git -C "$ROOT" log -1 --format=%ct -- scheduler-plugin)"
+  if ! SOURCE_DATE_EPOCH="${epoch:-$SOURCE_DATE_EPOCH}" CARBON_KUBE_LAB_BIN="$bin" \
+    "$ROOT/hack/lab/build.sh" scheduler-plugin >"$CACHE/scheduler-build.log" 2>&1; then
     log "kube-scheduler-carbon did not build; the end of $CACHE/scheduler-build.log:"
     tail -n 30 "$CACHE/scheduler-build.log" >&2
     exit 1

@@ -195,8 +195,9 @@ build_scheduler_plugin() {
 # plugin_source_digest: sha256 over the plugin's files (path and content, sorted), so any
 # edit, addition or removal changes it.
 plugin_source_digest() {
-  (cd "$PLUGIN_SRC" && find . -type f -print0 | LC_ALL=C sort -z \
-    | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+  # With SOURCE_DATE_EPOCH (the image build) the stamped date is part of what was built.
+  { (cd "$PLUGIN_SRC" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    echo "${K8S_VERSION} ${SOURCE_DATE_EPOCH:-}"; } | sha256sum | cut -d' ' -f1
 }
 
 # gofmt, go vet and go test for the plugin (pure scoring against the Python-generated fixture,
