@@ -164,9 +164,11 @@ finish() {
   local previous built label_args
   mapfile -t label_args < <(labels "$title" "$description" "$licenses")
   previous="$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
-  built="$(podman build --quiet --pull=never --timestamp "$SOURCE_DATE_EPOCH" --network=none \
-    ${PODMAN_NO_CACHE:+--no-cache} \
-    "${label_args[@]}" -t "$tag" -f "$context/Containerfile" "$context")"
+  # --no-cache: podman's layer cache ignores --timestamp, so it handed back layers stamped with
+  # an earlier commit's time (a fresh clone's --check failed on them). COPY-only layers cost the
+  # same to rebuild as to look up.
+  built="$(podman build --quiet --pull=never --no-cache --timestamp "$SOURCE_DATE_EPOCH" \
+    --network=none "${label_args[@]}" -t "$tag" -f "$context/Containerfile" "$context")"
   # The image the tag pointed at before is now unnamed: remove it unless a container or another
   # tag still uses it (no --force: never someone's container).
   if [[ -n "$previous" && "$previous" != "$built" ]]; then
@@ -261,12 +263,12 @@ build "${images[@]}"
 if [[ $check -eq 1 ]]; then
   declare -A first
   for name in "${images[@]}"; do first[$name]="$(layer_digests "$name")"; done
-  # The second build starts from an empty cache (base, wheels, scheduler binary, as on another
-  # machine) and without podman's layer cache, which would hand back the same layers.
+  # The second build starts from an empty cache (base, wheels, scheduler binary), as on another
+  # machine.
   CACHE="$(mktemp -d "${TMPDIR:-/tmp}/carbon-kube-image-check.XXXXXX")"
   trap 'rm -rf "$CACHE"' EXIT
   log "--check: building again from the same commit, cold, in $CACHE"
-  PODMAN_NO_CACHE=1 build "${images[@]}"
+  build "${images[@]}"
   for name in "${images[@]}"; do
     if [[ "${first[$name]}" != "$(layer_digests "$name")" ]]; then
       log "$name: NOT reproducible: layer digests differ between two builds"
