@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.install_steps import missing_install_step
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "hack" / "image" / "build.sh"
@@ -33,10 +33,7 @@ def require_podman() -> None:
     missing = [tool for tool in ("podman", "skopeo", "mmdebstrap") if shutil.which(tool) is None]
     if not missing:
         return
-    message = f"{', '.join(missing)} missing: run hack/ensure-image-tools.sh as root"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    missing_install_step(f"{', '.join(missing)} missing: run hack/ensure-image-tools.sh as root")
 
 
 @dataclass(frozen=True)
