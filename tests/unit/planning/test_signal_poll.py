@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from carbon_kube.domain.clock import FixedClock
 from carbon_kube.domain.zones import Zone
-from carbon_kube.planning.signal_poll import poll_zone
+from carbon_kube.planning.signal_poll import PollModel, poll_zone
 from carbon_kube.providers.fallback import FallbackProvider
 from carbon_kube.providers.forecast_archive import ForecastArchive
-from carbon_kube.providers.published import decode, encode
+from carbon_kube.providers.published import ZoneSignal, decode, encode
 from carbon_kube.providers.recent_weather import RecentWeather
 from tests.builders import HOUR, T0, hourly_weather, make_daily_series, make_series
 from tests.openmeteo_server import OpenMeteoServer
@@ -200,28 +201,35 @@ def test_a_stale_provider_forecast_from_the_cache_is_not_blended_in() -> None:
     assert not any("blended" in note for note in signal.forecast.notes)
 
 
+# The weather tests: 100 days of history, day-ahead, the Open-Meteo APIs on loopback.
+WEATHER_NOW = T0 + 100 * 24 * HOUR
+
+
+def weather_source(clock: FixedClock) -> LiveLikeSource:
+    return LiveLikeSource(clock, make_daily_series(100), None)
+
+
+def poll_day_ahead(
+    source: LiveLikeSource, now: datetime, model: PollModel = "lightgbm", **options: Any
+) -> ZoneSignal:
+    return poll_zone(
+        source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24), model=model,
+        **options,
+    )  # fmt: skip
+
+
 @pytest.mark.loopback
 def test_the_learned_model_trains_on_the_zones_observed_weather_and_the_signal_names_it() -> None:
-    now = T0 + 100 * 24 * HOUR
+    now = WEATHER_NOW
     clock = FixedClock(now)
-    history = make_daily_series(100)
-    source = LiveLikeSource(clock, history, None)
+    source = weather_source(clock)
     truth = hourly_weather(T0 - 24 * HOUR, 102)
     with serving(OpenMeteoServer(now=clock.now, truth=truth)) as server:
         weather = RecentWeather(server.client(clock))
-        baseline = poll_zone(
-            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
-            model="seasonal-naive", weather=weather,
-        )  # fmt: skip
+        baseline = poll_day_ahead(source, now, "seasonal-naive", weather=weather)
         asked_for_the_baseline = list(server.requests)
-        with_weather = poll_zone(
-            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
-            model="lightgbm", weather=weather,
-        )  # fmt: skip
-    without = poll_zone(
-        source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
-        model="lightgbm",
-    )  # fmt: skip
+        with_weather = poll_day_ahead(source, now, weather=weather)
+    without = poll_day_ahead(source, now)
 
     assert (with_weather.weather, without.weather, baseline.weather) == (
         "open-meteo observed",
@@ -240,16 +248,13 @@ def test_the_learned_model_trains_on_the_zones_observed_weather_and_the_signal_n
 
 @pytest.mark.loopback
 def test_a_failing_weather_api_leaves_a_forecast_without_weather_and_a_note() -> None:
-    now = T0 + 100 * 24 * HOUR
+    now = WEATHER_NOW
     clock = FixedClock(now)
-    source = LiveLikeSource(clock, make_daily_series(100), None)
+    source = weather_source(clock)
     truth = hourly_weather(T0 - 24 * HOUR, 102)
     with serving(OpenMeteoServer(now=clock.now, truth=truth, fault="down")) as server:
         weather = RecentWeather(server.client(clock))
-        signal = poll_zone(
-            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
-            model="lightgbm", weather=weather,
-        )  # fmt: skip
+        signal = poll_day_ahead(source, now, weather=weather)
 
     assert signal.model == "lightgbm"
     assert signal.weather is None
@@ -259,16 +264,13 @@ def test_a_failing_weather_api_leaves_a_forecast_without_weather_and_a_note() ->
 
 @pytest.mark.loopback
 def test_weather_that_stops_before_the_history_ends_is_not_trained_on() -> None:
-    now = T0 + 100 * 24 * HOUR
+    now = WEATHER_NOW
     clock = FixedClock(now)
-    source = LiveLikeSource(clock, make_daily_series(100), None)
+    source = weather_source(clock)
     # The weather API's data end a day before the carbon history does.
     truth = hourly_weather(T0 - 24 * HOUR, 100)
     with serving(OpenMeteoServer(now=clock.now, truth=truth)) as server:
-        signal = poll_zone(
-            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
-            model="lightgbm", weather=RecentWeather(server.client(clock)),
-        )  # fmt: skip
+        signal = poll_day_ahead(source, now, weather=RecentWeather(server.client(clock)))
 
     assert signal.model == "lightgbm"
     assert signal.weather is None
@@ -278,21 +280,15 @@ def test_weather_that_stops_before_the_history_ends_is_not_trained_on() -> None:
 
 @pytest.mark.loopback
 def test_why_a_fit_has_no_weather_is_said_again_while_the_fit_is_reused() -> None:
-    now = T0 + 100 * 24 * HOUR
+    now = WEATHER_NOW
     clock = FixedClock(now)
-    source = LiveLikeSource(clock, make_daily_series(100), None)
+    source = weather_source(clock)
     truth = hourly_weather(T0 - 24 * HOUR, 102)
     with serving(OpenMeteoServer(now=clock.now, truth=truth, fault="down")) as server:
         weather = RecentWeather(server.client(clock))
-        first = poll_zone(
-            source, DE, now, history=timedelta(hours=48), horizon=timedelta(hours=24),
-            model="lightgbm", weather=weather,
-        )  # fmt: skip
+        first = poll_day_ahead(source, now, weather=weather)
         clock.advance(timedelta(minutes=5))
-        again = poll_zone(
-            source, DE, clock.now(), history=timedelta(hours=48), horizon=timedelta(hours=24),
-            model="lightgbm", weather=weather, previous=decode(encode(first)),
-        )  # fmt: skip
+        again = poll_day_ahead(source, clock.now(), weather=weather, previous=decode(encode(first)))
 
     assert again.fitted_at == first.fitted_at  # reused, not refitted
     assert again.error is not None
