@@ -34,6 +34,7 @@ from carbon_kube.domain.intensity import IntensitySeries
 from carbon_kube.domain.zones import Zone
 from carbon_kube.kube.client import JOBS, NAMESPACES, KubeApiError, KubeClient
 from carbon_kube.kube.resources import CONFIG_MAPS
+from carbon_kube.lab.clock import VirtualClock
 from carbon_kube.lab.control_plane import wait_for
 from carbon_kube.lab.processes import RunningProcess, free_loopback_ports, stop_process, tail_log
 from carbon_kube.lab.state import LabState
@@ -103,20 +104,7 @@ def cluster(lab: LabState, kube: KubeClient, namespace: str, tmp_path: Path) -> 
     logs = tmp_path / "logs"
     logs.mkdir()
     with serving(api):
-        controller = ControllerProcess(
-            lab.state_dir,
-            clock,
-            f"lease-{uuid.uuid4().hex[:8]}",
-            logs / "controller.log",
-            extra_args=(
-                *("--kinds", "job", "--no-label-nodes"),
-                *("--source", "electricitymaps", "--electricitymaps-url", api.base_url),
-                *("--cache", str(tmp_path / "controller-cache.sqlite")),
-                *("--publish-zones", "DE", "--signal-namespace", namespace),
-            ),
-            identity="poller",
-            env={TOKEN_ENV_VAR: TOKEN},
-        ).start()
+        controller = _poller(lab, clock, api, namespace, tmp_path).start()
         cert = write_serving_cert(tmp_path / "tls")
         (port,) = free_loopback_ports(1)
         url = f"https://127.0.0.1:{port}"
@@ -146,6 +134,32 @@ def cluster(lab: LabState, kube: KubeClient, namespace: str, tmp_path: Path) -> 
             if webhook is not None:
                 stop_process(webhook)
             controller.stop()
+
+
+def _poller(
+    lab: LabState,
+    clock: VirtualClock,
+    api: ElectricityMapsServer,
+    namespace: str,
+    tmp_path: Path,
+    *extra_args: str,
+) -> ControllerProcess:
+    """The controller that polls ``api`` for DE and publishes into ``namespace`` (not started)."""
+    return ControllerProcess(
+        lab.state_dir,
+        clock,
+        f"lease-{uuid.uuid4().hex[:8]}",
+        tmp_path / "logs" / "controller.log",
+        extra_args=(
+            *("--kinds", "job", "--no-label-nodes"),
+            *("--source", "electricitymaps", "--electricitymaps-url", api.base_url),
+            *("--cache", str(tmp_path / "controller-cache.sqlite")),
+            *("--publish-zones", "DE", "--signal-namespace", namespace),
+            *extra_args,
+        ),
+        identity="poller",
+        env={TOKEN_ENV_VAR: TOKEN},
+    )
 
 
 def _published(kube: KubeClient, namespace: str) -> ZoneSignal | None:
@@ -234,23 +248,12 @@ def test_the_pollers_learned_model_trains_on_the_weather_it_fetched(
     logs = tmp_path / "logs"
     logs.mkdir()
     with serving(api), serving(OpenMeteoServer(now=clock.now, truth=weather)) as meteo:
-        controller = ControllerProcess(
-            lab.state_dir,
-            clock,
-            f"lease-{uuid.uuid4().hex[:8]}",
-            logs / "controller.log",
-            extra_args=(
-                *("--kinds", "job", "--no-label-nodes"),
-                *("--source", "electricitymaps", "--electricitymaps-url", api.base_url),
-                *("--cache", str(tmp_path / "controller-cache.sqlite")),
-                *("--publish-zones", "DE", "--signal-namespace", namespace),
-                *("--signal-model", "lightgbm", "--signal-weather", "open-meteo"),
-                *("--openmeteo-forecast-url", meteo.forecast_url),
-                *("--openmeteo-archive-url", meteo.archive_url),
-            ),
-            identity="poller",
-            env={TOKEN_ENV_VAR: TOKEN},
-        ).start()
+        controller = _poller(
+            lab, clock, api, namespace, tmp_path,
+            *("--signal-model", "lightgbm", "--signal-weather", "open-meteo"),
+            *("--openmeteo-forecast-url", meteo.forecast_url),
+            *("--openmeteo-archive-url", meteo.archive_url),
+        ).start()  # fmt: skip
         try:
             wait_for(lambda: _published(kube, namespace) is not None, SETTLE, "DE published")
         finally:
