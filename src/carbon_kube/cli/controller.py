@@ -248,9 +248,9 @@ def run(
         "weather",
         "--signal-weather",
         help="Weather covariates for --signal-model lightgbm/auto: open-meteo (each zone's "
-        "observed weather up to the fit, fetched at most every 6 h, a copy kept 24 h when the "
-        "API fails; no key) or none. Lowered day-ahead MAPE by 0-11 % in the backtests "
-        "(docs/forecasting.md).",
+        "observed weather up to the fit, fetched at most every 6 h, used only while it reaches "
+        "the history's end; no key) or none. Median -2.1 % day-ahead MAPE in the backtests "
+        "(bench/weather_value.py, docs/signal.md).",
     ),
     openmeteo_forecast_url: str = typer.Option(
         field_default(SignalPublishing, "openmeteo_forecast_url"),
