@@ -58,7 +58,9 @@ def render_chart(summaries: Sequence[Mapping[str, Any]], title: str) -> bytes:
         # A summary from before the pause lever has none: nothing drawn rather than a zero.
         values = [float(s["savings_by_lever_kg"].get(lever, math.nan)) for s in summaries]
         right.bar(names, values, bottom=bottom, label=lever, color=colour)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        bottom = [b + (v if math.isfinite(v) else 0.0) for b, v in zip(bottom, values, strict=True)]
+    # Headroom as on the left: autoscaling ended the axis at the tallest stack, cutting its top.
+    right.set_ylim(0, max([*bottom, 1e-9]) * 1.12)
     right.set_ylabel("kg CO2eq saved")
     right.set_title("Savings by lever")
     right.legend(fontsize=8)
