@@ -1,4 +1,4 @@
-"""Install the lab's minimal Spark and Flink CRDs (hack/lab/crds) and wait until they serve.
+"""Install the lab's minimal Spark and Flink CRDs (carbon_kube/lab/crds) and wait until they serve.
 
 Several test modules install the same CRDs and delete them when they finish; a CRD being deleted
 still answers 409 on create, so a module that starts right after another waits for the old one
@@ -8,23 +8,19 @@ to be gone before creating its own.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from carbon_kube.kube.client import KubeApiError, KubeClient, ResourcePath
 from carbon_kube.lab.control_plane import wait_for
+from carbon_kube.lab.install import stand_in_crds
 from tests.integration.kube_objects import condition
 
 CRDS = ResourcePath("apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False)
-CRD_DIR = Path(__file__).parents[2] / "hack" / "lab" / "crds"
 
 
 def install_crds(kube: KubeClient, timeout: timedelta) -> list[str]:
-    """Create every CRD of ``CRD_DIR`` (an existing live one is reused); their names."""
-    crds = [yaml.safe_load(path.read_text()) for path in sorted(CRD_DIR.glob("*.yaml"))]
-    return install(kube, crds, timeout)
+    """Create the lab's stand-in CRDs (an existing live one is reused); their names."""
+    return install(kube, stand_in_crds(), timeout)
 
 
 def install(kube: KubeClient, crds: list[dict[str, Any]], timeout: timedelta) -> list[str]:

@@ -154,7 +154,7 @@ def _leading(
 
 @pytest.fixture(scope="module")
 def workload_crds(kube: KubeClient) -> Iterator[None]:
-    """The lab's Spark and Flink CRDs (hack/lab/crds: structural, with a status subresource)."""
+    """The lab's stand-in Spark and Flink CRDs (structural, with a status subresource)."""
     names = install_crds(kube, timedelta(seconds=60))
     yield
     remove_crds(kube, names)

@@ -1,8 +1,8 @@
 """examples/*.yaml are accepted by a real apiserver with the Spark and Flink CRDs installed.
 
-The lab's CRDs are minimal structural copies (hack/lab/crds): they type the fields Carbon-Kube
-touches (SparkApplication spec.suspend, FlinkDeployment spec.job.state and upgradeMode), so a
-wrong value there is rejected; the rest of each spec is preserved as written.
+The lab's CRDs are minimal structural copies (carbon_kube/lab/crds): they type the fields
+Carbon-Kube touches (SparkApplication spec.suspend, FlinkDeployment spec.job.state and
+upgradeMode), so a wrong value there is rejected; the rest of each spec is preserved as written.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from carbon_kube.kube.client import NAMESPACES, KubeApiError, KubeClient
 from carbon_kube.kube.resources import DEPLOYMENTS, MUTATING_WEBHOOKS, SECRETS, SERVICES
+from carbon_kube.lab.install import webhook_configurations
 from carbon_kube.lab.state import LabState
 from tests.integration.helm_chart import CHART, needs_helm, of_kind, render_chart, run_helm
 
@@ -200,6 +201,30 @@ def test_webhooks_fail_open_and_trust_the_ca_that_signed_the_serving_certificate
     )
     paths = sorted(w["clientConfig"]["service"]["path"] for w in mutating["webhooks"])
     assert paths == ["/mutate", "/mutate/namespace"]
+
+
+@needs_helm
+def test_the_lab_install_registers_the_webhook_exactly_as_the_chart_does() -> None:
+    """``lab up --install`` differs from the chart only in how the apiserver reaches it."""
+    docs = render_chart()
+    for kind, ours in zip(
+        ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"),
+        webhook_configurations("https://127.0.0.1:1", b"ca"),
+        strict=True,
+    ):
+        chart = of_kind(docs, kind)[0]
+        chart_paths = [w["clientConfig"]["service"]["path"] for w in chart["webhooks"]]
+        our_paths = [
+            w["clientConfig"]["url"].removeprefix("https://127.0.0.1:1") for w in ours["webhooks"]
+        ]
+        assert our_paths == chart_paths
+        assert [_without_client_config(w) for w in ours["webhooks"]] == [
+            _without_client_config(w) for w in chart["webhooks"]
+        ]
+
+
+def _without_client_config(webhook: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in webhook.items() if key != "clientConfig"}
 
 
 @needs_helm

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import sys
 import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
@@ -29,10 +30,13 @@ from rich.table import Table
 from carbon_kube.cli import paths
 from carbon_kube.cli.output import OUTPUT, Answer, OutputFormat, emit
 from carbon_kube.cli.schemas import CSV_COLUMNS
+from carbon_kube.cli.settings_options import field_default
 from carbon_kube.domain.errors import InputError
 from carbon_kube.lab.control_plane import read_status, run_down, run_up
+from carbon_kube.lab.install import INSTALLED_COMPONENTS
 from carbon_kube.lab.settings import (
     ExtenderConfig,
+    InstallSettings,
     LabSettings,
     bin_dir_in_cache,
     default_node_pools,
@@ -68,8 +72,13 @@ def default_state_dir() -> Path:
 _STATE_DIR_HELP = "Where PKI, etcd data, logs and PIDs live; `down` deletes it."
 
 
+# The variable `lab env` exports, so `lab status` and `lab down` find the lab it described.
 _STATE_DIR_OPTION: Any = typer.Option(
-    None, "--state-dir", parser=paths.OUTPUT_FOLDER, help=_STATE_DIR_HELP
+    None,
+    "--state-dir",
+    parser=paths.OUTPUT_FOLDER,
+    envvar="CARBON_KUBE_LAB_STATE_DIR",
+    help=_STATE_DIR_HELP,
 )
 
 
@@ -126,6 +135,20 @@ def up(
     ready_timeout_s: float = typer.Option(
         180.0, min=1.0, max=86_400.0, help="Readiness timeout per component."
     ),
+    install: bool = typer.Option(
+        False,
+        "--install",
+        help="Also run Carbon-Kube in the lab: its webhook (registered for the chart's kinds "
+        "and namespaces) and its controller, as host processes on the lab's virtual clock, "
+        "plus the stand-in Spark and Flink CRDs, so `kubectl apply -f examples/` is held and "
+        "released as in a cluster.",
+    ),
+    home_zone: str = typer.Option(
+        field_default(InstallSettings, "home_zone"),
+        "--home-zone",
+        help="With --install: the grid zone the lab's Carbon-Kube plans for (the chart's "
+        "zones.home).",
+    ),
 ) -> None:
     """Start the lab and wait until every component and fake node is ready."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -144,11 +167,24 @@ def up(
         scheduler_config_overrides=_read_overrides(scheduler_config),
         speedup=speedup,
         ready_timeout=timedelta(seconds=ready_timeout_s),
+        install=InstallSettings(python=Path(sys.executable), home_zone=home_zone)
+        if install
+        else None,
     )
     state = run_up(settings)
     typer.echo(
         f"lab is up: {state.server_url}, {len(state.nodes)} fake nodes, state in {state.state_dir}"
     )
+    if state.installed:
+        pids = ", ".join(
+            f"{p.name} pid {p.pid}" for p in state.processes if p.name in INSTALLED_COMPONENTS
+        )
+        typer.echo(
+            f"Carbon-Kube runs as host processes ({pids}; logs in {state.state_dir / 'logs'}), "
+            f"planning for {home_zone}: the chart's images need a real node, which this lab "
+            "does not have."
+        )
+        typer.echo("try: kubectl apply -f examples/batch-job.yaml && kubectl get jobs")
     typer.echo(f"export KUBECONFIG={state.kubeconfig}")
     typer.echo('or: eval "$(carbon-kube lab env)"  (KUBECONFIG, kubectl on PATH, virtual clock)')
 

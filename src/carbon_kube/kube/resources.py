@@ -29,6 +29,7 @@ __all__ = [
     "SECRETS",
     "SERVICES",
     "SPARK_APPLICATIONS",
+    "VALIDATING_WEBHOOKS",
     "WORKLOAD_RESOURCES",
     "resource_path",
     "workload_resource",
@@ -63,4 +64,7 @@ SECRETS: Final = ResourcePath("api/v1", "secrets")
 CONFIG_MAPS: Final = ResourcePath("api/v1", "configmaps")
 MUTATING_WEBHOOKS: Final = ResourcePath(
     "apis/admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations", namespaced=False
+)
+VALIDATING_WEBHOOKS: Final = ResourcePath(
+    "apis/admissionregistration.k8s.io/v1", "validatingwebhookconfigurations", namespaced=False
 )

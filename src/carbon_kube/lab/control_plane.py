@@ -1,7 +1,8 @@
 """Bring a lab control plane up and down, and report its health: the lifecycle.
 
 The components are etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok,
-run as local processes on loopback, plus fake nodes.
+run as local processes on loopback, plus fake nodes; with ``install`` settings also
+Carbon-Kube's webhook and controller (:mod:`carbon_kube.lab.install`), registered.
 
 Flow that makes Jobs run without a kubelet: Job -> job-controller creates pods ->
 kube-scheduler (with any configured extenders) binds them -> kwok plays the pod stages
@@ -33,7 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from carbon_kube.domain.errors import CarbonKubeError
-from carbon_kube.kube.client import NODES, SERVICE_ACCOUNTS, KubeApiError, KubeClient
+from carbon_kube.kube.client import (
+    NAMESPACES,
+    NODES,
+    SERVICE_ACCOUNTS,
+    KubeApiError,
+    KubeClient,
+)
+from carbon_kube.kube.resources import CRDS, LEASES, MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS
 from carbon_kube.lab.clock import real_utc_now
 from carbon_kube.lab.components import (
     COMPONENTS,
@@ -42,8 +50,20 @@ from carbon_kube.lab.components import (
     kwok_config_yaml,
     scheduler_config_yaml,
 )
+from carbon_kube.lab.install import (
+    CONTROLLER,
+    CONTROLLER_IDENTITY,
+    CONTROLLER_LEASE,
+    INSTALL_NAMESPACE,
+    INSTALL_PORT_NAMES,
+    INSTALLED_COMPONENTS,
+    WEBHOOK,
+    installed_args,
+    stand_in_crds,
+    webhook_configurations,
+)
 from carbon_kube.lab.nodes import make_fake_nodes
-from carbon_kube.lab.pki import write_kubeconfig, write_pki
+from carbon_kube.lab.pki import LabPki, write_kubeconfig, write_pki
 from carbon_kube.lab.processes import (
     RunningProcess,
     free_loopback_ports,
@@ -52,7 +72,7 @@ from carbon_kube.lab.processes import (
     stop_process,
     wait_until_ready,
 )
-from carbon_kube.lab.settings import LabSettings
+from carbon_kube.lab.settings import InstallSettings, LabSettings
 from carbon_kube.lab.state import STATE_FILE, LabPaths, LabState, prepare_state_dir, read_state
 
 __all__ = [
@@ -67,7 +87,7 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 # Stop order: the consumers first, etcd last, so nothing logs storms of connection errors.
-_STOP_ORDER = tuple(reversed(COMPONENTS))
+_STOP_ORDER = (*reversed(INSTALLED_COMPONENTS), *reversed(COMPONENTS))
 
 
 # -- probes ------------------------------------------------------------------------------------
@@ -113,7 +133,8 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
     prepare_state_dir(state_dir)
     paths = LabPaths(state_dir)
     pki = write_pki(paths.pki, started_at)
-    ports = dict(zip(PORT_NAMES, free_loopback_ports(len(PORT_NAMES)), strict=True))
+    port_names = (*PORT_NAMES, *(INSTALL_PORT_NAMES if settings.install else ()))
+    ports = dict(zip(port_names, free_loopback_ports(len(port_names)), strict=True))
     server_url = f"https://127.0.0.1:{ports['kube-apiserver']}"
     kubeconfig = write_kubeconfig(paths.kubeconfig, server_url=server_url, pki=pki)
     paths.scheduler_config.write_text(scheduler_config_yaml(settings, kubeconfig))
@@ -165,6 +186,8 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
             state.nodes = _create_nodes(client, settings)
             state.save()
             _wait_for_nodes_ready(client, state.nodes, followers[2], timeout)
+            if settings.install is not None:
+                _install(settings.install, state, pki, paths, client, timeout)
     except BaseException:
         # Includes KeyboardInterrupt: never leave orphans behind a failed or aborted `up`.
         _stop_all(state)
@@ -175,6 +198,74 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
         extra={"server": server_url, "nodes": len(state.nodes), "state_dir": str(state_dir)},
     )
     return state
+
+
+def _install(
+    install: InstallSettings,
+    state: LabState,
+    pki: LabPki,
+    paths: LabPaths,
+    client: KubeClient,
+    timeout: timedelta,
+) -> None:
+    """Start Carbon-Kube's webhook and controller, register the webhook, add the CRDs.
+
+    In the order that leaves no window where a workload slips through unheld: the CRDs and
+    the webhook serving before it is registered, the controller last.
+    """
+    client.create(
+        NAMESPACES,
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": INSTALL_NAMESPACE}},
+    )
+    crd_names = [client.create(CRDS, crd)["metadata"]["name"] for crd in stand_in_crds()]
+    args = installed_args(install, pki, state.ports, paths)
+
+    def start(name: str) -> RunningProcess:
+        process = start_process(name, install.python, args[name], paths.logs)
+        state.processes.append(process)
+        state.save()
+        return process
+
+    webhook = start(WEBHOOK)
+    url = f"https://127.0.0.1:{state.ports[WEBHOOK]}"
+    ca_context = ssl.create_default_context(cafile=str(pki.ca_cert))
+    wait_until_ready(webhook, lambda: _http_ok(f"{url}/healthz", context=ca_context), timeout)
+    ca_pem = pki.ca_cert.read_bytes()
+    for configuration, resource in zip(
+        webhook_configurations(url, ca_pem), (MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS), strict=True
+    ):
+        client.create(resource, configuration)
+    _wait_for_crds(client, crd_names, webhook, timeout)
+
+    controller = start(CONTROLLER)
+
+    def leading() -> bool:
+        try:
+            lease = client.get(LEASES, CONTROLLER_LEASE, namespace=INSTALL_NAMESPACE)
+        except KubeApiError:
+            return False
+        return (lease.get("spec") or {}).get("holderIdentity") == CONTROLLER_IDENTITY
+
+    wait_until_ready(controller, leading, timeout, what="leading (holds its Lease)")
+    state.installed = True
+    state.save()
+
+
+def _wait_for_crds(
+    client: KubeClient, names: list[str], waiting_on: RunningProcess, timeout: timedelta
+) -> None:
+    """Objects of a new CRD are refused until the apiserver reports it Established."""
+
+    def established(name: str) -> bool:
+        conditions = (client.get(CRDS, name).get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+    wait_until_ready(
+        waiting_on,
+        lambda: all(established(name) for name in names),
+        timeout,
+        what="serving (the Spark and Flink CRDs are established)",
+    )
 
 
 def _wait_for_default_service_account(
@@ -281,13 +372,14 @@ class LabStatus:
     nodes_total: int
     server_version: str | None
     virtual_now: datetime
+    expected_components: tuple[str, ...] = COMPONENTS
 
     @property
     def healthy(self) -> bool:
         """All processes alive, the apiserver ready and every lab node Ready."""
         return (
             all(c.alive for c in self.components)
-            and len(self.components) == len(_STOP_ORDER)
+            and {c.name for c in self.components} == set(self.expected_components)
             and self.apiserver_ready
             and self.nodes_ready == self.nodes_total
         )
@@ -321,6 +413,7 @@ def read_status(state: LabState) -> LabStatus:
         nodes_total=len(state.nodes),
         server_version=version,
         virtual_now=state.clock().now(),
+        expected_components=(*COMPONENTS, *(INSTALLED_COMPONENTS if state.installed else ())),
     )
 
 

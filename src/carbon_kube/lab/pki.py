@@ -5,7 +5,9 @@ and the ``cryptography`` package makes a CA plus serving certificate in millisec
 
 Identity model (kept deliberately small):
 - one self-signed CA signs the apiserver's serving certificate (SANs: 127.0.0.1, localhost
-  and the in-cluster ``kubernetes.default.svc`` names, so the same cert serves both);
+  and the in-cluster ``kubernetes.default.svc`` names, so the same cert serves both) and the
+  serving certificate of Carbon-Kube's webhook when ``lab up --install`` runs it on the host
+  (127.0.0.1, localhost), so the lab CA is the webhook configurations' ``caBundle``;
 - every client (us, kube-controller-manager, kube-scheduler, kwok) authenticates with a
   single bearer token listed in ``--token-auth-file`` as a member of ``system:masters``.
   This is a throwaway local lab: there is no per-component identity to get wrong;
@@ -50,6 +52,8 @@ class LabPki:
     ca_cert: Path
     serving_cert: Path
     serving_key: Path
+    webhook_cert: Path
+    webhook_key: Path
     service_account_key: Path
     service_account_pub: Path
     token_file: Path
@@ -115,25 +119,34 @@ def write_pki(directory: Path, now: datetime) -> LabPki:
         .sign(ca_key, hashes.SHA256())
     )
 
-    serving_key = _ec_key()
-    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in _SERVING_DNS_NAMES]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in _SERVING_IPS]
-    serving_cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-        .issuer_name(ca_name)
-        .public_key(serving_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+    def leaf(common_name: str, sans: list[x509.GeneralName]) -> tuple[bytes, bytes]:
+        """A serving certificate the CA signs, and its private key (both PEM)."""
+        key = _ec_key()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
         )
-        .sign(ca_key, hashes.SHA256())
-    )
+        return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
+
+    def names(dns: tuple[str, ...], ips: tuple[str, ...]) -> list[x509.GeneralName]:
+        general: list[x509.GeneralName] = [x509.DNSName(name) for name in dns]
+        return general + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+
+    apiserver_pem = leaf("kube-apiserver", names(_SERVING_DNS_NAMES, _SERVING_IPS))
+    webhook_pem = leaf("carbon-kube-webhook", names(("localhost",), ("127.0.0.1",)))
 
     # RSA for service-account tokens: RS256 is what every consumer of projected tokens accepts.
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -142,14 +155,20 @@ def write_pki(directory: Path, now: datetime) -> LabPki:
         ca_cert=directory / "ca.crt",
         serving_cert=directory / "apiserver.crt",
         serving_key=directory / "apiserver.key",
+        webhook_cert=directory / "webhook.crt",
+        webhook_key=directory / "webhook.key",
         service_account_key=directory / "sa.key",
         service_account_pub=directory / "sa.pub",
         token_file=directory / "tokens.csv",
         admin_token=secrets.token_hex(32),
     )
     pki.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    pki.serving_cert.write_bytes(serving_cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(pki.serving_key, _pem_key(serving_key))
+    for cert_path, key_path, (cert_pem, key_pem) in (
+        (pki.serving_cert, pki.serving_key, apiserver_pem),
+        (pki.webhook_cert, pki.webhook_key, webhook_pem),
+    ):
+        cert_path.write_bytes(cert_pem)
+        _write_private(key_path, key_pem)
     _write_private(pki.service_account_key, _pem_key(sa_key))
     pki.service_account_pub.write_bytes(
         sa_key.public_key().public_bytes(

@@ -15,6 +15,7 @@ from pathlib import Path
 __all__ = [
     "K8S_VERSION",
     "ExtenderConfig",
+    "InstallSettings",
     "LabSettings",
     "NodePool",
     "bin_dir_in_cache",
@@ -126,6 +127,19 @@ def default_node_pools(zones: int = 3, nodes_per_zone: int = 10) -> tuple[NodePo
 
 
 @dataclass(frozen=True)
+class InstallSettings:
+    """How ``lab up --install`` runs Carbon-Kube.
+
+    ``python`` is an interpreter that imports ``carbon_kube`` (the CLI passes its own), so the
+    processes run the code of the checkout that started the lab.
+    """
+
+    python: Path
+    # The chart's zones.home default: the embedded data replayed for Germany's grid.
+    home_zone: str = "DE"
+
+
+@dataclass(frozen=True)
 class LabSettings:
     """Everything ``lab up`` needs; defaults give a 3-zone x 10-node lab at real speed."""
 
@@ -149,3 +163,5 @@ class LabSettings:
     # Node leases matter only to a node-lifecycle controller, which the lab does not run;
     # 0 turns kwok's lease renewals off (1,000 nodes would otherwise cost ~100 writes/s).
     node_lease_duration: timedelta = timedelta(0)
+    # Carbon-Kube's webhook and controller beside the control plane (``lab up --install``).
+    install: InstallSettings | None = None

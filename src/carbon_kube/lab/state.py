@@ -89,6 +89,8 @@ class LabState:
     real_epoch: datetime
     processes: list[RunningProcess] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
+    # True when ``up --install`` runs Carbon-Kube's webhook and controller in this lab.
+    installed: bool = False
 
     def clock(self) -> VirtualClock:
         """The lab-wide virtual clock all Carbon-Kube components in this lab should use."""
@@ -132,6 +134,7 @@ def read_state(state_dir: Path) -> LabState | None:
             for p in data["processes"]
         ],
         nodes=list(data.get("nodes", [])),
+        installed=bool(data.get("installed", False)),
     )
 
 

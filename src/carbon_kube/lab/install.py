@@ -1,0 +1,193 @@
+"""What ``lab up --install`` adds to the lab: Carbon-Kube's webhook and controller, registered.
+
+Without them the lab is a bare control plane: ``kubectl apply`` of an example runs the Job at
+once and nothing says why. With ``--install`` the webhook and the controller run as host
+processes beside the control plane (the kwok nodes run no containers, and no real node exists
+yet to run the chart's images on), on the lab's kubeconfig and virtual clock. The webhook
+serves on loopback with a certificate the lab CA signs, so the apiserver reaches it by URL;
+the registration mirrors the chart's (same kinds, scopes, paths and namespace exclusions; a
+test compares the two), and the stand-in Spark and Flink CRDs are installed so every example
+applies.
+
+Pure: command lines, objects and file reads of package data; the lifecycle in
+:mod:`carbon_kube.lab.control_plane` starts, waits and registers.
+"""
+
+from __future__ import annotations
+
+import base64
+from importlib import resources
+from typing import Any, Final
+
+import yaml
+
+from carbon_kube.domain.annotations import FLEXIBLE_LABEL
+from carbon_kube.domain.errors import CarbonKubeError
+from carbon_kube.kinds.registry import KINDS
+from carbon_kube.lab.pki import LabPki
+from carbon_kube.lab.settings import InstallSettings
+from carbon_kube.lab.state import LabPaths
+
+__all__ = [
+    "CONTROLLER",
+    "CONTROLLER_IDENTITY",
+    "CONTROLLER_LEASE",
+    "EXCLUDED_NAMESPACES",
+    "INSTALLED_COMPONENTS",
+    "INSTALL_NAMESPACE",
+    "INSTALL_PORT_NAMES",
+    "METRICS_PORT",
+    "WEBHOOK",
+    "WEBHOOK_CONFIGURATION",
+    "installed_args",
+    "stand_in_crds",
+    "webhook_configurations",
+]
+
+WEBHOOK: Final = "carbon-kube-webhook"
+CONTROLLER: Final = "carbon-kube-controller"
+# In start order: the webhook serves before anything is held, the controller then releases.
+INSTALLED_COMPONENTS: Final = (WEBHOOK, CONTROLLER)
+METRICS_PORT: Final = "carbon-kube-controller-metrics"
+INSTALL_PORT_NAMES: Final = (WEBHOOK, METRICS_PORT)
+# Where the controller's Lease lives, as the chart's release namespace would.
+INSTALL_NAMESPACE: Final = "carbon-kube"
+CONTROLLER_IDENTITY: Final = "lab-host"
+CONTROLLER_LEASE: Final = "carbon-kube-controller"
+WEBHOOK_CONFIGURATION: Final = "carbon-kube-lab"
+# The chart's webhook.excludedNamespaces default plus its release namespace.
+EXCLUDED_NAMESPACES: Final = ("kube-system", "kube-public", "kube-node-lease", INSTALL_NAMESPACE)
+
+
+def installed_args(
+    install: InstallSettings, pki: LabPki, ports: dict[str, int], paths: LabPaths
+) -> dict[str, list[str]]:
+    """Each installed component's argv after the interpreter, by component name."""
+    lab = f"--lab-state-dir={paths.state_dir}"
+    return {
+        WEBHOOK: [
+            "-m",
+            "carbon_kube",
+            "webhook",
+            "serve",
+            "--host=127.0.0.1",
+            f"--port={ports[WEBHOOK]}",
+            f"--tls-cert={pki.webhook_cert}",
+            f"--tls-key={pki.webhook_key}",
+            f"--home-zone={install.home_zone}",
+            lab,
+        ],
+        CONTROLLER: [
+            "-m",
+            "carbon_kube",
+            "controller",
+            "run",
+            lab,
+            f"--lease-namespace={INSTALL_NAMESPACE}",
+            f"--lease-name={CONTROLLER_LEASE}",
+            f"--identity={CONTROLLER_IDENTITY}",
+            f"--metrics-port={ports[METRICS_PORT]}",
+            f"--replan-home-zone={install.home_zone}",
+        ],
+    }
+
+
+def _rules() -> list[dict[str, Any]]:
+    """CREATE of every kind in the registry, as the chart's webhook entries list them."""
+    return [
+        {
+            "apiGroups": [adapter.api.group],
+            "apiVersions": [adapter.api.version],
+            "resources": [adapter.api.plural],
+            "operations": ["CREATE"],
+        }
+        for adapter in KINDS.values()
+    ]
+
+
+def _entries(url: str, ca_pem: bytes, verb: str) -> list[dict[str, Any]]:
+    """One entry for objects that opt in by label, one for objects in opted-in namespaces."""
+    not_excluded = {
+        "key": "kubernetes.io/metadata.name",
+        "operator": "NotIn",
+        "values": list(EXCLUDED_NAMESPACES),
+    }
+    scopes = {
+        "object": (
+            {"matchExpressions": [not_excluded]},
+            {"matchLabels": {FLEXIBLE_LABEL: "true"}},
+            f"/{verb}",
+        ),
+        "namespace": (
+            {
+                "matchExpressions": [
+                    not_excluded,
+                    {"key": FLEXIBLE_LABEL, "operator": "In", "values": ["true"]},
+                ]
+            },
+            {
+                "matchExpressions": [
+                    {"key": FLEXIBLE_LABEL, "operator": "NotIn", "values": ["true"]}
+                ]
+            },
+            f"/{verb}/namespace",
+        ),
+    }
+    entries = []
+    for scope, (namespace_selector, object_selector, path) in scopes.items():
+        entry: dict[str, Any] = {
+            "name": f"{scope}.{verb}.carbon-kube.io",
+            "admissionReviewVersions": ["v1"],
+            "sideEffects": "None",
+            # As the chart: a webhook that is down admits workloads unheld.
+            "failurePolicy": "Ignore",
+            "timeoutSeconds": 5,
+            "clientConfig": {
+                "url": f"{url}{path}",
+                "caBundle": base64.b64encode(ca_pem).decode(),
+            },
+            "namespaceSelector": namespace_selector,
+            "objectSelector": object_selector,
+            "rules": _rules(),
+        }
+        if verb == "mutate":
+            entry["reinvocationPolicy"] = "Never"
+        entries.append(entry)
+    return entries
+
+
+def webhook_configurations(url: str, ca_pem: bytes) -> list[dict[str, Any]]:
+    """The Mutating- and ValidatingWebhookConfiguration for a webhook served at ``url``."""
+    return [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": kind,
+            "metadata": {"name": WEBHOOK_CONFIGURATION},
+            "webhooks": _entries(url, ca_pem, verb),
+        }
+        for kind, verb in (
+            ("MutatingWebhookConfiguration", "mutate"),
+            ("ValidatingWebhookConfiguration", "validate"),
+        )
+    ]
+
+
+def stand_in_crds() -> list[dict[str, Any]]:
+    """The lab's structural SparkApplication and FlinkDeployment CRDs (package data).
+
+    Stand-ins, not upstream's: the Go module proxy refuses the Spark operator's module and the
+    Flink operator is a Java project (docs/enforcement.md). They type only the fields
+    Carbon-Kube touches and preserve the rest, so the examples apply as written.
+    """
+    crd_dir = resources.files("carbon_kube.lab").joinpath("crds")
+    documents = [
+        yaml.safe_load(entry.read_text())
+        for entry in sorted(crd_dir.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    ]
+    if not documents:
+        raise CarbonKubeError(
+            "no CRD files found in carbon_kube/lab/crds; reinstall the package "
+            "(the YAML files are package data)."
+        )
+    return documents
