@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit setup lint lab-binaries image image-tools prometheus chromium cdk-cli dashboards clean
+.PHONY: demo test unit setup lint lab-binaries image image-tools real-node-tools prometheus chromium cdk-cli dashboards clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -32,7 +32,7 @@ unit: $(STAMP)
 
 ## Lint, then the Go plugin's gofmt, vet and tests, then every test (the lab's control plane
 ## is built if missing).
-test: $(STAMP) lint lab-binaries image-tools prometheus chromium cdk-cli
+test: $(STAMP) lint lab-binaries image-tools real-node-tools prometheus chromium cdk-cli
 	hack/lab/build.sh test-scheduler-plugin
 	$(BIN)/python -m pytest
 
@@ -47,6 +47,10 @@ image: $(STAMP)
 ## Debian's mmdebstrap, podman, skopeo and runc for the images (installed if missing).
 image-tools:
 	hack/ensure-image-tools.sh
+
+## Debian's containerd, runc and CNI plugins for the lab's real node (installed if missing).
+real-node-tools:
+	hack/ensure-real-node.sh
 
 ## Debian's prometheus and promtool for the rules and dashboard tests (installed if missing).
 prometheus:

@@ -15,7 +15,8 @@
 # rewrites files in the repository.
 #
 # Usage: hack/lab/build.sh [component...]
-#        components: etcd k8s kubectl kwok helm scheduler-plugin karpenter-crd (default: all);
+#        components: etcd k8s kubectl kubelet kwok helm scheduler-plugin karpenter-crd
+#        (default: all);
 #        test-scheduler-plugin runs gofmt -l, go vet and go test for scheduler-plugin/
 #        instead, bench-scheduler-plugin its Go benchmarks.
 # Env:   LAB_GO_P (default 2)  parallel compile jobs; keep it at <= 2 on a 2-core machine.
@@ -160,6 +161,24 @@ build_kubectl() {
   check_version kubectl version --client
 }
 
+# kubelet, for the lab's one real node (`lab up --real-node`): same module and version, built
+# apart like kubectl, with the pause program the node's pod sandboxes run, compiled from the
+# same module's build/pause/linux/pause.c (the upstream pause image sits on a registry that is
+# unreachable here; hack/image/build.sh wraps the binary as an image).
+build_kubelet() {
+  if have kubelet pause; then log "kubelet ${K8S_VERSION}: present, skipping"; return 0; fi
+  local dir src
+  dir="$(stage_module k8s)"
+  gen_k8s_gomod >"$dir/go.mod"
+  log "kubelet ${K8S_VERSION}: building"
+  (cd "$dir" && timed kubelet go build -p "$GO_P" -trimpath -ldflags "-s -w $(k8s_version_ldflags)" -o "$BIN/" k8s.io/kubernetes/cmd/kubelet)
+  check_version kubelet --version
+  src="$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/build/pause/linux/pause.c"
+  gcc -Os -static -Wall -Werror -DVERSION="${K8S_VERSION}" -o "$BIN/pause" "$src"
+  strip "$BIN/pause"
+  log "pause: built from $src ($(stat -c %s "$BIN/pause") bytes, static)"
+}
+
 # stage_plugin: copy scheduler-plugin/ (packages and testdata) to the cache with a go.mod
 # generated for K8S_VERSION; prints the staged directory.
 stage_plugin() {
@@ -285,18 +304,19 @@ fetch_karpenter_crd() {
 
 main() {
   local comps=("$@")
-  [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok helm k8s kubectl scheduler-plugin karpenter-crd)
+  [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok helm k8s kubectl kubelet scheduler-plugin karpenter-crd)
   log "go $(go env GOVERSION), cache $CACHE, -p $GO_P"
   local c
   for c in "${comps[@]}"; do
     case "$c" in
-      etcd) build_etcd ;; k8s) build_k8s ;; kubectl) build_kubectl ;; kwok) build_kwok ;;
+      etcd) build_etcd ;; k8s) build_k8s ;; kubectl) build_kubectl ;; kubelet) build_kubelet ;;
+      kwok) build_kwok ;;
       helm) build_helm ;;
       scheduler-plugin) build_scheduler_plugin ;;
       karpenter-crd) fetch_karpenter_crd ;;
       test-scheduler-plugin) test_scheduler_plugin; return ;;
       bench-scheduler-plugin) bench_scheduler_plugin; return ;;
-      *) log "unknown component '$c' (want etcd, k8s, kubectl, kwok, helm, scheduler-plugin, karpenter-crd, test-scheduler-plugin or bench-scheduler-plugin)"; exit 2 ;;
+      *) log "unknown component '$c' (want etcd, k8s, kubectl, kubelet, kwok, helm, scheduler-plugin, karpenter-crd, test-scheduler-plugin or bench-scheduler-plugin)"; exit 2 ;;
     esac
   done
   log "binaries in $BIN:"; ls -l "$BIN" >&2

@@ -38,6 +38,7 @@ from carbon_kube.lab.settings import (
     ExtenderConfig,
     InstallSettings,
     LabSettings,
+    RealNodeSettings,
     bin_dir_in_cache,
     default_node_pools,
     state_dir_in,
@@ -143,6 +144,21 @@ def up(
         "plus the stand-in Spark and Flink CRDs, so `kubectl apply -f examples/` is held and "
         "released as in a cluster.",
     ),
+    real_node: bool = typer.Option(
+        False,
+        "--real-node",
+        help="Also run one real kubelet node (containerd, runc, CNI bridge; tainted "
+        "carbon-kube.io/real-node) beside the fake ones, in a private mount namespace so the "
+        "host's sysctls and mounts stay untouched. Needs root, hack/ensure-real-node.sh and "
+        "`hack/lab/build.sh kubelet`.",
+    ),
+    node_image: list[Path] = typer.Option(
+        [],
+        "--node-image",
+        parser=paths.INPUT_PATH,
+        help="With --real-node: an OCI image archive to import into the node (repeatable), "
+        "e.g. build/images/carbon-kube-VERSION.oci.tar from `make image`.",
+    ),
     home_zone: str = typer.Option(
         field_default(InstallSettings, "home_zone"),
         "--home-zone",
@@ -170,10 +186,19 @@ def up(
         install=InstallSettings(python=Path(sys.executable), home_zone=home_zone)
         if install
         else None,
+        real_node=RealNodeSettings(python=Path(sys.executable), images=tuple(node_image))
+        if real_node
+        else None,
     )
+    if node_image and not real_node:
+        raise InputError(
+            "--node-image needs --real-node (only a real node runs images)", field="--node-image"
+        )
     state = run_up(settings)
+    real = " and 1 real node (localhost)" if state.real_node_bridge else ""
+    fake = len(state.nodes) - (1 if real else 0)
     typer.echo(
-        f"lab is up: {state.server_url}, {len(state.nodes)} fake nodes, state in {state.state_dir}"
+        f"lab is up: {state.server_url}, {fake} fake nodes{real}, state in {state.state_dir}"
     )
     if state.installed:
         pids = ", ".join(

@@ -55,6 +55,9 @@ BASE_CONTROLLERS = (
     "ttl-after-finished-controller",
     "deployment-controller",
     "replicaset-controller",
+    # kube-root-ca.crt in every namespace: a real kubelet cannot mount a ServiceAccount token
+    # volume without it.
+    "root-ca-certificate-publisher-controller",
 )
 
 
@@ -169,6 +172,13 @@ def component_args(
             # (kwok keeps nodes Ready; lease-lag evictions would only add noise under load),
             # so the taint would block all scheduling forever.
             "--disable-admission-plugins=TaintNodesByCondition",
+            *(
+                # The real node's kubelet listens on 127.0.0.1 and is reached as "localhost"
+                # (kwok's logs server then is not: its nodes' Hostname is their name).
+                ["--kubelet-preferred-address-types=Hostname,InternalIP"]
+                if settings.real_node is not None
+                else []
+            ),
         ],
         "kube-controller-manager": [
             f"--kubeconfig={paths.kubeconfig}",

@@ -21,6 +21,7 @@ This module starts, waits for and stops; it must not spell component flags or co
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import ssl
@@ -62,7 +63,9 @@ from carbon_kube.lab.install import (
     stand_in_crds,
     webhook_configurations,
 )
+from carbon_kube.lab.node_supervisor import remove_host_leftovers
 from carbon_kube.lab.nodes import make_fake_nodes
+from carbon_kube.lab.pause_image import PAUSE_IMAGE, write_pause_image
 from carbon_kube.lab.pki import LabPki, write_kubeconfig, write_pki
 from carbon_kube.lab.processes import (
     RunningProcess,
@@ -72,7 +75,17 @@ from carbon_kube.lab.processes import (
     stop_process,
     wait_until_ready,
 )
-from carbon_kube.lab.settings import InstallSettings, LabSettings
+from carbon_kube.lab.real_node import (
+    CGROUP_NAME,
+    NODE_NAME,
+    NodeLayout,
+    cni_conflist,
+    containerd_config,
+    kubelet_config_yaml,
+    supervisor_config,
+)
+from carbon_kube.lab.real_node import PORT_NAMES as NODE_PORT_NAMES
+from carbon_kube.lab.settings import InstallSettings, LabSettings, RealNodeSettings
 from carbon_kube.lab.state import STATE_FILE, LabPaths, LabState, prepare_state_dir, read_state
 
 __all__ = [
@@ -87,7 +100,10 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 # Stop order: the consumers first, etcd last, so nothing logs storms of connection errors.
-_STOP_ORDER = (*reversed(INSTALLED_COMPONENTS), *reversed(COMPONENTS))
+REAL_NODE = "real-node"
+_STOP_ORDER = (*reversed(INSTALLED_COMPONENTS), REAL_NODE, *reversed(COMPONENTS))
+# What the real node runs besides our own binaries: Debian's packages.
+_NODE_TOOLS = ("containerd", "ctr", "runc", "mount", "ip")
 
 
 # -- probes ------------------------------------------------------------------------------------
@@ -133,7 +149,13 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
     prepare_state_dir(state_dir)
     paths = LabPaths(state_dir)
     pki = write_pki(paths.pki, started_at)
-    port_names = (*PORT_NAMES, *(INSTALL_PORT_NAMES if settings.install else ()))
+    port_names = (
+        *PORT_NAMES,
+        *(INSTALL_PORT_NAMES if settings.install else ()),
+        *(NODE_PORT_NAMES if settings.real_node else ()),
+    )
+    if settings.real_node is not None:
+        _check_real_node_prerequisites(settings)
     ports = dict(zip(port_names, free_loopback_ports(len(port_names)), strict=True))
     server_url = f"https://127.0.0.1:{ports['kube-apiserver']}"
     kubeconfig = write_kubeconfig(paths.kubeconfig, server_url=server_url, pki=pki)
@@ -186,6 +208,11 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
             state.nodes = _create_nodes(client, settings)
             state.save()
             _wait_for_nodes_ready(client, state.nodes, followers[2], timeout)
+            if settings.real_node is not None:
+                node = _start_real_node(settings, settings.real_node, state, paths)
+                state.nodes.append(NODE_NAME)
+                state.save()
+                _wait_for_nodes_ready(client, [NODE_NAME], node, timeout)
             if settings.install is not None:
                 _install(settings.install, state, pki, paths, client, timeout)
     except BaseException:
@@ -198,6 +225,64 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
         extra={"server": server_url, "nodes": len(state.nodes), "state_dir": str(state_dir)},
     )
     return state
+
+
+def _check_real_node_prerequisites(settings: LabSettings) -> None:
+    """Refuse before anything starts: missing tools, or another kubelet's cgroups on the host."""
+    missing = [tool for tool in _NODE_TOOLS if shutil.which(tool) is None]
+    missing += [
+        str(settings.bin_dir / name)
+        for name in ("kubelet", "pause")
+        if not (settings.bin_dir / name).is_file()
+    ]
+    if missing:
+        raise CarbonKubeError(
+            f"--real-node needs {', '.join(missing)}: run `hack/ensure-real-node.sh` (Debian's "
+            "containerd, runc, CNI plugins) and `hack/lab/build.sh kubelet`."
+        )
+    existing = sorted(Path("/sys/fs/cgroup").glob(f"*/{CGROUP_NAME}"))
+    if existing:
+        raise CarbonKubeError(
+            f"{existing[0]} exists: another kubelet runs on this host (or a lab's real node was "
+            "killed without `lab down`). The lab would remove those cgroups on `down`, so it "
+            "refuses to start a real node beside them."
+        )
+
+
+def _start_real_node(
+    settings: LabSettings, node: RealNodeSettings, state: LabState, paths: LabPaths
+) -> RunningProcess:
+    """Write the node's configuration and start its supervisor (containerd + kubelet)."""
+    layout = NodeLayout(
+        root=paths.state_dir / "real-node",
+        kubelet_port=state.ports["kubelet"],
+        healthz_port=state.ports["kubelet-healthz"],
+    )
+    layout.cni_config_dir.mkdir(parents=True)
+    layout.containerd_config.write_text(containerd_config(layout, PAUSE_IMAGE))
+    (layout.cni_config_dir / "10-carbon-kube-lab.conflist").write_text(
+        json.dumps(cni_conflist(layout), indent=2)
+    )
+    layout.kubelet_config.write_text(kubelet_config_yaml(layout))
+    write_pause_image(settings.bin_dir / "pause", layout.pause_archive)
+    layout.supervisor_config.write_text(
+        supervisor_config(
+            layout,
+            kubelet=settings.bin_dir / "kubelet",
+            kubeconfig=state.kubeconfig,
+            images=list(node.images),
+        )
+    )
+    process = start_process(
+        REAL_NODE,
+        node.python,
+        ["-m", "carbon_kube.lab.node_supervisor", str(layout.supervisor_config)],
+        paths.logs,
+    )
+    state.processes.append(process)
+    state.real_node_bridge = layout.bridge
+    state.save()
+    return process
 
 
 def _install(
@@ -337,6 +422,9 @@ def run_down(state_dir: Path) -> list[str]:
             f"Check --state-dir."
         )
     stopped = _stop_all(state)
+    if state.real_node_bridge is not None:
+        # The supervisor cleans up after itself; this covers one that was SIGKILLed.
+        remove_host_leftovers(state.real_node_bridge)
     still_alive = [p for p in state.processes if is_our_process(p)]
     if still_alive:
         state.save()
@@ -413,7 +501,11 @@ def read_status(state: LabState) -> LabStatus:
         nodes_total=len(state.nodes),
         server_version=version,
         virtual_now=state.clock().now(),
-        expected_components=(*COMPONENTS, *(INSTALLED_COMPONENTS if state.installed else ())),
+        expected_components=(
+            *COMPONENTS,
+            *((REAL_NODE,) if state.real_node_bridge is not None else ()),
+            *(INSTALLED_COMPONENTS if state.installed else ()),
+        ),
     )
 
 

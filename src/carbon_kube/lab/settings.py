@@ -18,6 +18,7 @@ __all__ = [
     "InstallSettings",
     "LabSettings",
     "NodePool",
+    "RealNodeSettings",
     "bin_dir_in_cache",
     "default_node_pools",
     "state_dir_in",
@@ -140,6 +141,19 @@ class InstallSettings:
 
 
 @dataclass(frozen=True)
+class RealNodeSettings:
+    """How ``lab up --real-node`` runs its kubelet node.
+
+    ``python`` runs the node's supervisor (:mod:`carbon_kube.lab.node_supervisor`); ``images``
+    are OCI archives imported into the node's containerd (pods use them with
+    ``imagePullPolicy: Never``: the node pulls nothing).
+    """
+
+    python: Path
+    images: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
 class LabSettings:
     """Everything ``lab up`` needs; defaults give a 3-zone x 10-node lab at real speed."""
 
@@ -165,3 +179,5 @@ class LabSettings:
     node_lease_duration: timedelta = timedelta(0)
     # Carbon-Kube's webhook and controller beside the control plane (``lab up --install``).
     install: InstallSettings | None = None
+    # One kubelet node with containerd beside the kwok nodes (``lab up --real-node``).
+    real_node: RealNodeSettings | None = None

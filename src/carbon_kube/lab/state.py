@@ -91,6 +91,8 @@ class LabState:
     nodes: list[str] = field(default_factory=list)
     # True when ``up --install`` runs Carbon-Kube's webhook and controller in this lab.
     installed: bool = False
+    # The real node's pod bridge when ``up --real-node`` started one (``down`` removes it).
+    real_node_bridge: str | None = None
 
     def clock(self) -> VirtualClock:
         """The lab-wide virtual clock all Carbon-Kube components in this lab should use."""
@@ -135,6 +137,7 @@ def read_state(state_dir: Path) -> LabState | None:
         ],
         nodes=list(data.get("nodes", [])),
         installed=bool(data.get("installed", False)),
+        real_node_bridge=data.get("real_node_bridge"),
     )
 
 

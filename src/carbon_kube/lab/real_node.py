@@ -1,0 +1,236 @@
+"""The lab's one real node: containerd and a kubelet, configured to leave the host as it was.
+
+``lab up --real-node`` adds a kubelet node (the same Kubernetes v1.36.3 modules, Debian's
+containerd, runc and CNI plugins) beside the kwok nodes, so pods can run real images. On a
+shared machine a kubelet would change host settings; each is kept inside the lab instead:
+
+- sysctls: the kubelet sets kernel.panic, kernel.panic_on_oops, vm.overcommit_memory (and
+  the bridge plugin net.ipv4.ip_forward). containerd and the kubelet run in a private mount
+  namespace (:mod:`carbon_kube.lab.node_supervisor`) where files holding those values are
+  bind-mounted over the /proc/sys entries, so the host's values never change;
+- files: containerd's root, state and socket, the kubelet's root, pod logs and the CNI
+  state all live in the lab's state directory;
+- firewall: ``makeIPTablesUtilChains: false`` (the kubelet would add a KUBE-FIREWALL DROP
+  rule to the host's INPUT and OUTPUT); the bridge plugin runs without masquerading;
+- network and cgroups: the pod bridge is named after the lab's kubelet port and the pods'
+  cgroups sit under ``kubepods``, which must not exist before ``up``; both are removed by
+  ``down`` (:func:`host_leftovers`).
+
+The node is tainted (:data:`REAL_NODE_TAINT`) so that only what tolerates it lands there;
+the kwok nodes keep running the workloads. The kubelet serves on 127.0.0.1 only, without
+authentication (a loopback lab: the apiserver reaches it as ``localhost`` by hostname).
+
+Pure: configuration text, argv and the names of what must be cleaned; the supervisor and the
+lifecycle do the I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+__all__ = [
+    "CGROUP_NAME",
+    "KERNEL_TUNABLES",
+    "NODE_NAME",
+    "PORT_NAMES",
+    "REAL_NODE_TAINT",
+    "NodeLayout",
+    "cni_conflist",
+    "containerd_config",
+    "kubelet_args",
+    "kubelet_config",
+    "supervisor_config",
+]
+
+# The apiserver reaches the kubelet by the Hostname address (a loopback InternalIP is refused,
+# and the host's own IP is not where the kubelet listens).
+NODE_NAME: Final = "localhost"
+REAL_NODE_TAINT: Final = {
+    "key": "carbon-kube.io/real-node",
+    "value": "true",
+    "effect": "NoSchedule",
+}
+PORT_NAMES: Final = ("kubelet", "kubelet-healthz")
+CGROUP_NAME: Final = "kubepods"
+# What the kubelet (and the bridge plugin) would write to the host's /proc/sys, and the value
+# each must read inside the node's namespace so that nothing is written at all.
+KERNEL_TUNABLES: Final = {
+    "vm/overcommit_memory": "1",
+    "vm/panic_on_oom": "0",
+    "kernel/panic": "10",
+    "kernel/panic_on_oops": "1",
+    "kernel/keys/root_maxkeys": "1000000",
+    "kernel/keys/root_maxbytes": "25000000",
+    "net/ipv4/ip_forward": "1",
+}
+_POD_SUBNET = "10.88.0.0/24"
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    """Where the real node's files live in the lab's state directory, and its ports."""
+
+    root: Path
+    kubelet_port: int
+    healthz_port: int
+
+    @property
+    def containerd_config(self) -> Path:
+        return self.root / "containerd.toml"
+
+    @property
+    def containerd_socket(self) -> Path:
+        return self.root / "containerd.sock"
+
+    @property
+    def kubelet_config(self) -> Path:
+        return self.root / "kubelet.yaml"
+
+    @property
+    def cni_config_dir(self) -> Path:
+        return self.root / "net.d"
+
+    @property
+    def tunables_dir(self) -> Path:
+        return self.root / "sysctl"
+
+    @property
+    def pause_archive(self) -> Path:
+        return self.root / "pause.oci.tar"
+
+    @property
+    def supervisor_config(self) -> Path:
+        return self.root / "supervisor.json"
+
+    @property
+    def bridge(self) -> str:
+        """The pod bridge: one per lab (interface names are at most 15 characters)."""
+        return f"cklab{self.kubelet_port}"
+
+
+def containerd_config(layout: NodeLayout, sandbox_image: str) -> str:
+    """The config of containerd 1.6 (version 2): everything under the lab, runc, cgroupfs.
+
+    ``restrict_oom_score_adj``: lowering a process's oom_score_adj needs CAP_SYS_RESOURCE,
+    which root lacks here (runc fails with "can't get final child's PID from pipe: EOF").
+    """
+    root = layout.root
+    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    return "\n".join(
+        [
+            "version = 2",
+            f'root = "{root / "containerd-root"}"',
+            f'state = "{root / "containerd-state"}"',
+            "[grpc]",
+            f'  address = "{layout.containerd_socket}"',
+            "[ttrpc]",
+            f'  address = "{layout.containerd_socket}.ttrpc"',
+            "[debug]",
+            '  level = "warn"',
+            f"[{cri}]",
+            f'  sandbox_image = "{sandbox_image}"',
+            "  restrict_oom_score_adj = true",
+            "  enable_unprivileged_ports = false",
+            f"[{cri}.containerd]",
+            '  snapshotter = "overlayfs"',
+            '  default_runtime_name = "runc"',
+            f"[{cri}.containerd.runtimes.runc]",
+            '  runtime_type = "io.containerd.runc.v2"',
+            f"[{cri}.containerd.runtimes.runc.options]",
+            '  BinaryName = "/usr/sbin/runc"',
+            "  SystemdCgroup = false",
+            f"[{cri}.cni]",
+            '  bin_dir = "/usr/lib/cni"',
+            f'  conf_dir = "{layout.cni_config_dir}"',
+            "",
+        ]
+    )
+
+
+def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
+    """A bridge with host-local addresses and no masquerading: pod-to-pod and pod-to-host."""
+    return {
+        "cniVersion": "1.0.0",
+        "name": "carbon-kube-lab",
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": layout.bridge,
+                "isGateway": True,
+                "ipMasq": False,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": _POD_SUBNET}]],
+                    "dataDir": str(layout.root / "cni-ipam"),
+                },
+            },
+            {"type": "loopback"},
+        ],
+    }
+
+
+def kubelet_config(layout: NodeLayout) -> dict[str, Any]:
+    """The KubeletConfiguration that worked on this machine kind (docs: REAL-NODES facts)."""
+    return {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "address": "127.0.0.1",
+        "port": layout.kubelet_port,
+        "readOnlyPort": 0,
+        "healthzBindAddress": "127.0.0.1",
+        "healthzPort": layout.healthz_port,
+        "cgroupDriver": "cgroupfs",
+        # The host runs cgroup v1 (hybrid); 1.36 refuses it unless told not to.
+        "failCgroupV1": False,
+        "containerRuntimeEndpoint": f"unix://{layout.containerd_socket}",
+        "podLogsDir": str(layout.root / "pod-logs"),
+        "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
+        "authorization": {"mode": "AlwaysAllow"},
+        "registerWithTaints": [REAL_NODE_TAINT],
+        "makeIPTablesUtilChains": False,
+        "protectKernelDefaults": False,
+        # A lab disk may be nearly full; evicting the chart's pods for it would only confuse.
+        "evictionHard": {"memory.available": "1Mi"},
+        "imageGCHighThresholdPercent": 100,
+        "imageGCLowThresholdPercent": 99,
+        "resolvConf": "",
+        "maxPods": 30,
+    }
+
+
+def kubelet_args(layout: NodeLayout, kubeconfig: Path) -> list[str]:
+    return [
+        f"--config={layout.kubelet_config}",
+        f"--kubeconfig={kubeconfig}",
+        f"--hostname-override={NODE_NAME}",
+        f"--root-dir={layout.root / 'kubelet'}",
+        "--v=1",
+    ]
+
+
+def supervisor_config(
+    layout: NodeLayout, *, kubelet: Path, kubeconfig: Path, images: list[Path]
+) -> str:
+    """What :mod:`carbon_kube.lab.node_supervisor` reads: the two commands and what to import."""
+    return json.dumps(
+        {
+            "containerd": ["containerd", f"--config={layout.containerd_config}"],
+            "kubelet": [str(kubelet), *kubelet_args(layout, kubeconfig)],
+            "socket": str(layout.containerd_socket),
+            "images": [str(path) for path in [layout.pause_archive, *images]],
+            "tunables": KERNEL_TUNABLES,
+            "tunables_dir": str(layout.tunables_dir),
+            "logs": str(layout.root / "logs"),
+            "bridge": layout.bridge,
+        },
+        indent=2,
+    )
+
+
+def kubelet_config_yaml(layout: NodeLayout) -> str:
+    return yaml.safe_dump(kubelet_config(layout), sort_keys=False)
