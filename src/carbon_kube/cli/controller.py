@@ -407,7 +407,7 @@ def run(
     with client_for(kubeconfig, pool_maxsize=release_concurrency) as client:
         run_controller(
             settings,
-            connection=read_connection(kubeconfig),
+            connect=lambda: read_connection(kubeconfig),
             client=client,
             clock=clock,
             real_now=real_utc_now,

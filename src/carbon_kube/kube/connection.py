@@ -17,7 +17,7 @@ import kubernetes.config
 from carbon_kube.domain.errors import InputError
 from carbon_kube.kube.client import KubeClient
 
-__all__ = ["ApiConnection", "client_for", "read_connection"]
+__all__ = ["ApiConnection", "bearer_token", "client_for", "read_connection"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +55,22 @@ def _configuration(kubeconfig: Path | None) -> kubernetes.client.Configuration:
     return configuration
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The token of an Authorization value, whatever the scheme's case.
+
+    The kubernetes client stores ``Bearer <token>`` from a kubeconfig but ``bearer <token>``
+    in-cluster; passing the latter on as a token made kopf send ``Bearer bearer ...`` (401).
+    """
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    return authorization.strip() or None
+
+
 def read_connection(kubeconfig: Path | None) -> ApiConnection:
     """Credentials from ``kubeconfig`` (its current context), or in-cluster when None."""
     configuration = _configuration(kubeconfig)
-    authorization = str((configuration.api_key or {}).get("BearerToken") or "")
-    token = authorization.removeprefix("Bearer ").strip() or None
+    token = bearer_token(str((configuration.api_key or {}).get("BearerToken") or ""))
     return ApiConnection(
         server=str(configuration.host),
         token=token,

@@ -8,6 +8,7 @@ the same kubeconfig (or in-cluster ServiceAccount) the :class:`KubeClient` uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -26,13 +27,20 @@ def _raw(event: Any) -> dict[str, Any]:
 
 
 def build_registry(
-    controller: Controller, connection: ApiConnection, kinds: tuple[WorkloadKind, ...]
+    controller: Controller,
+    connect: Callable[[], ApiConnection],
+    kinds: tuple[WorkloadKind, ...],
 ) -> kopf.OperatorRegistry:
-    """A registry with a login handler, one event handler per held kind, and one for nodes."""
+    """A registry with a login handler, one event handler per held kind, and one for nodes.
+
+    kopf logs in again on a 401; ``connect`` reads the credentials afresh each time, so a
+    rotated ServiceAccount token (projected tokens expire) is picked up.
+    """
     registry = kopf.OperatorRegistry()
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
+        connection = connect()
         return kopf.ConnectionInfo(
             server=connection.server,
             token=connection.token,

@@ -41,7 +41,7 @@ class LeadershipLostError(CarbonKubeError):
 def run_controller(
     settings: ControllerSettings,
     *,
-    connection: ApiConnection,
+    connect: Callable[[], ApiConnection],
     client: KubeClient,
     clock: ControllerClock,
     real_now: Callable[[], datetime],
@@ -67,7 +67,7 @@ def run_controller(
         lost = asyncio.run(
             _lead(
                 settings,
-                connection,
+                connect,
                 client,
                 clock,
                 real_now,
@@ -90,7 +90,7 @@ def run_controller(
 
 async def _lead(
     settings: ControllerSettings,
-    connection: ApiConnection,
+    connect: Callable[[], ApiConnection],
     client: KubeClient,
     clock: ControllerClock,
     real_now: Callable[[], datetime],
@@ -107,7 +107,7 @@ async def _lead(
     controller = Controller(
         client, clock, settings, provider=provider, replanner=replanner, outcomes=outcomes
     )
-    registry = build_registry(controller, connection, settings.kinds)
+    registry = build_registry(controller, connect, settings.kinds)
     lost = False
 
     async def renew() -> None:
