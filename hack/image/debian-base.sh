@@ -4,7 +4,9 @@
 # Why mmdebstrap: no container registry is reachable, Debian's archive is. `essential` plus
 # python3 (with libgomp1 and libstdc++6, which the LightGBM, pandas and pyarrow wheels link
 # against; ca-certificates for the carbon APIs) is the whole runtime; apt, man pages, docs and locales are left out. Without the
-# merged-usr hooks Debian's usrmerge would pull perl in (+50 MB).
+# merged-usr hooks Debian's usrmerge would pull perl in (+50 MB). The image's user, uid 65532,
+# gets a passwd and group entry (`nonroot`, as distroless names it): libraries look its name up
+# (kopf names its peer by getpass.getuser(), which raises for a nameless uid).
 #
 # With bookworm-updates and bookworm-security: the build script rebuilds the base monthly so that
 # security fixes arrive. Reproducible: SOURCE_DATE_EPOCH clamps every mtime, so the same
@@ -35,6 +37,8 @@ mmdebstrap \
   --customize-hook='download /.packages.tsv '"$out.status.tsv" \
   --customize-hook='rm -f "$1/.packages.tsv" "$1/etc/machine-id" "$1/var/log/dpkg.log" "$1/var/log/apt/"*' \
   --customize-hook='rm -rf "$1/var/cache/debconf/"*-old "$1/var/lib/dpkg/"*-old' \
+  --customize-hook='echo "nonroot:x:65532:65532:nonroot:/tmp:/usr/sbin/nologin" >> "$1/etc/passwd"' \
+  --customize-hook='echo "nonroot:x:65532:" >> "$1/etc/group"' \
   bookworm "$partial" \
   "deb http://deb.debian.org/debian bookworm main" \
   "deb http://deb.debian.org/debian bookworm-updates main" \

@@ -46,6 +46,17 @@ def test_each_image_runs_as_a_non_root_user(check_log: str, image: Image) -> Non
     assert image.inspect()["Config"]["User"] == "65532:65532"
 
 
+def test_the_image_user_has_a_name_as_libraries_expect(check_log: str) -> None:
+    """kopf names its peer by getpass.getuser(), which raises for a uid /etc/passwd lacks: the
+    in-cluster controller crashed as soon as it led, seen on the lab's real node."""
+    result = CARBON_KUBE.run(
+        "-c", "import getpass; print(getpass.getuser())", entrypoint="/usr/bin/python3"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "nonroot"
+
+
 def test_carbon_kube_plans_offline_on_a_read_only_root(check_log: str) -> None:
     result = CARBON_KUBE.run(
         "plan", "--zone", "DE", "--expected-duration", "2h", "--max-delay", "12h", "-o", "json"
