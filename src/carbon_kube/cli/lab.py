@@ -186,7 +186,9 @@ def up(
         install=InstallSettings(python=Path(sys.executable), home_zone=home_zone)
         if install
         else None,
-        real_node=RealNodeSettings(python=Path(sys.executable), images=tuple(node_image))
+        real_node=RealNodeSettings(
+            python=Path(sys.executable), images=tuple(p.resolve() for p in node_image)
+        )
         if real_node
         else None,
     )

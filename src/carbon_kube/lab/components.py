@@ -20,7 +20,7 @@ import yaml
 from carbon_kube.domain.errors import CarbonKubeError
 from carbon_kube.lab.nodes import KWOK_NODE_SELECTOR
 from carbon_kube.lab.pki import LabPki
-from carbon_kube.lab.settings import LabSettings
+from carbon_kube.lab.settings import SERVICE_CLUSTER_IP_RANGE, LabSettings
 from carbon_kube.lab.state import LabPaths
 
 __all__ = [
@@ -59,6 +59,15 @@ BASE_CONTROLLERS = (
     # volume without it.
     "root-ca-certificate-publisher-controller",
 )
+
+
+# With a real node, pods serve: the apiserver finds a webhook's pods through its endpoints.
+REAL_NODE_CONTROLLERS = ("endpoints-controller", "endpointslice-controller")
+
+
+def _controllers(settings: LabSettings) -> tuple[str, ...]:
+    real_node = REAL_NODE_CONTROLLERS if settings.real_node is not None else ()
+    return (*BASE_CONTROLLERS, *real_node, *settings.extra_controllers)
 
 
 def build_scheduler_config(settings: LabSettings, kubeconfig: Path) -> dict[str, Any]:
@@ -160,7 +169,7 @@ def component_args(
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki.service_account_pub}",
             f"--service-account-signing-key-file={pki.service_account_key}",
-            "--service-cluster-ip-range=10.0.0.0/24",
+            f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
             "--authorization-mode=RBAC",
             # APF would throttle the benchmark's bursts; the lab has a single tenant.
             "--enable-priority-and-fairness=false",
@@ -175,7 +184,12 @@ def component_args(
             *(
                 # The real node's kubelet listens on 127.0.0.1 and is reached as "localhost"
                 # (kwok's logs server then is not: its nodes' Hostname is their name).
-                ["--kubelet-preferred-address-types=Hostname,InternalIP"]
+                [
+                    "--kubelet-preferred-address-types=Hostname,InternalIP",
+                    # Webhook and extender Services have no ClusterIP routing (no kube-proxy):
+                    # the apiserver dials their endpoints, the pods' IPs on the node's bridge.
+                    "--enable-aggregator-routing=true",
+                ]
                 if settings.real_node is not None
                 else []
             ),
@@ -183,7 +197,7 @@ def component_args(
         "kube-controller-manager": [
             f"--kubeconfig={paths.kubeconfig}",
             "--leader-elect=false",
-            f"--controllers={','.join((*BASE_CONTROLLERS, *settings.extra_controllers))}",
+            f"--controllers={','.join(_controllers(settings))}",
             "--bind-address=127.0.0.1",
             f"--secure-port={ports['kube-controller-manager']}",
             f"--kube-api-qps={settings.client_qps}",

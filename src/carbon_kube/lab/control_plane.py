@@ -102,6 +102,9 @@ _log = logging.getLogger(__name__)
 # Stop order: the consumers first, etcd last, so nothing logs storms of connection errors.
 REAL_NODE = "real-node"
 _STOP_ORDER = (*reversed(INSTALLED_COMPONENTS), REAL_NODE, *reversed(COMPONENTS))
+# The real node's supervisor stops the kubelet, every container and containerd before exiting.
+_DEFAULT_STOP_GRACE = timedelta(seconds=15)
+_STOP_GRACE = {REAL_NODE: timedelta(seconds=60)}
 # What the real node runs besides our own binaries: Debian's packages.
 _NODE_TOOLS = ("containerd", "ctr", "runc", "mount", "ip")
 
@@ -254,7 +257,7 @@ def _start_real_node(
 ) -> RunningProcess:
     """Write the node's configuration and start its supervisor (containerd + kubelet)."""
     layout = NodeLayout(
-        root=paths.state_dir / "real-node",
+        root=paths.real_node,
         kubelet_port=state.ports["kubelet"],
         healthz_port=state.ports["kubelet-healthz"],
     )
@@ -271,6 +274,7 @@ def _start_real_node(
             kubelet=settings.bin_dir / "kubelet",
             kubeconfig=state.kubeconfig,
             images=list(node.images),
+            apiserver_port=state.ports["kube-apiserver"],
         )
     )
     process = start_process(
@@ -400,7 +404,7 @@ def _stop_all(state: LabState) -> list[str]:
     order = {name: index for index, name in enumerate(_STOP_ORDER)}
     stopped: list[str] = []
     for process in sorted(state.processes, key=lambda p: order.get(p.name, -1)):
-        if stop_process(process):
+        if stop_process(process, _STOP_GRACE.get(process.name, _DEFAULT_STOP_GRACE)):
             stopped.append(f"{process.name} (pid {process.pid})")
     state.processes = [p for p in state.processes if is_our_process(p)]
     return stopped
@@ -424,7 +428,7 @@ def run_down(state_dir: Path) -> list[str]:
     stopped = _stop_all(state)
     if state.real_node_bridge is not None:
         # The supervisor cleans up after itself; this covers one that was SIGKILLed.
-        remove_host_leftovers(state.real_node_bridge)
+        remove_host_leftovers(LabPaths(state_dir).real_node, state.real_node_bridge)
     still_alive = [p for p in state.processes if is_our_process(p)]
     if still_alive:
         state.save()

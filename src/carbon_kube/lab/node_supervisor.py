@@ -4,7 +4,9 @@
 process. It enters a new mount namespace (private propagation, so nothing mounted here is
 seen by the host), bind-mounts files with the kubelet's wanted values over its /proc/sys
 entries (:data:`carbon_kube.lab.real_node.KERNEL_TUNABLES`), starts containerd, imports the
-image archives, starts the kubelet, and waits. On SIGTERM (``lab down``) or when either child
+image archives, creates the pod bridge with the "kubernetes" Service's address on it and
+relays that address to the apiserver (:mod:`carbon_kube.lab.real_node` says why), starts the
+kubelet, and waits. On SIGTERM (``lab down``) or when either child
 dies it stops the kubelet, kills and deletes every container task, stops containerd and
 removes what the host can still see (:func:`remove_host_leftovers`); the namespace and its
 mounts vanish with the process. One process to stop keeps ``down`` simple and ordered.
@@ -12,11 +14,14 @@ mounts vanish with the process. One process to stop keeps ``down`` simple and or
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import json
 import logging
+import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +38,7 @@ _log = logging.getLogger("carbon_kube.lab.node")
 _CLONE_NEWNS = 0x00020000
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _CONTAINERD_NAMESPACE = "k8s.io"
+_NODE_DAEMONS = frozenset({"containerd", "containerd-shim-runc-v2", "kubelet"})
 
 
 def _enter_private_mount_namespace() -> None:
@@ -55,9 +61,9 @@ def _bind_kernel_tunables(tunables: dict[str, str], directory: Path) -> None:
         )
 
 
-def _ctr(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _ctr(address: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - Debian's ctr, fixed arguments
-        ["ctr", "--address", socket, "-n", _CONTAINERD_NAMESPACE, *args],  # noqa: S607
+        ["ctr", "--address", address, "-n", _CONTAINERD_NAMESPACE, *args],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
@@ -73,22 +79,113 @@ def _wait_for_socket(path: Path, process: subprocess.Popen[bytes], timeout_s: fl
         time.sleep(0.1)
 
 
-def _remove_tasks(socket: str) -> None:
-    """SIGKILL and delete every container task, so no shim or pause process outlives us."""
-    listed = _ctr(socket, "tasks", "ls", "-q")
+def _create_bridge(name: str, addresses: list[str]) -> None:
+    """The pod bridge, made before any pod so the relay's address is on it from the start.
+
+    The CNI bridge plugin adopts an existing bridge that already holds its gateway address.
+    """
+    commands = [
+        ["ip", "link", "add", name, "type", "bridge"],
+        *(["ip", "addr", "add", address, "dev", name] for address in addresses),
+        ["ip", "link", "set", name, "up"],
+    ]
+    for command in commands:
+        subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - iproute2
+
+
+def _start_relay(listen: tuple[str, int], target: tuple[str, int]) -> None:
+    """Relay TCP from ``listen`` to ``target`` in a daemon thread (the pods' apiserver route).
+
+    The socket is bound here, so a bind error stops the node at start-up instead of later.
+    """
+    server_socket = socket.create_server(listen, reuse_port=False)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*target)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    async def serve() -> None:
+        server = await asyncio.start_server(connect, sock=server_socket)
+        async with server:
+            await server.serve_forever()
+
+    threading.Thread(target=asyncio.run, args=(serve(),), name="api-relay", daemon=True).start()
+
+
+def _remove_tasks(address: str) -> None:
+    """Kill and delete every container task, so containerd's shims exit before it does."""
+    listed = _ctr(address, "tasks", "ls", "-q")
     tasks = listed.stdout.split()
     for task in tasks:
-        _ctr(socket, "tasks", "kill", "--signal", "SIGKILL", task)
+        _ctr(address, "tasks", "kill", "--signal", "SIGKILL", task)
     for task in tasks:
         for _ in range(50):
-            if _ctr(socket, "tasks", "delete", task).returncode == 0:
+            if _ctr(address, "tasks", "delete", task).returncode == 0:
                 break
             time.sleep(0.1)
 
 
-def remove_host_leftovers(bridge: str) -> list[str]:
-    """Delete the pod bridge and the kubepods cgroups; what was removed (idempotent)."""
+def _kill_pod_processes() -> int:
+    """SIGKILL every process in the kubepods cgroups: all the node's containers and sandboxes.
+
+    All ours: ``lab up --real-node`` refuses to start when those cgroups already exist.
+    """
+    pids: set[int] = set()
+    for procs in _CGROUP_ROOT.glob(f"*/{CGROUP_NAME}/**/cgroup.procs"):
+        with contextlib.suppress(OSError):
+            pids |= {int(pid) for pid in procs.read_text().split()}
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(pids)
+
+
+def _kill_node_daemons(root: Path) -> int:
+    """SIGKILL containerd, its shims and the kubelet of this node (a SIGKILLed supervisor's).
+
+    Matched by executable name and by this node's state directory on the command line, so no
+    other containerd or kubelet on the host is touched.
+    """
+    killed = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            exe = Path(os.readlink(proc / "exe").removesuffix(" (deleted)")).name
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if exe in _NODE_DAEMONS and str(root) in cmdline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed += 1
+    return killed
+
+
+def remove_host_leftovers(root: Path, bridge: str) -> list[str]:
+    """Stop whatever of the node still runs, then delete its bridge and kubepods cgroups.
+
+    Idempotent; what was removed. The supervisor calls it as it exits, ``lab down`` once more
+    for a supervisor that was SIGKILLed (its children then outlive it).
+    """
     removed: list[str] = []
+    if killed := _kill_node_daemons(root) + _kill_pod_processes():
+        removed.append(f"{killed} processes")
+        time.sleep(0.5)  # cgroups empty once the kernel has reaped them
     if Path(f"/sys/class/net/{bridge}").exists():
         subprocess.run(["ip", "link", "delete", bridge], check=False)  # noqa: S603, S607
         removed.append(f"bridge {bridge}")
@@ -128,15 +225,18 @@ def run(config: dict[str, Any]) -> int:
     signal.signal(signal.SIGINT, on_signal)
     containerd: subprocess.Popen[bytes] | None = None
     kubelet: subprocess.Popen[bytes] | None = None
-    socket = config["socket"]
+    containerd_socket = config["socket"]
     try:
         _enter_private_mount_namespace()
         _bind_kernel_tunables(config["tunables"], Path(config["tunables_dir"]))
+        _create_bridge(config["bridge"], config["bridge_addresses"])
+        relay = config["api_relay"]
+        _start_relay(tuple(relay["listen"]), tuple(relay["target"]))
         with (logs / "containerd.log").open("ab") as out:
             containerd = subprocess.Popen(config["containerd"], stdout=out, stderr=out)  # noqa: S603
-        _wait_for_socket(Path(socket), containerd, timeout_s=60)
+        _wait_for_socket(Path(containerd_socket), containerd, timeout_s=60)
         for archive in config["images"]:
-            imported = _ctr(socket, "images", "import", archive)
+            imported = _ctr(containerd_socket, "images", "import", archive)
             if imported.returncode != 0:
                 raise RuntimeError(f"ctr images import {archive}: {imported.stderr.strip()}")
             _log.info("imported %s", archive)
@@ -151,10 +251,11 @@ def run(config: dict[str, Any]) -> int:
         return 0
     finally:
         _stop(kubelet)
+        _kill_pod_processes()
         if containerd is not None and containerd.poll() is None:
-            _remove_tasks(socket)
+            _remove_tasks(containerd_socket)
         _stop(containerd)
-        for what in remove_host_leftovers(config["bridge"]):
+        for what in remove_host_leftovers(Path(config["root"]), config["bridge"]):
             _log.info("removed %s", what)
 
 

@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from carbon_kube.lab.settings import KUBERNETES_SERVICE_IP
+
 __all__ = ["LabPki", "write_kubeconfig", "write_pki"]
 
 _CERT_LIFETIME = timedelta(days=30)
@@ -40,9 +42,9 @@ _SERVING_DNS_NAMES = (
     "kubernetes.default.svc",
     "kubernetes.default.svc.cluster.local",
 )
-# 10.0.0.1 is the first address of --service-cluster-ip-range=10.0.0.0/24: the in-cluster
-# "kubernetes" Service, which the apiserver insists its certificate covers.
-_SERVING_IPS = ("127.0.0.1", "10.0.0.1")
+# The in-cluster "kubernetes" Service's address, which the apiserver insists its certificate
+# covers (and which the real node's pods dial).
+_SERVING_IPS = ("127.0.0.1", KUBERNETES_SERVICE_IP)
 
 
 @dataclass(frozen=True)

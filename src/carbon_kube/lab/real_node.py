@@ -16,6 +16,13 @@ shared machine a kubelet would change host settings; each is kept inside the lab
   cgroups sit under ``kubepods``, which must not exist before ``up``; both are removed by
   ``down`` (:func:`host_leftovers`).
 
+Pods reach the apiserver as in a cluster, through the "kubernetes" Service's address that
+their in-cluster configuration dials: there is no kube-proxy (it would rewrite the host's
+iptables), so the supervisor puts that address on the pod bridge and relays it to the
+apiserver's loopback port, a userspace proxy for that one Service. The other direction needs
+no proxy: the host routes to pod IPs over the bridge, and the apiserver dials a webhook's
+endpoints (``--enable-aggregator-routing``).
+
 The node is tainted (:data:`REAL_NODE_TAINT`) so that only what tolerates it lands there;
 the kwok nodes keep running the workloads. The kubelet serves on 127.0.0.1 only, without
 authentication (a loopback lab: the apiserver reaches it as ``localhost`` by hostname).
@@ -32,6 +39,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
+
+from carbon_kube.lab.settings import KUBERNETES_SERVICE_IP
 
 __all__ = [
     "CGROUP_NAME",
@@ -69,6 +78,8 @@ KERNEL_TUNABLES: Final = {
     "net/ipv4/ip_forward": "1",
 }
 _POD_SUBNET = "10.88.0.0/24"
+# host-local gives pods .2 onwards; the bridge (each pod's gateway) holds .1.
+_BRIDGE_GATEWAY = "10.88.0.1/24"
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,8 @@ def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
                 "type": "bridge",
                 "bridge": layout.bridge,
                 "isGateway": True,
+                # A default route via the bridge: how pods reach the "kubernetes" Service relay.
+                "isDefaultGateway": True,
                 "ipMasq": False,
                 "ipam": {
                     "type": "host-local",
@@ -214,9 +227,9 @@ def kubelet_args(layout: NodeLayout, kubeconfig: Path) -> list[str]:
 
 
 def supervisor_config(
-    layout: NodeLayout, *, kubelet: Path, kubeconfig: Path, images: list[Path]
+    layout: NodeLayout, *, kubelet: Path, kubeconfig: Path, images: list[Path], apiserver_port: int
 ) -> str:
-    """What :mod:`carbon_kube.lab.node_supervisor` reads: the two commands and what to import."""
+    """What :mod:`carbon_kube.lab.node_supervisor` reads: commands, images, bridge, relay."""
     return json.dumps(
         {
             "containerd": ["containerd", f"--config={layout.containerd_config}"],
@@ -226,7 +239,13 @@ def supervisor_config(
             "tunables": KERNEL_TUNABLES,
             "tunables_dir": str(layout.tunables_dir),
             "logs": str(layout.root / "logs"),
+            "root": str(layout.root),
             "bridge": layout.bridge,
+            "bridge_addresses": [_BRIDGE_GATEWAY, f"{KUBERNETES_SERVICE_IP}/32"],
+            "api_relay": {
+                "listen": [KUBERNETES_SERVICE_IP, 443],
+                "target": ["127.0.0.1", apiserver_port],
+            },
         },
         indent=2,
     )

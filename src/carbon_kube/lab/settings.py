@@ -14,6 +14,8 @@ from pathlib import Path
 
 __all__ = [
     "K8S_VERSION",
+    "KUBERNETES_SERVICE_IP",
+    "SERVICE_CLUSTER_IP_RANGE",
     "ExtenderConfig",
     "InstallSettings",
     "LabSettings",
@@ -26,6 +28,12 @@ __all__ = [
 
 # The version hack/lab/build.sh builds; the bin directory is versioned by it.
 K8S_VERSION = "v1.36.3"
+
+
+# The lab's Service network: the apiserver gives its own "kubernetes" Service the first
+# address, which every pod's in-cluster configuration dials (KUBERNETES_SERVICE_HOST).
+SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
+KUBERNETES_SERVICE_IP = "10.0.0.1"
 
 
 def bin_dir_in_cache(cache_home: Path) -> Path:

@@ -68,6 +68,11 @@ class LabPaths:
         return self.state_dir / "kwok.yaml"
 
     @property
+    def real_node(self) -> Path:
+        """The real node's files (``up --real-node``): containerd, kubelet, CNI state."""
+        return self.state_dir / "real-node"
+
+    @property
     def logs(self) -> Path:
         return self.state_dir / "logs"
 

@@ -97,6 +97,7 @@ def test_the_supervisor_binds_every_tunable_and_imports_the_pause_image_first() 
             kubelet=Path("/bin/kubelet"),
             kubeconfig=Path("/lab/kc"),
             images=[Path("/x.tar")],
+            apiserver_port=6443,
         )
     )
 
@@ -105,3 +106,6 @@ def test_the_supervisor_binds_every_tunable_and_imports_the_pause_image_first() 
     assert "kernel/panic" in config["tunables"]
     assert config["kubelet"][0] == "/bin/kubelet"
     assert "--kubeconfig=/lab/kc" in config["kubelet"]
+    # Pods dial the "kubernetes" Service (10.0.0.1:443); the relay takes it to the apiserver.
+    assert config["api_relay"] == {"listen": ["10.0.0.1", 443], "target": ["127.0.0.1", 6443]}
+    assert "10.0.0.1/32" in config["bridge_addresses"]
