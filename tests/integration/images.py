@@ -64,6 +64,10 @@ class Image:
         return podman("run", *options, self.tag, *args, check=False)
 
 
+CARBON_KUBE = Image("carbon-kube")
+SCHEDULER = Image("kube-scheduler-carbon")
+
+
 def build(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - the project's own script
         [str(BUILD), *args], capture_output=True, text=True, env=ENV, check=False, timeout=1800

@@ -6,12 +6,17 @@ import json
 
 import pytest
 
-from tests.integration.images import VERSION, Image, archive_files, build, require_podman
+from tests.integration.images import (
+    CARBON_KUBE,
+    SCHEDULER,
+    VERSION,
+    Image,
+    archive_files,
+    build,
+    require_podman,
+)
 
 pytestmark = pytest.mark.slow
-
-CARBON_KUBE = Image("carbon-kube")
-SCHEDULER = Image("kube-scheduler-carbon")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ sysctls unchanged (the kubelet's writes went to files bind-mounted in its namesp
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -29,12 +28,10 @@ from carbon_kube.lab.pause_image import PAUSE_IMAGE
 from carbon_kube.lab.real_node import KERNEL_TUNABLES, NODE_NAME, REAL_NODE_TAINT
 from carbon_kube.lab.settings import LabSettings, RealNodeSettings, default_node_pools
 from carbon_kube.lab.state import LabState
-from tests.install_steps import missing_install_step
 from tests.integration.conftest import LAB_TIMEOUT
+from tests.integration.real_node import require_real_node
 
 pytestmark = pytest.mark.lab
-
-_TOOLS = ("containerd", "ctr", "runc")
 
 
 def _host_snapshot() -> dict[str, Any]:
@@ -58,18 +55,10 @@ def _host_snapshot() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def real_node_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabState, dict]]:
-    bin_dir = default_bin_dir()
-    missing = [t for t in _TOOLS if shutil.which(t) is None]
-    missing += [n for n in ("kubelet", "pause") if not (bin_dir / n).is_file()]
-    if missing:
-        missing_install_step(
-            f"{missing} missing: run hack/ensure-real-node.sh and hack/lab/build.sh kubelet"
-        )
-    if os.geteuid() != 0:
-        pytest.skip("a real kubelet node needs root (mount namespaces, cgroups)")
+    require_real_node()
     before = _host_snapshot()
     settings = LabSettings(
-        bin_dir=bin_dir,
+        bin_dir=default_bin_dir(),
         state_dir=tmp_path_factory.mktemp("real-node-lab") / "state",
         node_pools=default_node_pools(zones=1, nodes_per_zone=2),
         real_node=RealNodeSettings(python=Path(sys.executable)),
