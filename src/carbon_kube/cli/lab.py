@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -81,6 +82,11 @@ _STATE_DIR_OPTION: Any = typer.Option(
     envvar="CARBON_KUBE_LAB_STATE_DIR",
     help=_STATE_DIR_HELP,
 )
+
+
+def _which(tool: str) -> Path | None:
+    found = shutil.which(tool)
+    return Path(found) if found else None
 
 
 def _read_overrides(path: Path | None) -> dict[str, object]:
@@ -183,7 +189,9 @@ def up(
         scheduler_config_overrides=_read_overrides(scheduler_config),
         speedup=speedup,
         ready_timeout=timedelta(seconds=ready_timeout_s),
-        install=InstallSettings(python=Path(sys.executable), home_zone=home_zone)
+        install=InstallSettings(
+            python=Path(sys.executable), home_zone=home_zone, prometheus=_which("prometheus")
+        )
         if install
         else None,
         real_node=RealNodeSettings(
@@ -208,9 +216,16 @@ def up(
         )
         typer.echo(
             f"Carbon-Kube runs as host processes ({pids}; logs in {state.state_dir / 'logs'}), "
-            f"planning for {home_zone}: the chart's images need a real node, which this lab "
-            "does not have."
+            f"planning for {home_zone} on the lab's virtual clock. The chart's pods would run "
+            "on the real clock, so --install does not use them yet; to run the chart on a real "
+            "node see hack/lab/README.md, 'A real node'."
         )
+        if state.prometheus_url:
+            typer.echo(
+                f"Prometheus {state.prometheus_url} scrapes both (`carbon-kube metrics export`)"
+            )
+        else:
+            typer.echo("no Prometheus: install Debian's (hack/ensure-prometheus.sh) to scrape them")
         typer.echo("try: kubectl apply -f examples/batch-job.yaml && kubectl get jobs")
     typer.echo(f"export KUBECONFIG={state.kubeconfig}")
     typer.echo('or: eval "$(carbon-kube lab env)"  (KUBECONFIG, kubectl on PATH, virtual clock)')
@@ -302,6 +317,9 @@ def env(state_dir: Path | None = _STATE_DIR_OPTION) -> None:
     for bin_dir in apiserver[:1]:
         typer.echo(f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"')
     typer.echo(f"export CARBON_KUBE_LAB_STATE_DIR={state.state_dir}")
+    if state.prometheus_url:
+        # `carbon-kube metrics export` reads its --prometheus from this variable.
+        typer.echo(f"export CARBON_KUBE_PROMETHEUS={state.prometheus_url}")
     typer.echo(f"export CARBON_KUBE_LAB_SPEEDUP={state.speedup:g}")
     typer.echo(f"export CARBON_KUBE_LAB_VIRTUAL_EPOCH={state.virtual_epoch.isoformat()}")
     typer.echo(f"export CARBON_KUBE_LAB_REAL_EPOCH={state.real_epoch.isoformat()}")

@@ -34,6 +34,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from carbon_kube.domain.errors import CarbonKubeError
 from carbon_kube.kube.client import (
     NAMESPACES,
@@ -58,8 +60,11 @@ from carbon_kube.lab.install import (
     INSTALL_NAMESPACE,
     INSTALL_PORT_NAMES,
     INSTALLED_COMPONENTS,
+    PROMETHEUS,
     WEBHOOK,
     installed_args,
+    prometheus_args,
+    prometheus_config,
     stand_in_crds,
     webhook_configurations,
 )
@@ -101,7 +106,7 @@ _log = logging.getLogger(__name__)
 
 # Stop order: the consumers first, etcd last, so nothing logs storms of connection errors.
 REAL_NODE = "real-node"
-_STOP_ORDER = (*reversed(INSTALLED_COMPONENTS), REAL_NODE, *reversed(COMPONENTS))
+_STOP_ORDER = (PROMETHEUS, *reversed(INSTALLED_COMPONENTS), REAL_NODE, *reversed(COMPONENTS))
 # The real node's supervisor stops the kubelet, every container and containerd before exiting.
 _DEFAULT_STOP_GRACE = timedelta(seconds=15)
 _STOP_GRACE = {REAL_NODE: timedelta(seconds=60)}
@@ -336,6 +341,15 @@ def _install(
         return (lease.get("spec") or {}).get("holderIdentity") == CONTROLLER_IDENTITY
 
     wait_until_ready(controller, leading, timeout, what="leading (holds its Lease)")
+    if install.prometheus is not None:
+        config = paths.state_dir / "prometheus.yml"
+        config.write_text(yaml.safe_dump(prometheus_config(pki, state.ports), sort_keys=False))
+        flags = prometheus_args(config, paths.state_dir / "prometheus-data", state.ports)
+        prometheus = start_process(PROMETHEUS, install.prometheus, flags, paths.logs)
+        state.processes.append(prometheus)
+        url = f"http://127.0.0.1:{state.ports[PROMETHEUS]}"
+        wait_until_ready(prometheus, lambda: _http_ok(f"{url}/-/ready"), timeout)
+        state.prometheus_url = url
     state.installed = True
     state.save()
 
@@ -509,6 +523,7 @@ def read_status(state: LabState) -> LabStatus:
             *COMPONENTS,
             *((REAL_NODE,) if state.real_node_bridge is not None else ()),
             *(INSTALLED_COMPONENTS if state.installed else ()),
+            *((PROMETHEUS,) if state.prometheus_url is not None else ()),
         ),
     )
 

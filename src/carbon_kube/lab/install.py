@@ -2,8 +2,9 @@
 
 Without them the lab is a bare control plane: ``kubectl apply`` of an example runs the Job at
 once and nothing says why. With ``--install`` the webhook and the controller run as host
-processes beside the control plane (the kwok nodes run no containers, and no real node exists
-yet to run the chart's images on), on the lab's kubeconfig and virtual clock. The webhook
+processes beside the control plane, on the lab's kubeconfig and virtual clock (the kwok nodes
+run no containers, and the chart's pods on ``--real-node`` would run on the real clock: the
+chart has no virtual-clock settings yet). The webhook
 serves on loopback with a certificate the lab CA signs, so the apiserver reaches it by URL;
 the registration mirrors the chart's (same kinds, scopes, paths and namespace exclusions; a
 test compares the two), and the stand-in Spark and Flink CRDs are installed so every example
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 from importlib import resources
+from pathlib import Path
 from typing import Any, Final
 
 import yaml
@@ -37,9 +39,12 @@ __all__ = [
     "INSTALL_NAMESPACE",
     "INSTALL_PORT_NAMES",
     "METRICS_PORT",
+    "PROMETHEUS",
     "WEBHOOK",
     "WEBHOOK_CONFIGURATION",
     "installed_args",
+    "prometheus_args",
+    "prometheus_config",
     "stand_in_crds",
     "webhook_configurations",
 ]
@@ -48,8 +53,9 @@ WEBHOOK: Final = "carbon-kube-webhook"
 CONTROLLER: Final = "carbon-kube-controller"
 # In start order: the webhook serves before anything is held, the controller then releases.
 INSTALLED_COMPONENTS: Final = (WEBHOOK, CONTROLLER)
+PROMETHEUS: Final = "prometheus"
 METRICS_PORT: Final = "carbon-kube-controller-metrics"
-INSTALL_PORT_NAMES: Final = (WEBHOOK, METRICS_PORT)
+INSTALL_PORT_NAMES: Final = (WEBHOOK, METRICS_PORT, PROMETHEUS)
 # Where the controller's Lease lives, as the chart's release namespace would.
 INSTALL_NAMESPACE: Final = "carbon-kube"
 CONTROLLER_IDENTITY: Final = "lab-host"
@@ -90,6 +96,37 @@ def installed_args(
             f"--replan-home-zone={install.home_zone}",
         ],
     }
+
+
+def prometheus_config(pki: LabPki, ports: dict[str, int]) -> dict[str, Any]:
+    """Scrape the webhook (HTTPS, the lab CA) and the controller every 5 s.
+
+    What the chart's pod annotations ask a cluster's Prometheus to do, at a lab's pace.
+    """
+    return {
+        "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+        "scrape_configs": [
+            {
+                "job_name": WEBHOOK,
+                "scheme": "https",
+                "tls_config": {"ca_file": str(pki.ca_cert)},
+                "static_configs": [{"targets": [f"127.0.0.1:{ports[WEBHOOK]}"]}],
+            },
+            {
+                "job_name": CONTROLLER,
+                "static_configs": [{"targets": [f"127.0.0.1:{ports[METRICS_PORT]}"]}],
+            },
+        ],
+    }
+
+
+def prometheus_args(config: Path, data: Path, ports: dict[str, int]) -> list[str]:
+    return [
+        f"--config.file={config}",
+        f"--storage.tsdb.path={data}",
+        f"--web.listen-address=127.0.0.1:{ports[PROMETHEUS]}",
+        "--log.level=warn",
+    ]
 
 
 def _rules() -> list[dict[str, Any]]:

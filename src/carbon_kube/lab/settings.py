@@ -146,6 +146,9 @@ class InstallSettings:
     python: Path
     # The chart's zones.home default: the embedded data replayed for Germany's grid.
     home_zone: str = "DE"
+    # Debian's prometheus, when installed: scrapes both components every few seconds, so
+    # ``carbon-kube metrics export`` (and the notebook) can read what they counted.
+    prometheus: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,8 @@ class LabState:
     installed: bool = False
     # The real node's pod bridge when ``up --real-node`` started one (``down`` removes it).
     real_node_bridge: str | None = None
+    # The lab's Prometheus when ``up --install`` found one to start.
+    prometheus_url: str | None = None
 
     def clock(self) -> VirtualClock:
         """The lab-wide virtual clock all Carbon-Kube components in this lab should use."""
@@ -143,6 +145,7 @@ def read_state(state_dir: Path) -> LabState | None:
         nodes=list(data.get("nodes", [])),
         installed=bool(data.get("installed", False)),
         real_node_bridge=data.get("real_node_bridge"),
+        prometheus_url=data.get("prometheus_url"),
     )
 
 

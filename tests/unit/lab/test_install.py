@@ -16,6 +16,7 @@ from carbon_kube.lab.install import (
     INSTALL_PORT_NAMES,
     WEBHOOK,
     installed_args,
+    prometheus_config,
     stand_in_crds,
     webhook_configurations,
 )
@@ -107,3 +108,22 @@ def test_the_stand_in_crds_serve_spark_applications_and_flink_deployments() -> N
             spec = crds[adapter.api.kind]["spec"]
             assert spec["group"] == adapter.api.group
             assert adapter.api.version in {v["name"] for v in spec["versions"]}
+
+
+def test_prometheus_scrapes_the_webhook_over_tls_and_the_controller_on_their_ports(
+    tmp_path: Path,
+) -> None:
+    pki = write_pki(tmp_path, T0)
+    ports = {name: 40000 + index for index, name in enumerate(INSTALL_PORT_NAMES)}
+
+    config = prometheus_config(pki, ports)
+
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs[WEBHOOK]["scheme"] == "https"
+    assert jobs[WEBHOOK]["tls_config"]["ca_file"] == str(pki.ca_cert)
+    assert jobs[WEBHOOK]["static_configs"][0]["targets"] == [f"127.0.0.1:{ports[WEBHOOK]}"]
+    controller_target = jobs[CONTROLLER]["static_configs"][0]["targets"][0]
+    assert controller_target == f"127.0.0.1:{ports['carbon-kube-controller-metrics']}"
+    # The controller's --metrics-port is that same port.
+    args = installed_args(InstallSettings(python=Path("/py")), pki, ports, LabPaths(tmp_path))
+    assert f"--metrics-port={controller_target.rsplit(':', 1)[1]}" in args[CONTROLLER]
