@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from carbon_kube.cli.lab import default_bin_dir
+from carbon_kube.lab.real_node import KERNEL_TUNABLES, NODE_NAME, REAL_NODE_TAINT
 from tests.install_steps import missing_install_step
+
+# Helm values that put every chart component on the real node (and only there).
+ON_THE_REAL_NODE = (
+    f"nodeSelector.kubernetes\\.io/hostname={NODE_NAME}",
+    f"tolerations[0].key={REAL_NODE_TAINT['key']}",
+    "tolerations[0].operator=Exists",
+)
 
 _TOOLS = ("containerd", "ctr", "runc")
 
@@ -23,3 +34,22 @@ def require_real_node() -> None:
         )
     if os.geteuid() != 0:
         pytest.skip("a real kubelet node needs root (mount namespaces, cgroups)")
+
+
+def host_snapshot() -> dict[str, Any]:
+    """What a real node could change on the host: sysctls, firewall, links, cgroups, mounts."""
+    iptables = {
+        f"{tool} {table}": subprocess.run(  # noqa: S603 - Debian's iptables, fixed arguments
+            [tool, "-t", table, "-S"], capture_output=True, text=True, check=False
+        ).stdout
+        for tool in ("iptables", "ip6tables")
+        for table in ("filter", "nat", "mangle")
+        if shutil.which(tool)
+    }
+    return {
+        "sysctls": {key: Path(f"/proc/sys/{key}").read_text() for key in KERNEL_TUNABLES},
+        "iptables": iptables,
+        "links": sorted(path.name for path in Path("/sys/class/net").iterdir()),
+        "kubepods": sorted(str(p) for p in Path("/sys/fs/cgroup").glob("*/kubepods")),
+        "mounts": Path("/proc/self/mountinfo").read_text().count("\n"),
+    }

@@ -10,7 +10,6 @@ sysctls unchanged (the kubelet's writes went to files bind-mounted in its namesp
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import uuid
@@ -25,38 +24,19 @@ from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.kube.client import NODES, PODS, KubeClient
 from carbon_kube.lab.control_plane import run_down, run_up, wait_for
 from carbon_kube.lab.pause_image import PAUSE_IMAGE
-from carbon_kube.lab.real_node import KERNEL_TUNABLES, NODE_NAME, REAL_NODE_TAINT
+from carbon_kube.lab.real_node import NODE_NAME, REAL_NODE_TAINT
 from carbon_kube.lab.settings import LabSettings, RealNodeSettings, default_node_pools
 from carbon_kube.lab.state import LabState
 from tests.integration.conftest import LAB_TIMEOUT
-from tests.integration.real_node import require_real_node
+from tests.integration.real_node import host_snapshot, require_real_node
 
 pytestmark = pytest.mark.lab
-
-
-def _host_snapshot() -> dict[str, Any]:
-    """What a real node could change on the host: sysctls, firewall, links, cgroups, mounts."""
-    iptables = {
-        f"{tool} {table}": subprocess.run(  # noqa: S603 - Debian's iptables, fixed arguments
-            [tool, "-t", table, "-S"], capture_output=True, text=True, check=False
-        ).stdout
-        for tool in ("iptables", "ip6tables")
-        for table in ("filter", "nat", "mangle")
-        if shutil.which(tool)
-    }
-    return {
-        "sysctls": {key: Path(f"/proc/sys/{key}").read_text() for key in KERNEL_TUNABLES},
-        "iptables": iptables,
-        "links": sorted(path.name for path in Path("/sys/class/net").iterdir()),
-        "kubepods": sorted(str(p) for p in Path("/sys/fs/cgroup").glob("*/kubepods")),
-        "mounts": Path("/proc/self/mountinfo").read_text().count("\n"),
-    }
 
 
 @pytest.fixture(scope="module")
 def real_node_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabState, dict]]:
     require_real_node()
-    before = _host_snapshot()
+    before = host_snapshot()
     settings = LabSettings(
         bin_dir=default_bin_dir(),
         state_dir=tmp_path_factory.mktemp("real-node-lab") / "state",
@@ -153,4 +133,4 @@ def test_lab_down_leaves_the_host_as_it_found_it(real_node_lab: tuple[LabState, 
         capture_output=True, text=True, check=False,
     ).stdout  # fmt: skip
     assert leftovers == ""
-    assert _host_snapshot() == before
+    assert host_snapshot() == before
