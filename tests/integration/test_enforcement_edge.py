@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,6 +56,7 @@ from carbon_kube.providers.regions import load_region_zone_map
 from carbon_kube.serving import BackgroundServer, TlsFiles, server_ssl_context
 from carbon_kube.webhook.server import make_webhook_app
 from tests.integration.conftest import LAB_TIMEOUT
+from tests.integration.crd_install import install_crds, remove_crds
 from tests.integration.kube_objects import condition, make_job, make_pod
 from tests.integration.tls import write_serving_cert
 
@@ -71,7 +71,6 @@ VALIDATING = ResourcePath(
 CRDS = ResourcePath("apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False)
 SPARK = ResourcePath("apis/sparkoperator.k8s.io/v1beta2", "sparkapplications")
 FLINK = ResourcePath("apis/flink.apache.org/v1beta1", "flinkdeployments")
-CRD_DIR = Path(__file__).parents[2] / "hack" / "lab" / "crds"
 SCHEDULER_NAME = "carbon-kube-scheduler"
 EXTENDER_WEIGHT = 100
 DEAD_WEBHOOK_LABEL = "lab-test.carbon-kube.dev/dead-webhook"
@@ -146,26 +145,10 @@ def webhook_entries(
 
 @pytest.fixture(scope="module")
 def crds(kube: KubeClient) -> Iterator[None]:
-    names = []
-    for path in sorted(CRD_DIR.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        names.append(crd["metadata"]["name"])
-        try:
-            kube.create(CRDS, crd)
-        except KubeApiError as error:
-            if not error.is_conflict:
-                raise
-
-    def established() -> bool:
-        return all(
-            (condition(kube.get(CRDS, name), "Established") or {}).get("status") == "True"
-            for name in names
-        )
-
-    wait_for(established, SHORT, "the SparkApplication and FlinkDeployment CRDs")
+    """The lab's stand-in Spark and Flink CRDs (one helper for every module that needs them)."""
+    names = install_crds(kube, SHORT)
     yield
-    for name in names:
-        kube.delete(CRDS, name)
+    remove_crds(kube, names)
 
 
 @pytest.fixture(scope="module")
