@@ -21,12 +21,17 @@ This module starts, waits for and stops; it must not spell component flags or co
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import logging
+import os
 import shutil
 import ssl
+import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,8 +86,8 @@ from carbon_kube.lab.processes import (
     wait_until_ready,
 )
 from carbon_kube.lab.real_node import (
-    CGROUP_NAME,
     NODE_NAME,
+    POD_SUBNET,
     NodeLayout,
     cni_conflist,
     containerd_config,
@@ -129,6 +134,16 @@ def _http_ok(url: str, *, context: ssl.SSLContext | None = None, token: str | No
         return False
 
 
+def _targets_up(prometheus_url: str) -> int:
+    """How many targets Prometheus has scraped successfully (``up == 1``); 0 on any error."""
+    query = urllib.parse.urlencode({"query": "up == 1"})
+    try:
+        with urllib.request.urlopen(f"{prometheus_url}/api/v1/query?{query}", timeout=5) as answer:  # noqa: S310 - loopback
+            return len(json.load(answer)["data"]["result"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def _healthz_probe(url: str, context: ssl.SSLContext) -> Callable[[], bool]:
     """A probe bound to one URL (a closure per component, not a late-bound loop variable)."""
     return lambda: _http_ok(url, context=context)
@@ -154,6 +169,9 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
     """
     started_at = now or real_utc_now()
     state_dir = settings.state_dir.resolve()
+    if settings.real_node is not None:
+        # Before the old state is wiped: a refusal must leave `lab down` something to read.
+        _check_real_node_prerequisites(settings)
     prepare_state_dir(state_dir)
     paths = LabPaths(state_dir)
     pki = write_pki(paths.pki, started_at)
@@ -162,8 +180,7 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
         *(INSTALL_PORT_NAMES if settings.install else ()),
         *(NODE_PORT_NAMES if settings.real_node else ()),
     )
-    if settings.real_node is not None:
-        _check_real_node_prerequisites(settings)
+
     ports = dict(zip(port_names, free_loopback_ports(len(port_names)), strict=True))
     server_url = f"https://127.0.0.1:{ports['kube-apiserver']}"
     kubeconfig = write_kubeconfig(paths.kubeconfig, server_url=server_url, pki=pki)
@@ -217,7 +234,7 @@ def run_up(settings: LabSettings, now: datetime | None = None) -> LabState:
             state.save()
             _wait_for_nodes_ready(client, state.nodes, followers[2], timeout)
             if settings.real_node is not None:
-                node = _start_real_node(settings, settings.real_node, state, paths)
+                node = _start_real_node(settings, settings.real_node, state, paths, pki)
                 state.nodes.append(NODE_NAME)
                 state.save()
                 _wait_for_nodes_ready(client, [NODE_NAME], node, timeout)
@@ -248,30 +265,53 @@ def _check_real_node_prerequisites(settings: LabSettings) -> None:
             f"--real-node needs {', '.join(missing)}: run `hack/ensure-real-node.sh` (Debian's "
             "containerd, runc, CNI plugins) and `hack/lab/build.sh kubelet`."
         )
-    existing = sorted(Path("/sys/fs/cgroup").glob(f"*/{CGROUP_NAME}"))
-    if existing:
+    if os.geteuid() != 0:
         raise CarbonKubeError(
-            f"{existing[0]} exists: another kubelet runs on this host (or a lab's real node was "
-            "killed without `lab down`). The lab would remove those cgroups on `down`, so it "
-            "refuses to start a real node beside them."
+            "--real-node needs root: the kubelet and containerd use mount namespaces, cgroups "
+            "and a network bridge."
+        )
+    clash = _routed_overlap(POD_SUBNET)
+    if clash:
+        raise CarbonKubeError(
+            f"the real node's pod subnet {POD_SUBNET} overlaps {clash}, which this host already "
+            "has: another lab's real node runs (one at a time), or a network uses that range."
         )
 
 
+def _routed_overlap(subnet: str) -> str | None:
+    """A host route or address overlapping ``subnet`` (``ip -o route`` / ``addr``), if any."""
+    wanted = ipaddress.ip_network(subnet)
+    for command in (["ip", "-o", "-4", "route", "show"], ["ip", "-o", "-4", "addr", "show"]):
+        listed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        for word in listed.stdout.split():
+            with contextlib.suppress(ValueError):
+                network = ipaddress.ip_network(word, strict=False)
+                if network.prefixlen > 0 and network.overlaps(wanted):
+                    return str(network)
+    return None
+
+
+def _node_layout(paths: LabPaths, ports: dict[str, int]) -> NodeLayout:
+    return NodeLayout(
+        root=paths.real_node, kubelet_port=ports["kubelet"], healthz_port=ports["kubelet-healthz"]
+    )
+
+
 def _start_real_node(
-    settings: LabSettings, node: RealNodeSettings, state: LabState, paths: LabPaths
+    settings: LabSettings,
+    node: RealNodeSettings,
+    state: LabState,
+    paths: LabPaths,
+    pki: LabPki,
 ) -> RunningProcess:
     """Write the node's configuration and start its supervisor (containerd + kubelet)."""
-    layout = NodeLayout(
-        root=paths.real_node,
-        kubelet_port=state.ports["kubelet"],
-        healthz_port=state.ports["kubelet-healthz"],
-    )
+    layout = _node_layout(paths, state.ports)
     layout.cni_config_dir.mkdir(parents=True)
     layout.containerd_config.write_text(containerd_config(layout, PAUSE_IMAGE))
     (layout.cni_config_dir / "10-carbon-kube-lab.conflist").write_text(
         json.dumps(cni_conflist(layout), indent=2)
     )
-    layout.kubelet_config.write_text(kubelet_config_yaml(layout))
+    layout.kubelet_config.write_text(kubelet_config_yaml(layout, pki.ca_cert))
     write_pause_image(settings.bin_dir / "pause", layout.pause_archive)
     layout.supervisor_config.write_text(
         supervisor_config(
@@ -348,7 +388,14 @@ def _install(
         prometheus = start_process(PROMETHEUS, install.prometheus, flags, paths.logs)
         state.processes.append(prometheus)
         url = f"http://127.0.0.1:{state.ports[PROMETHEUS]}"
-        wait_until_ready(prometheus, lambda: _http_ok(f"{url}/-/ready"), timeout)
+        # Ready is not scraping: discovery hands targets over up to 5 s later, and an export
+        # taken before that is empty (seen). Wait until both targets have been scraped.
+        wait_until_ready(
+            prometheus,
+            lambda: _targets_up(url) >= len(INSTALLED_COMPONENTS),
+            timeout,
+            what="scraping the webhook and the controller",
+        )
         state.prometheus_url = url
     state.installed = True
     state.save()
@@ -421,6 +468,11 @@ def _stop_all(state: LabState) -> list[str]:
         if stop_process(process, _STOP_GRACE.get(process.name, _DEFAULT_STOP_GRACE)):
             stopped.append(f"{process.name} (pid {process.pid})")
     state.processes = [p for p in state.processes if is_our_process(p)]
+    if state.real_node_bridge is not None:
+        # The supervisor cleans up after itself; this covers one that was SIGKILLed (its
+        # containerd, shims and containers outlive it), after a failed `up` as after `down`.
+        layout = _node_layout(LabPaths(state.state_dir), state.ports)
+        remove_host_leftovers(layout.root, layout.bridge, layout.cgroup_root)
     return stopped
 
 
@@ -440,9 +492,6 @@ def run_down(state_dir: Path) -> list[str]:
             f"Check --state-dir."
         )
     stopped = _stop_all(state)
-    if state.real_node_bridge is not None:
-        # The supervisor cleans up after itself; this covers one that was SIGKILLed.
-        remove_host_leftovers(LabPaths(state_dir).real_node, state.real_node_bridge)
     still_alive = [p for p in state.processes if is_our_process(p)]
     if still_alive:
         state.save()

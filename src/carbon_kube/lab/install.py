@@ -99,12 +99,12 @@ def installed_args(
 
 
 def prometheus_config(pki: LabPki, ports: dict[str, int]) -> dict[str, Any]:
-    """Scrape the webhook (HTTPS, the lab CA) and the controller every 5 s.
+    """Scrape the webhook (HTTPS, the lab CA) and the controller every second.
 
     What the chart's pod annotations ask a cluster's Prometheus to do, at a lab's pace.
     """
     return {
-        "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "scrape_configs": [
             {
                 "job_name": WEBHOOK,
