@@ -14,6 +14,16 @@ from carbon_kube.cli.lab import default_bin_dir
 from carbon_kube.lab.real_node import KERNEL_TUNABLES, NODE_NAME, REAL_NODE_TAINT
 from tests.install_steps import missing_install_step
 
+# /run itself changes with everything on the host; these are the parts a node writes to.
+PRIVATE_HOST_DIRS_WATCHED = (
+    "/run/netns",
+    "/run/containerd",
+    "/var/lib/kubelet",
+    "/var/lib/cni",
+    "/var/log/containers",
+    "/var/log/pods",
+)
+
 # Helm values that put every chart component on the real node (and only there).
 ON_THE_REAL_NODE = (
     f"nodeSelector.kubernetes\\.io/hostname={NODE_NAME}",
@@ -50,6 +60,17 @@ def host_snapshot() -> dict[str, Any]:
         "sysctls": {key: Path(f"/proc/sys/{key}").read_text() for key in KERNEL_TUNABLES},
         "iptables": iptables,
         "links": sorted(path.name for path in Path("/sys/class/net").iterdir()),
-        "kubepods": sorted(str(p) for p in Path("/sys/fs/cgroup").glob("*/kubepods")),
+        "pod cgroups": sorted(
+            str(p)
+            for pattern in ("*/kubepods", "*/carbon-kube-lab-*", "kubepods", "carbon-kube-lab-*")
+            for p in Path("/sys/fs/cgroup").glob(pattern)
+        ),
+        # What containerd, runc, the CNI plugins and the kubelet write to fixed host paths.
+        "host paths": {
+            path: sorted(entry.name for entry in Path(path).iterdir())
+            if Path(path).is_dir()
+            else None
+            for path in (*PRIVATE_HOST_DIRS_WATCHED, "/etc/cni")
+        },
         "mounts": Path("/proc/self/mountinfo").read_text().count("\n"),
     }

@@ -68,8 +68,8 @@ def chart_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
         ),
         ready_timeout=LAB_TIMEOUT,
     )
-    lab = run_up(settings)
     try:
+        lab = run_up(settings)
         with lab.client() as kube:
             kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
                                      "metadata": {"name": NAMESPACE}})  # fmt: skip
@@ -77,7 +77,7 @@ def chart_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
         assert installed.returncode == 0, installed.stderr
         yield lab
     finally:
-        run_down(lab.state_dir)
+        run_down(settings.state_dir)
 
 
 def helm(lab: LabState, verb: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -90,10 +90,19 @@ def _sets(values: tuple[str, ...]) -> list[str]:
 
 
 def _available(kube: KubeClient) -> bool:
+    """Every Deployment rolled out: its latest spec observed, all replicas updated and up."""
     deployments = kube.list(DEPLOYMENTS, NAMESPACE)
-    return len(deployments) == len(COMPONENTS) and all(
-        (d.get("status") or {}).get("availableReplicas") == d["spec"]["replicas"]
-        for d in deployments
+    return len(deployments) == len(COMPONENTS) and all(_rolled_out(d) for d in deployments)
+
+
+def _rolled_out(deployment: dict[str, Any]) -> bool:
+    status = deployment.get("status") or {}
+    replicas = deployment["spec"]["replicas"]
+    return (
+        status.get("observedGeneration") == deployment["metadata"]["generation"]
+        and status.get("updatedReplicas") == replicas
+        and status.get("availableReplicas") == replicas
+        and status.get("replicas") == replicas  # no pod of the old ReplicaSet left
     )
 
 

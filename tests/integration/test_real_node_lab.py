@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from carbon_kube.cli.lab import default_bin_dir
@@ -44,11 +45,10 @@ def real_node_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[La
         real_node=RealNodeSettings(python=Path(sys.executable)),
         ready_timeout=LAB_TIMEOUT,
     )
-    state = run_up(settings)
     try:
-        yield state, before
+        yield run_up(settings), before
     finally:
-        run_down(state.state_dir)
+        run_down(settings.state_dir)
 
 
 def _pod(name: str, *, tolerate: bool) -> dict[str, Any]:
@@ -100,6 +100,17 @@ def test_a_pod_that_tolerates_the_real_node_runs_a_real_container_there(
     assert log == ""  # pause writes nothing; the request itself is what must succeed
 
 
+def test_the_kubelet_refuses_anyone_without_the_lab_cas_client_certificate(
+    real_node_lab: tuple[LabState, dict],
+) -> None:
+    """Another local user must not exec into the node's pods through the kubelet's port."""
+    lab, _ = real_node_lab
+    with httpx.Client(verify=False, timeout=10) as client:  # noqa: S501 - kubelet's self-signed cert
+        answer = client.get(f"https://127.0.0.1:{lab.ports['kubelet']}/pods")
+
+    assert answer.status_code == 401
+
+
 def test_a_pod_without_the_toleration_stays_on_the_fake_nodes(
     real_node_lab: tuple[LabState, dict],
 ) -> None:
@@ -116,8 +127,11 @@ def test_a_pod_without_the_toleration_stays_on_the_fake_nodes(
 def test_lab_down_leaves_the_host_as_it_found_it(real_node_lab: tuple[LabState, dict]) -> None:
     """Runs last in the module: it takes the lab down itself and compares the host."""
     lab, before = real_node_lab
+    busy = f"busy-{uuid.uuid4().hex[:6]}"
     with lab.client() as kube:
-        kube.create(PODS, _pod(f"busy-{uuid.uuid4().hex[:6]}", tolerate=True), namespace="default")
+        kube.create(PODS, _pod(busy, tolerate=True), namespace="default")
+        # Running, so that down has a container (and its network namespace) to clean up.
+        wait_for(lambda: _ready(kube, busy), timedelta(seconds=120), f"pod {busy} Ready")
     supervisor_log = (lab.state_dir / "logs" / "real-node.log").read_text()
     started = re.search(r"containerd pid (\d+), kubelet pid (\d+)", supervisor_log)
     assert started, supervisor_log

@@ -186,6 +186,8 @@ def component_args(
                 # (kwok's logs server then is not: its nodes' Hostname is their name).
                 [
                     "--kubelet-preferred-address-types=Hostname,InternalIP",
+                    f"--kubelet-client-certificate={pki.kubelet_client_cert}",
+                    f"--kubelet-client-key={pki.kubelet_client_key}",
                     # Webhook and extender Services have no ClusterIP routing (no kube-proxy):
                     # the apiserver dials their endpoints, the pods' IPs on the node's bridge.
                     "--enable-aggregator-routing=true",

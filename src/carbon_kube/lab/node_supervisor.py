@@ -31,8 +31,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from carbon_kube.lab.real_node import CGROUP_NAME
-
 __all__ = ["main", "remove_host_leftovers"]
 
 _log = logging.getLogger("carbon_kube.lab.node")
@@ -49,6 +47,40 @@ def _enter_private_mount_namespace() -> None:
         errno = ctypes.get_errno()
         raise OSError(errno, "unshare(CLONE_NEWNS) failed: the real node needs root")
     subprocess.run(["mount", "--make-rprivate", "/"], check=True)  # noqa: S607 - util-linux
+
+
+def _private_host_dirs(paths: list[str], root: Path) -> None:
+    """Bind a directory of the state dir over each path, inside the namespace only.
+
+    A mount point missing on the host is created first and recorded, so that
+    :func:`remove_host_leftovers` removes it (empty, once the namespace is gone).
+    """
+    created: list[str] = []
+    for path in paths:
+        target = Path(path)
+        if not target.exists():
+            target.mkdir(parents=True)
+            created.append(path)
+        source = root / "host" / path.strip("/").replace("/", ".")
+        source.mkdir(parents=True, exist_ok=True)
+        bind = ["mount", "--bind", str(source), path]
+        subprocess.run(bind, check=True)  # noqa: S603 - util-linux, fixed paths
+    (root / "created-mount-points.json").write_text(json.dumps(created))
+
+
+def _prepare_cgroups(name: str) -> None:
+    """The kubelet's cgroupRoot must exist in every hierarchy before it starts."""
+    for hierarchy in _cgroup_hierarchies():
+        (hierarchy / name).mkdir(exist_ok=True)
+
+
+def _cgroup_hierarchies() -> list[Path]:
+    """Each mounted hierarchy (v1 controllers, named ones, the unified one)."""
+    return [
+        path
+        for path in sorted(_CGROUP_ROOT.iterdir())
+        if path.is_dir() and (path / "cgroup.procs").exists()
+    ] or [_CGROUP_ROOT]
 
 
 def _bind_kernel_tunables(tunables: dict[str, str], directory: Path) -> None:
@@ -127,13 +159,12 @@ def _start_relay(listen: tuple[str, int], target: tuple[str, int]) -> None:
     threading.Thread(target=asyncio.run, args=(serve(),), name="api-relay", daemon=True).start()
 
 
-def _kill_pod_processes() -> int:
-    """SIGKILL every process in the kubepods cgroups: all the node's containers and sandboxes.
-
-    All ours: ``lab up --real-node`` refuses to start when those cgroups already exist.
-    """
+def _kill_pod_processes(cgroup_root: str) -> int:
+    """SIGKILL every process under this lab's cgroupRoot: its containers and sandboxes."""
     pids: set[int] = set()
-    for procs in _CGROUP_ROOT.glob(f"*/{CGROUP_NAME}/**/cgroup.procs"):
+    for procs in (
+        p for h in _cgroup_hierarchies() for p in (h / cgroup_root).rglob("cgroup.procs")
+    ):
         with contextlib.suppress(OSError):
             pids |= {int(pid) for pid in procs.read_text().split()}
     for pid in pids:
@@ -157,27 +188,33 @@ def _kill_node_daemons(root: Path) -> int:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if exe in _NODE_DAEMONS and str(root) in cmdline:
+        if exe in _NODE_DAEMONS and any(_within(word, root) for word in cmdline.split()):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(proc.name), signal.SIGKILL)
                 killed += 1
     return killed
 
 
-def remove_host_leftovers(root: Path, bridge: str) -> list[str]:
+def _within(word: str, root: Path) -> bool:
+    """True when a command-line word names a path in ``root`` (``--config=<root>/x`` too)."""
+    value = word.split("=", 1)[-1]
+    return value == str(root) or value.startswith(f"{root}/")
+
+
+def remove_host_leftovers(root: Path, bridge: str, cgroup_root: str) -> list[str]:
     """Stop whatever of the node still runs, then delete its bridge and kubepods cgroups.
 
     Idempotent; what was removed. The supervisor calls it as it exits, ``lab down`` once more
     for a supervisor that was SIGKILLed (its children then outlive it).
     """
     removed: list[str] = []
-    if killed := _kill_pod_processes() + _kill_node_daemons(root):
+    if killed := _kill_pod_processes(cgroup_root) + _kill_node_daemons(root):
         removed.append(f"{killed} processes")
     if Path(f"/sys/class/net/{bridge}").exists():
         subprocess.run(["ip", "link", "delete", bridge], check=False)  # noqa: S603, S607
         removed.append(f"bridge {bridge}")
     deadline = time.monotonic() + 10
-    for hierarchy in sorted(_CGROUP_ROOT.glob(f"*/{CGROUP_NAME}")):
+    for hierarchy in [h / cgroup_root for h in _cgroup_hierarchies() if (h / cgroup_root).exists()]:
         # Leaves first: a cgroup can only go once it has no children and no processes (the
         # killed ones leave it as they exit, a moment after the signal).
         while hierarchy.exists() and time.monotonic() < deadline:
@@ -191,6 +228,12 @@ def remove_host_leftovers(root: Path, bridge: str) -> list[str]:
                 time.sleep(0.1)
         if not hierarchy.exists():
             removed.append(f"cgroup {hierarchy}")
+    record = root / "created-mount-points.json"
+    if record.exists():
+        for path in reversed(json.loads(record.read_text())):
+            with contextlib.suppress(OSError):  # still mounted while the namespace lives
+                Path(path).rmdir()
+                removed.append(f"mount point {path}")
     return removed
 
 
@@ -205,14 +248,21 @@ def _stop(process: subprocess.Popen[bytes] | None, grace_s: float = 5.0) -> None
         process.wait(timeout=5)
 
 
+class _StoppedWhileStartingError(Exception):
+    """SIGTERM arrived before the node was up."""
+
+
 def run(config: dict[str, Any]) -> int:
     """The supervisor's life; 0 when stopped by a signal, 1 when a child died on its own."""
     logs = Path(config["logs"])
     logs.mkdir(parents=True, exist_ok=True)
     stopping = threading.Event()
+    starting = True
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stopping.set()
+        if starting:  # interrupt a long start-up step (an image import) and clean up now
+            raise _StoppedWhileStartingError
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -221,7 +271,9 @@ def run(config: dict[str, Any]) -> int:
     containerd_socket = config["socket"]
     try:
         _enter_private_mount_namespace()
+        _private_host_dirs(config["private_dirs"], Path(config["root"]))
         _bind_kernel_tunables(config["tunables"], Path(config["tunables_dir"]))
+        _prepare_cgroups(config["cgroup_root"])
         _create_bridge(config["bridge"], config["bridge_addresses"])
         relay = config["api_relay"]
         _start_relay(tuple(relay["listen"]), tuple(relay["target"]))
@@ -236,11 +288,15 @@ def run(config: dict[str, Any]) -> int:
         with (logs / "kubelet.log").open("ab") as out:
             kubelet = subprocess.Popen(config["kubelet"], stdout=out, stderr=out)  # noqa: S603
         _log.info("containerd pid %s, kubelet pid %s", containerd.pid, kubelet.pid)
+        starting = False
         while not stopping.wait(0.5):
             for name, child in (("containerd", containerd), ("kubelet", kubelet)):
                 if child.poll() is not None:
                     _log.error("%s exited with %s; stopping the node", name, child.returncode)
                     return 1
+        return 0
+    except _StoppedWhileStartingError:
+        _log.info("stopped while starting")
         return 0
     finally:
         # The kubelet first, so that nothing restarts the containers; then SIGKILL for the
@@ -248,7 +304,10 @@ def run(config: dict[str, Any]) -> int:
         # task (ctr, one call per task, each waiting on its shim) only cost time: a lab with
         # seven pods took over 60 s that way.
         _stop(kubelet)
-        for what in remove_host_leftovers(Path(config["root"]), config["bridge"]):
+        leftovers = remove_host_leftovers(
+            Path(config["root"]), config["bridge"], config["cgroup_root"]
+        )
+        for what in leftovers:
             _log.info("removed %s", what)
 
 

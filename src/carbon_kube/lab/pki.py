@@ -56,6 +56,8 @@ class LabPki:
     serving_key: Path
     webhook_cert: Path
     webhook_key: Path
+    kubelet_client_cert: Path
+    kubelet_client_key: Path
     service_account_key: Path
     service_account_pub: Path
     token_file: Path
@@ -121,19 +123,27 @@ def write_pki(directory: Path, now: datetime) -> LabPki:
         .sign(ca_key, hashes.SHA256())
     )
 
-    def leaf(common_name: str, sans: list[x509.GeneralName]) -> tuple[bytes, bytes]:
-        """A serving certificate the CA signs, and its private key (both PEM)."""
+    def leaf(
+        common_name: str,
+        sans: list[x509.GeneralName],
+        usage: x509.ObjectIdentifier = ExtendedKeyUsageOID.SERVER_AUTH,
+        organization: str | None = None,
+    ) -> tuple[bytes, bytes]:
+        """A certificate the CA signs (serving unless told), and its private key (both PEM)."""
         key = _ec_key()
+        subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+        if organization:
+            subject.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
         cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .subject_name(x509.Name(subject))
             .issuer_name(ca_name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before)
             .not_valid_after(not_after)
             .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
@@ -149,6 +159,14 @@ def write_pki(directory: Path, now: datetime) -> LabPki:
 
     apiserver_pem = leaf("kube-apiserver", names(_SERVING_DNS_NAMES, _SERVING_IPS))
     webhook_pem = leaf("carbon-kube-webhook", names(("localhost",), ("127.0.0.1",)))
+    # How the apiserver proves itself to the real node's kubelet, which trusts only the lab
+    # CA: no other local user can reach the pods through the kubelet's port.
+    kubelet_client_pem = leaf(
+        "kube-apiserver-kubelet-client",
+        names(("localhost",), ()),
+        ExtendedKeyUsageOID.CLIENT_AUTH,
+        "system:masters",
+    )
 
     # RSA for service-account tokens: RS256 is what every consumer of projected tokens accepts.
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -159,6 +177,8 @@ def write_pki(directory: Path, now: datetime) -> LabPki:
         serving_key=directory / "apiserver.key",
         webhook_cert=directory / "webhook.crt",
         webhook_key=directory / "webhook.key",
+        kubelet_client_cert=directory / "apiserver-kubelet-client.crt",
+        kubelet_client_key=directory / "apiserver-kubelet-client.key",
         service_account_key=directory / "sa.key",
         service_account_pub=directory / "sa.pub",
         token_file=directory / "tokens.csv",
@@ -168,6 +188,7 @@ def write_pki(directory: Path, now: datetime) -> LabPki:
     for cert_path, key_path, (cert_pem, key_pem) in (
         (pki.serving_cert, pki.serving_key, apiserver_pem),
         (pki.webhook_cert, pki.webhook_key, webhook_pem),
+        (pki.kubelet_client_cert, pki.kubelet_client_key, kubelet_client_pem),
     ):
         cert_path.write_bytes(cert_pem)
         _write_private(key_path, key_pem)

@@ -63,6 +63,10 @@ class RunningProcess:
     pid: int
     binary: Path
     log_path: Path
+    # When the kernel started it (clock ticks since boot, /proc/<pid>/stat field 22): with the
+    # executable this tells a reused PID apart even when the binary is a shared interpreter
+    # (the lab's Python processes). None in states written before it was recorded.
+    start_ticks: int | None = None
 
 
 def free_loopback_ports(count: int) -> list[int]:
@@ -103,10 +107,27 @@ def start_process(name: str, binary: Path, args: Sequence[str], log_dir: Path) -
             close_fds=True,
         )
     _CHILDREN[process.pid] = process
+    ticks = _start_ticks(process.pid)
     _log.info(
         "started %s", name, extra={"component": name, "pid": process.pid, "log": str(log_path)}
     )
-    return RunningProcess(name=name, pid=process.pid, binary=binary, log_path=log_path)
+    return RunningProcess(
+        name=name, pid=process.pid, binary=binary, log_path=log_path, start_ticks=ticks
+    )
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_ticks(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    # Field 22 (starttime) is the 20th after the name: state is field 3, index 0 here.
+    return int(fields[19]) if fields is not None and len(fields) > 19 else None
 
 
 def is_our_process(process: RunningProcess) -> bool:
@@ -127,11 +148,12 @@ def is_our_process(process: RunningProcess) -> bool:
     exe = exe.removesuffix(" (deleted)")
     if Path(exe) != process.binary.resolve():
         return False
-    try:
-        state = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+    fields = _stat_fields(process.pid)
+    if fields is None:
         return False
-    return state != "Z"  # a zombie has exited; only its parent's wait() is missing
+    if process.start_ticks is not None and _start_ticks(process.pid) != process.start_ticks:
+        return False  # the PID was reused by another process of the same binary
+    return fields[0] != "Z"  # a zombie has exited; only its parent's wait() is missing
 
 
 def _reap(pid: int) -> None:

@@ -12,9 +12,14 @@ shared machine a kubelet would change host settings; each is kept inside the lab
   state all live in the lab's state directory;
 - firewall: ``makeIPTablesUtilChains: false`` (the kubelet would add a KUBE-FIREWALL DROP
   rule to the host's INPUT and OUTPUT); the bridge plugin runs without masquerading;
-- network and cgroups: the pod bridge is named after the lab's kubelet port and the pods'
-  cgroups sit under ``kubepods``, which must not exist before ``up``; both are removed by
-  ``down`` (:func:`host_leftovers`).
+- paths the kubelet and containerd hard-code (``/run`` with runc's state, shim sockets and
+  the pods' network namespace files, ``/var/lib/kubelet``, ``/var/lib/cni``,
+  ``/var/log/containers``, ``/var/log/pods``) are bind-mounted from the state directory in
+  that namespace (:data:`PRIVATE_HOST_DIRS`), so nothing is written there on the host; a
+  mount point that had to be created is removed again;
+- network and cgroups: the pod bridge is named after the lab's kubelet port, and the pods'
+  cgroups sit under a per-lab ``cgroupRoot`` (:attr:`NodeLayout.cgroup_root`) in every
+  hierarchy, so ``down`` kills and removes exactly those.
 
 Pods reach the apiserver as in a cluster, through the "kubernetes" Service's address that
 their in-cluster configuration dials: there is no kube-proxy (it would rewrite the host's
@@ -24,8 +29,8 @@ no proxy: the host routes to pod IPs over the bridge, and the apiserver dials a 
 endpoints (``--enable-aggregator-routing``).
 
 The node is tainted (:data:`REAL_NODE_TAINT`) so that only what tolerates it lands there;
-the kwok nodes keep running the workloads. The kubelet serves on 127.0.0.1 only, without
-authentication (a loopback lab: the apiserver reaches it as ``localhost`` by hostname).
+the kwok nodes keep running the workloads. The kubelet serves on 127.0.0.1 only and accepts
+only the apiserver's client certificate (the apiserver reaches it as ``localhost``).
 
 Pure: configuration text, argv and the names of what must be cleaned; the supervisor and the
 lifecycle do the I/O.
@@ -43,10 +48,11 @@ import yaml
 from carbon_kube.lab.settings import KUBERNETES_SERVICE_IP
 
 __all__ = [
-    "CGROUP_NAME",
     "KERNEL_TUNABLES",
     "NODE_NAME",
+    "POD_SUBNET",
     "PORT_NAMES",
+    "PRIVATE_HOST_DIRS",
     "REAL_NODE_TAINT",
     "NodeLayout",
     "cni_conflist",
@@ -65,7 +71,15 @@ REAL_NODE_TAINT: Final = {
     "effect": "NoSchedule",
 }
 PORT_NAMES: Final = ("kubelet", "kubelet-healthz")
-CGROUP_NAME: Final = "kubepods"
+# Paths under which the kubelet, containerd, runc or the CNI plugins write whatever they are
+# configured with; each is private to the node's mount namespace.
+PRIVATE_HOST_DIRS: Final = (
+    "/run",
+    "/var/lib/kubelet",
+    "/var/lib/cni",
+    "/var/log/containers",
+    "/var/log/pods",
+)
 # What the kubelet (and the bridge plugin) would write to the host's /proc/sys, and the value
 # each must read inside the node's namespace so that nothing is written at all.
 KERNEL_TUNABLES: Final = {
@@ -77,9 +91,10 @@ KERNEL_TUNABLES: Final = {
     "kernel/keys/root_maxbytes": "25000000",
     "net/ipv4/ip_forward": "1",
 }
-_POD_SUBNET = "10.88.0.0/24"
+# Not podman's default (10.88.0.0/16); up refuses a subnet the host already routes.
+POD_SUBNET: Final = "10.247.0.0/24"
 # host-local gives pods .2 onwards; the bridge (each pod's gateway) holds .1.
-_BRIDGE_GATEWAY = "10.88.0.1/24"
+_BRIDGE_GATEWAY = "10.247.0.1/24"
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,11 @@ class NodeLayout:
     def bridge(self) -> str:
         """The pod bridge: one per lab (interface names are at most 15 characters)."""
         return f"cklab{self.kubelet_port}"
+
+    @property
+    def cgroup_root(self) -> str:
+        """The kubelet's ``cgroupRoot``: every pod cgroup of this lab, in each hierarchy."""
+        return f"carbon-kube-lab-{self.kubelet_port}"
 
 
 def containerd_config(layout: NodeLayout, sandbox_image: str) -> str:
@@ -178,7 +198,7 @@ def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
                 "ipMasq": False,
                 "ipam": {
                     "type": "host-local",
-                    "ranges": [[{"subnet": _POD_SUBNET}]],
+                    "ranges": [[{"subnet": POD_SUBNET}]],
                     "dataDir": str(layout.root / "cni-ipam"),
                 },
             },
@@ -187,7 +207,7 @@ def cni_conflist(layout: NodeLayout) -> dict[str, Any]:
     }
 
 
-def kubelet_config(layout: NodeLayout) -> dict[str, Any]:
+def kubelet_config(layout: NodeLayout, client_ca: Path) -> dict[str, Any]:
     """The KubeletConfiguration that worked on this machine kind (docs: REAL-NODES facts)."""
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -198,11 +218,19 @@ def kubelet_config(layout: NodeLayout) -> dict[str, Any]:
         "healthzBindAddress": "127.0.0.1",
         "healthzPort": layout.healthz_port,
         "cgroupDriver": "cgroupfs",
+        "cgroupRoot": f"/{layout.cgroup_root}",
         # The host runs cgroup v1 (hybrid); 1.36 refuses it unless told not to.
         "failCgroupV1": False,
         "containerRuntimeEndpoint": f"unix://{layout.containerd_socket}",
         "podLogsDir": str(layout.root / "pod-logs"),
-        "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
+        # Only clients with a certificate from the lab CA (the apiserver's kubelet client; the
+        # CA's key is never written down) may call the kubelet: no other local user can exec
+        # into the pods or read their tokens through it.
+        "authentication": {
+            "anonymous": {"enabled": False},
+            "webhook": {"enabled": False},
+            "x509": {"clientCAFile": str(client_ca)},
+        },
         "authorization": {"mode": "AlwaysAllow"},
         "registerWithTaints": [REAL_NODE_TAINT],
         "makeIPTablesUtilChains": False,
@@ -222,6 +250,7 @@ def kubelet_args(layout: NodeLayout, kubeconfig: Path) -> list[str]:
         f"--kubeconfig={kubeconfig}",
         f"--hostname-override={NODE_NAME}",
         f"--root-dir={layout.root / 'kubelet'}",
+        f"--cert-dir={layout.root / 'kubelet' / 'pki'}",
         "--v=1",
     ]
 
@@ -240,6 +269,8 @@ def supervisor_config(
             "tunables_dir": str(layout.tunables_dir),
             "logs": str(layout.root / "logs"),
             "root": str(layout.root),
+            "private_dirs": list(PRIVATE_HOST_DIRS),
+            "cgroup_root": layout.cgroup_root,
             "bridge": layout.bridge,
             "bridge_addresses": [_BRIDGE_GATEWAY, f"{KUBERNETES_SERVICE_IP}/32"],
             "api_relay": {
@@ -251,5 +282,5 @@ def supervisor_config(
     )
 
 
-def kubelet_config_yaml(layout: NodeLayout) -> str:
-    return yaml.safe_dump(kubelet_config(layout), sort_keys=False)
+def kubelet_config_yaml(layout: NodeLayout, client_ca: Path) -> str:
+    return yaml.safe_dump(kubelet_config(layout, client_ca), sort_keys=False)

@@ -139,6 +139,7 @@ def read_state(state_dir: Path) -> LabState | None:
                 pid=int(p["pid"]),
                 binary=Path(p["binary"]),
                 log_path=Path(p["log_path"]),
+                start_ticks=p.get("start_ticks"),
             )
             for p in data["processes"]
         ],

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes.config import incluster_config
 
 from carbon_kube.kube.connection import bearer_token, read_connection
 
@@ -43,3 +44,21 @@ def test_a_kubeconfig_token_reaches_the_connection_bare(tmp_path: Path) -> None:
     )
 
     assert read_connection(kubeconfig).token == TOKEN
+
+
+def test_the_in_cluster_token_reaches_kopf_bare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path the bug was on: the kubernetes client's own in-cluster loader, fed files."""
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    token.write_text(TOKEN)
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+
+    connection = read_connection(None)
+
+    assert connection.token == TOKEN
+    assert connection.server == "https://10.0.0.1:443"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import tarfile
 import tomllib
@@ -11,6 +12,7 @@ from pathlib import Path
 from carbon_kube.lab.pause_image import PAUSE_IMAGE, write_pause_image
 from carbon_kube.lab.real_node import (
     KERNEL_TUNABLES,
+    POD_SUBNET,
     REAL_NODE_TAINT,
     NodeLayout,
     cni_conflist,
@@ -55,15 +57,43 @@ def test_the_pause_image_names_itself_and_runs_the_binary_unprivileged(tmp_path:
 
 
 def test_the_kubelet_listens_on_loopback_registers_tainted_and_leaves_the_firewall_alone() -> None:
-    config = kubelet_config(LAYOUT)
+    config = kubelet_config(LAYOUT, Path("/lab/pki/ca.crt"))
 
     assert config["address"] == "127.0.0.1"
     assert config["healthzBindAddress"] == "127.0.0.1"
     assert config["readOnlyPort"] == 0
+    # Only the lab CA's client certificates: no anonymous local user reaches the pods.
+    assert config["authentication"]["anonymous"]["enabled"] is False
+    assert config["authentication"]["x509"]["clientCAFile"] == "/lab/pki/ca.crt"
     assert config["registerWithTaints"] == [REAL_NODE_TAINT]
     assert config["makeIPTablesUtilChains"] is False
     assert config["cgroupDriver"] == "cgroupfs"
     assert config["containerRuntimeEndpoint"] == f"unix://{LAYOUT.containerd_socket}"
+    # The lab's own cgroup root: down kills and removes exactly the pods under it.
+    assert config["cgroupRoot"] == f"/{LAYOUT.cgroup_root}"
+
+
+def test_paths_the_node_hard_codes_are_private_to_its_namespace() -> None:
+    config = json.loads(
+        supervisor_config(
+            LAYOUT,
+            kubelet=Path("/bin/kubelet"),
+            kubeconfig=Path("/lab/kc"),
+            images=[],
+            apiserver_port=6443,
+        )
+    )
+
+    # runc's state, shim sockets, the pods' netns files; device plugins; CNI's result cache.
+    assert {"/run", "/var/lib/kubelet", "/var/lib/cni", "/var/log/containers"} <= set(
+        config["private_dirs"]
+    )
+    assert config["cgroup_root"] == LAYOUT.cgroup_root
+    assert f"--cert-dir={LAYOUT.root / 'kubelet' / 'pki'}" in config["kubelet"]
+
+
+def test_the_pod_subnet_is_not_podmans_default() -> None:
+    assert not ipaddress.ip_network(POD_SUBNET).overlaps(ipaddress.ip_network("10.88.0.0/16"))
 
 
 def test_containerd_keeps_every_file_under_the_lab_and_never_lowers_oom_scores() -> None:
