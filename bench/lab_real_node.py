@@ -28,13 +28,17 @@ sys.path.insert(0, str(ROOT))
 from bench.images import build_seconds  # noqa: E402 - after the path
 from tests.integration.helm_chart import CHART, run_helm  # noqa: E402
 from tests.integration.images import CARBON_KUBE, SCHEDULER, Image, podman  # noqa: E402
-from tests.integration.real_node import ON_THE_REAL_NODE, host_snapshot  # noqa: E402
+from tests.integration.real_node import (  # noqa: E402
+    ON_THE_REAL_NODE,
+    chart_rolled_out,
+    flexible_job,
+    host_snapshot,
+)
 
 from carbon_kube.cli.lab import default_bin_dir  # noqa: E402
 from carbon_kube.domain.annotations import LATEST_START  # noqa: E402
 from carbon_kube.domain.instants import parse_rfc3339  # noqa: E402
 from carbon_kube.kube.client import JOBS, NAMESPACES  # noqa: E402
-from carbon_kube.kube.resources import DEPLOYMENTS  # noqa: E402
 from carbon_kube.lab.control_plane import run_down, run_up, wait_for  # noqa: E402
 from carbon_kube.lab.settings import (  # noqa: E402
     LabSettings,
@@ -44,29 +48,6 @@ from carbon_kube.lab.settings import (  # noqa: E402
 
 _MB = 1_000_000
 _NAMESPACE = "carbon-kube"
-
-
-def _job(name: str) -> dict[str, object]:
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": name,
-            "labels": {"carbon-kube.io/flexible": "true"},
-            "annotations": {
-                "carbon-kube.io/max-delay": "90s",
-                "carbon-kube.io/expected-duration": "30s",
-            },
-        },
-        "spec": {
-            "template": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [{"name": "main", "image": "busybox:1.37"}],
-                }
-            }
-        },
-    }
 
 
 def _size_mb(image: Image) -> tuple[float, float]:
@@ -118,19 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                 if installed.returncode != 0:
                     raise SystemExit(installed.stderr)
 
-                def available() -> bool:
-                    deployments = kube.list(DEPLOYMENTS, _NAMESPACE)
-                    return len(deployments) == 4 and all(
-                        (d.get("status") or {}).get("availableReplicas") == d["spec"]["replicas"]
-                        for d in deployments
-                    )
-
-                wait_for(available, timedelta(minutes=5), "every Deployment Available")
+                wait_for(
+                    lambda: chart_rolled_out(kube, _NAMESPACE, 4),
+                    timedelta(minutes=5),
+                    "every Deployment Available",
+                )
                 ready_s = time.perf_counter() - began
                 print(f"helm install to 4 Deployments (7 pods) Available: {ready_s:.1f} s")
                 name = f"bench-{uuid.uuid4().hex[:6]}"
                 created = time.perf_counter()
-                kube.create(JOBS, _job(name), namespace="default")
+                kube.create(JOBS, flexible_job(name), namespace="default")
                 held_job = kube.get(JOBS, name, namespace="default")
                 held = held_job["spec"]["suspend"] is True
                 latest = parse_rfc3339(

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from carbon_kube.cli.lab import default_bin_dir
+from carbon_kube.kube.client import KubeClient
+from carbon_kube.kube.resources import DEPLOYMENTS
 from carbon_kube.lab.real_node import KERNEL_TUNABLES, NODE_NAME, REAL_NODE_TAINT
 from tests.install_steps import missing_install_step
 
@@ -74,3 +76,44 @@ def host_snapshot() -> dict[str, Any]:
         },
         "mounts": Path("/proc/self/mountinfo").read_text().count("\n"),
     }
+
+
+def flexible_job(name: str) -> dict[str, Any]:
+    """An opted-in Job whose latest safe start is 90 s after creation (a real-clock test)."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "labels": {"carbon-kube.io/flexible": "true"},
+            "annotations": {
+                "carbon-kube.io/max-delay": "90s",
+                "carbon-kube.io/expected-duration": "30s",
+            },
+        },
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "main", "image": "busybox:1.37"}],
+                }
+            }
+        },
+    }
+
+
+def chart_rolled_out(kube: KubeClient, namespace: str, deployments: int) -> bool:
+    """All ``deployments`` of the release rolled out: latest spec observed, replicas up."""
+    found = kube.list(DEPLOYMENTS, namespace)
+    return len(found) == deployments and all(_rolled_out(d) for d in found)
+
+
+def _rolled_out(deployment: dict[str, Any]) -> bool:
+    status = deployment.get("status") or {}
+    replicas = deployment["spec"]["replicas"]
+    return (
+        status.get("observedGeneration") == deployment["metadata"]["generation"]
+        and status.get("updatedReplicas") == replicas
+        and status.get("availableReplicas") == replicas
+        and status.get("replicas") == replicas  # no pod of the old ReplicaSet left
+    )

@@ -35,7 +35,12 @@ from carbon_kube.lab.state import LabState
 from tests.integration.conftest import LAB_TIMEOUT
 from tests.integration.helm_chart import CHART, needs_helm, run_helm
 from tests.integration.images import CARBON_KUBE, SCHEDULER, build, require_podman
-from tests.integration.real_node import ON_THE_REAL_NODE, require_real_node
+from tests.integration.real_node import (
+    ON_THE_REAL_NODE,
+    chart_rolled_out,
+    flexible_job,
+    require_real_node,
+)
 
 pytestmark = [pytest.mark.lab, needs_helm]
 
@@ -90,20 +95,7 @@ def _sets(values: tuple[str, ...]) -> list[str]:
 
 
 def _available(kube: KubeClient) -> bool:
-    """Every Deployment rolled out: its latest spec observed, all replicas updated and up."""
-    deployments = kube.list(DEPLOYMENTS, NAMESPACE)
-    return len(deployments) == len(COMPONENTS) and all(_rolled_out(d) for d in deployments)
-
-
-def _rolled_out(deployment: dict[str, Any]) -> bool:
-    status = deployment.get("status") or {}
-    replicas = deployment["spec"]["replicas"]
-    return (
-        status.get("observedGeneration") == deployment["metadata"]["generation"]
-        and status.get("updatedReplicas") == replicas
-        and status.get("availableReplicas") == replicas
-        and status.get("replicas") == replicas  # no pod of the old ReplicaSet left
-    )
+    return chart_rolled_out(kube, NAMESPACE, len(COMPONENTS))
 
 
 def _pods(kube: KubeClient, component: str) -> list[dict[str, Any]]:
@@ -144,26 +136,7 @@ def test_the_webhook_pods_hold_a_job_and_the_leading_controller_releases_it(
 ) -> None:
     """A Job whose latest safe start is 90 s away: held, then released by then."""
     name = f"held-{uuid.uuid4().hex[:6]}"
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": name,
-            "labels": {"carbon-kube.io/flexible": "true"},
-            "annotations": {
-                "carbon-kube.io/max-delay": "90s",
-                "carbon-kube.io/expected-duration": "30s",
-            },
-        },
-        "spec": {
-            "template": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [{"name": "main", "image": "busybox:1.37"}],
-                }
-            }
-        },
-    }
+    job = flexible_job(name)
     with chart_lab.client() as kube:
         wait_for(lambda: _available(kube), timedelta(minutes=3), "every Deployment Available")
         kube.create(JOBS, job, namespace="default")

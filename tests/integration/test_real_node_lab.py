@@ -61,6 +61,14 @@ def _pod(name: str, *, tolerate: bool) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
 
+def _run_pod(kube: KubeClient, prefix: str, *, tolerate: bool) -> dict[str, Any]:
+    """Create a pause pod in default and wait until it is Ready; the pod as then stored."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    kube.create(PODS, _pod(name, tolerate=tolerate), namespace="default")
+    wait_for(lambda: _ready(kube, name), timedelta(seconds=120), f"pod {name} Ready")
+    return kube.get(PODS, name, namespace="default")
+
+
 def _ready(kube: KubeClient, name: str) -> bool:
     pod = kube.get(PODS, name, namespace="default")
     conditions = (pod.get("status") or {}).get("conditions") or []
@@ -85,11 +93,9 @@ def test_a_pod_that_tolerates_the_real_node_runs_a_real_container_there(
     real_node_lab: tuple[LabState, dict],
 ) -> None:
     lab, _ = real_node_lab
-    name = f"real-{uuid.uuid4().hex[:6]}"
     with lab.client() as kube:
-        kube.create(PODS, _pod(name, tolerate=True), namespace="default")
-        wait_for(lambda: _ready(kube, name), timedelta(seconds=120), f"pod {name} Ready")
-        pod = kube.get(PODS, name, namespace="default")
+        pod = _run_pod(kube, "real", tolerate=True)
+        name = pod["metadata"]["name"]
         # The apiserver reaches the kubelet (by the Hostname address) for the container's log.
         log = kube.get_raw(f"/api/v1/namespaces/default/pods/{name}/log")
 
@@ -115,11 +121,8 @@ def test_a_pod_without_the_toleration_stays_on_the_fake_nodes(
     real_node_lab: tuple[LabState, dict],
 ) -> None:
     lab, _ = real_node_lab
-    name = f"fake-{uuid.uuid4().hex[:6]}"
     with lab.client() as kube:
-        kube.create(PODS, _pod(name, tolerate=False), namespace="default")
-        wait_for(lambda: _ready(kube, name), timedelta(seconds=120), f"pod {name} Ready")
-        pod = kube.get(PODS, name, namespace="default")
+        pod = _run_pod(kube, "fake", tolerate=False)
 
     assert pod["spec"]["nodeName"] != NODE_NAME
 
@@ -127,11 +130,9 @@ def test_a_pod_without_the_toleration_stays_on_the_fake_nodes(
 def test_lab_down_leaves_the_host_as_it_found_it(real_node_lab: tuple[LabState, dict]) -> None:
     """Runs last in the module: it takes the lab down itself and compares the host."""
     lab, before = real_node_lab
-    busy = f"busy-{uuid.uuid4().hex[:6]}"
     with lab.client() as kube:
-        kube.create(PODS, _pod(busy, tolerate=True), namespace="default")
         # Running, so that down has a container (and its network namespace) to clean up.
-        wait_for(lambda: _ready(kube, busy), timedelta(seconds=120), f"pod {busy} Ready")
+        _run_pod(kube, "busy", tolerate=True)
     supervisor_log = (lab.state_dir / "logs" / "real-node.log").read_text()
     started = re.search(r"containerd pid (\d+), kubelet pid (\d+)", supervisor_log)
     assert started, supervisor_log

@@ -8,6 +8,7 @@ import json
 import tarfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from carbon_kube.lab.pause_image import PAUSE_IMAGE, write_pause_image
 from carbon_kube.lab.real_node import (
@@ -22,6 +23,17 @@ from carbon_kube.lab.real_node import (
 )
 
 LAYOUT = NodeLayout(root=Path("/lab/real-node"), kubelet_port=65535, healthz_port=40001)
+
+
+def _supervisor(images: list[Path]) -> dict[str, Any]:
+    text = supervisor_config(
+        LAYOUT,
+        kubelet=Path("/bin/kubelet"),
+        kubeconfig=Path("/lab/kc"),
+        images=images,
+        apiserver_port=6443,
+    )
+    return dict(json.loads(text))
 
 
 def test_the_pause_image_is_the_same_archive_for_the_same_binary(tmp_path: Path) -> None:
@@ -74,15 +86,7 @@ def test_the_kubelet_listens_on_loopback_registers_tainted_and_leaves_the_firewa
 
 
 def test_paths_the_node_hard_codes_are_private_to_its_namespace() -> None:
-    config = json.loads(
-        supervisor_config(
-            LAYOUT,
-            kubelet=Path("/bin/kubelet"),
-            kubeconfig=Path("/lab/kc"),
-            images=[],
-            apiserver_port=6443,
-        )
-    )
+    config = _supervisor(images=[])
 
     # runc's state, shim sockets, the pods' netns files; device plugins; CNI's result cache.
     assert {"/run", "/var/lib/kubelet", "/var/lib/cni", "/var/log/containers"} <= set(
@@ -121,15 +125,7 @@ def test_the_pod_bridge_is_named_per_lab_within_the_interface_name_limit() -> No
 
 
 def test_the_supervisor_binds_every_tunable_and_imports_the_pause_image_first() -> None:
-    config = json.loads(
-        supervisor_config(
-            LAYOUT,
-            kubelet=Path("/bin/kubelet"),
-            kubeconfig=Path("/lab/kc"),
-            images=[Path("/x.tar")],
-            apiserver_port=6443,
-        )
-    )
+    config = _supervisor(images=[Path("/x.tar")])
 
     assert config["images"] == [str(LAYOUT.pause_archive), "/x.tar"]
     assert config["tunables"] == KERNEL_TUNABLES
