@@ -11,14 +11,13 @@ is the one read.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from carbon_kube.domain.errors import CarbonKubeError
 from carbon_kube.lab.nodes import KWOK_NODE_SELECTOR
+from carbon_kube.lab.package_data import yaml_texts
 from carbon_kube.lab.pki import LabPki
 from carbon_kube.lab.settings import SERVICE_CLUSTER_IP_RANGE, LabSettings
 from carbon_kube.lab.state import LabPaths
@@ -112,17 +111,7 @@ def build_kwok_config(settings: LabSettings) -> dict[str, Any]:
 
 def _kwok_stages_yaml() -> str:
     """All Stage objects shipped in carbon_kube/lab/stages, as one multi-document YAML."""
-    stage_dir = resources.files("carbon_kube.lab").joinpath("stages")
-    documents = [
-        entry.read_text()
-        for entry in sorted(stage_dir.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".yaml")
-    ]
-    if not documents:
-        raise CarbonKubeError(
-            "no kwok stage files found in carbon_kube/lab/stages; reinstall the package "
-            "(the YAML files are package data)."
-        )
+    documents = yaml_texts("stages", "kwok stage")
     return "\n---\n".join(documents)
 
 

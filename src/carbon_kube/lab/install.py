@@ -17,15 +17,14 @@ Pure: command lines, objects and file reads of package data; the lifecycle in
 from __future__ import annotations
 
 import base64
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
 
 from carbon_kube.domain.annotations import FLEXIBLE_LABEL
-from carbon_kube.domain.errors import CarbonKubeError
 from carbon_kube.kinds.registry import KINDS
+from carbon_kube.lab.package_data import yaml_texts
 from carbon_kube.lab.pki import LabPki
 from carbon_kube.lab.settings import InstallSettings
 from carbon_kube.lab.state import LabPaths
@@ -216,15 +215,4 @@ def stand_in_crds() -> list[dict[str, Any]]:
     Flink operator is a Java project (docs/enforcement.md). They type only the fields
     Carbon-Kube touches and preserve the rest, so the examples apply as written.
     """
-    crd_dir = resources.files("carbon_kube.lab").joinpath("crds")
-    documents = [
-        yaml.safe_load(entry.read_text())
-        for entry in sorted(crd_dir.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".yaml")
-    ]
-    if not documents:
-        raise CarbonKubeError(
-            "no CRD files found in carbon_kube/lab/crds; reinstall the package "
-            "(the YAML files are package data)."
-        )
-    return documents
+    return [yaml.safe_load(text) for text in yaml_texts("crds", "CRD")]
